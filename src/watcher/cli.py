@@ -1,0 +1,240 @@
+"""The `watcher` command: parse arguments, call the library, print.
+
+Exit codes: 0 success (also when some feeds failed), 1 nothing could be done
+(every feed failed, or the database is unusable), 2 bad config or arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from watcher.config import ENV_CONFIG, Config, config_path, load_config, parse_duration
+from watcher.errors import ConfigError, WatcherError
+from watcher.formats import FORMATS, render_feeds, render_hits
+from watcher.pipeline import PollResult, poll_once
+from watcher.service import serve
+from watcher.store import Store
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+class Since(click.ParamType):  # type: ignore[type-arg]
+    """A moment given as a duration back from now ("7d", "36h") or an ISO date or time."""
+
+    name = "since"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        text = str(value)
+        try:
+            return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
+        except ValueError:
+            pass
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{text!r} is neither a duration (7d, 36h) nor a date (2026-11-01)")
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _setup_logging(verbose: int) -> None:
+    under_journal = "JOURNAL_STREAM" in os.environ  # journald adds its own timestamps
+    logging.basicConfig(
+        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s"
+        if under_journal
+        else "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    # httpx logs every request at INFO: one line per feed and page would flood the journal.
+    logging.getLogger("httpx").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING if verbose < 2 else logging.INFO)
+
+
+class _Context:
+    def __init__(self, path: str | None) -> None:
+        self.path = config_path(path)
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.path)
+        return self._config
+
+
+class _Group(click.Group):
+    """Turns a `WatcherError` from any command into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WatcherError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    metavar="PATH",
+    envvar=ENV_CONFIG,
+    help=f"Config file (env {ENV_CONFIG}; default config/watcher.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for HTTP requests).")
+@click.version_option(package_name="watcher")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, verbose: int) -> None:
+    """Monitor news feeds for watch-terms and keep the hits in SQLite.
+
+    \b
+    Example:
+        watcher poll --once && watcher hits --since 7d
+    """
+    _setup_logging(verbose)
+    ctx.obj = _Context(config_file)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Poll every feed once and exit (the service is `run`).")
+@click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only this feed (repeatable).")
+@click.pass_obj
+def poll(obj: _Context, once: bool, feeds: tuple[str, ...]) -> None:
+    """Poll every enabled feed once: fetch, extract, match, store.
+
+    Exits 0 when at least one feed could be polled, 1 when none could.
+
+    \b
+    Example:
+        watcher poll --once
+        watcher poll --once --feed "The Hindu — National"
+    """
+    config = obj.config
+    for name in feeds:
+        config.feed(name)  # an unknown name is a ConfigError naming it
+    selected = [f for f in config.feeds if (f.name in feeds if feeds else f.enabled)]
+    if not selected:
+        raise ConfigError(f"{config.path}: no enabled feeds to poll")
+    results = asyncio.run(_poll_with_progress(config, feeds, len(selected)))
+    failed = [result for result in results if result.failed]
+    for result in failed:
+        click.echo(f"failed: {result.feed}: {result.error}", err=True)
+    click.echo(_summary(results), err=True)
+    if len(failed) == len(results):
+        sys.exit(EXIT_FAILED)
+
+
+async def _poll_with_progress(
+    config: Config, feeds: tuple[str, ...], total: int
+) -> list[PollResult]:
+    if not sys.stderr.isatty():
+        return await poll_once(config, feeds)
+    with click.progressbar(
+        length=total, label="polling", file=sys.stderr, show_pos=True, item_show_func=lambda x: x
+    ) as bar:
+
+        def advance(result: PollResult) -> None:
+            bar.update(1, result.feed[:30])
+
+        return await poll_once(config, feeds, on_done=advance)
+
+
+def _summary(results: list[PollResult]) -> str:
+    ok = [r for r in results if not r.failed]
+    unchanged = sum(1 for r in results if r.status == "not_modified")
+    return (
+        f"polled {len(results)} feeds: {len(ok)} ok ({unchanged} unchanged), "
+        f"{len(results) - len(ok)} failed; "
+        f"{sum(r.new_articles for r in results)} new articles, "
+        f"{sum(r.updated_articles for r in results)} updated, "
+        f"{sum(r.hits for r in results)} new hits"
+    )
+
+
+@cli.command()
+@click.option("--term", "terms", multiple=True, metavar="NAME", help="Only this term (repeatable).")
+@click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only this feed (repeatable).")
+@click.option("--since", type=Since(), help="Found since a duration ago (7d) or a date.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
+@click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def hits(
+    obj: _Context,
+    terms: tuple[str, ...],
+    feeds: tuple[str, ...],
+    since: datetime | None,
+    limit: int | None,
+    form: str,
+) -> None:
+    """List stored hits, newest first.
+
+    \b
+    Example:
+        watcher hits --term "UNICORN antenna" --since 7d
+        watcher hits --format json --limit 20
+    """
+    with Store.open(obj.config.db_path) as store:
+        found = store.hits(terms=terms, feeds=feeds, since=since, limit=limit)
+    click.echo(render_hits(found, form))
+
+
+@cli.group()
+def feeds() -> None:
+    """Inspect the configured feeds.
+
+    \b
+    Example:
+        watcher feeds list
+    """
+
+
+@feeds.command("list")
+@click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def feeds_list(obj: _Context, form: str) -> None:
+    """Show each configured feed with its health, articles and hits.
+
+    \b
+    Example:
+        watcher feeds list --format json
+    """
+    config = obj.config
+    with Store.open(config.db_path) as store:
+        store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
+        statuses = store.feed_statuses(config.feeds)
+    click.echo(render_feeds(statuses, form))
+
+
+@cli.command()
+@click.pass_obj
+def run(obj: _Context) -> None:
+    """Run the service: poll each feed on its interval until SIGTERM or Ctrl-C.
+
+    \b
+    Example:
+        watcher --config /etc/watcher/watcher.toml run
+    """
+    config = obj.config
+    click.echo(
+        f"watcher: {sum(f.enabled for f in config.feeds)} feeds, {len(config.terms)} terms, "
+        f"database {config.db_path}; Ctrl-C stops",
+        err=True,
+    )
+    asyncio.run(serve(config))
+
+
+def main() -> None:
+    """Entry point of the `watcher` console script."""
+    cli(prog_name="watcher")

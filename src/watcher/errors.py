@@ -1,0 +1,30 @@
+"""The one exception hierarchy of watcher.
+
+Every error a user can cause (a bad config, an unreachable feed, a malformed
+query) is a `WatcherError` whose message names the thing that was wrong. The
+CLI prints it as one line on stderr; anything else escaping is a bug.
+"""
+
+
+class WatcherError(Exception):
+    """Base class: a problem the user can act on, with a one-line message."""
+
+
+class ConfigError(WatcherError):
+    """The config file is missing, unreadable or invalid (exit code 2)."""
+
+
+class QueryError(WatcherError):
+    """A watch-term query does not parse."""
+
+
+class FetchError(WatcherError):
+    """An HTTP fetch failed: network, status, size, scheme or address refused."""
+
+
+class FeedError(WatcherError):
+    """Fetched bytes are not a feed we can read."""
+
+
+class StoreError(WatcherError):
+    """The hit database cannot be opened or written."""

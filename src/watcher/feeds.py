@@ -1,0 +1,220 @@
+"""Feed bytes -> entries, and the canonical form of article URLs.
+
+RSS 0.9x/1.0/2.0 and Atom go through feedparser (always handed bytes, never a
+string it might treat as a path or URL). JSON Feed, which feedparser 6 does
+not read, is parsed here from its small, well-specified JSON shape
+(https://www.jsonfeed.org/version/1.1/).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import feedparser
+from charset_normalizer import from_bytes
+
+from watcher.errors import FeedError
+from watcher.models import Entry, ParsedFeed
+
+# Query parameters that only say how a reader got to the article, never which article it is.
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "piwik_", "hmb_", "at_", "wt_", "_hs")
+_TRACKING_NAMES = {
+    "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "yclid", "igshid", "twclid", "ocid",
+    "cmpid", "cmp", "icid", "smid", "_ga", "_gl", "mkt_tok", "ref_src", "ref_url", "rss",
+    "ns_mchannel", "ns_source", "ns_campaign", "ns_linkname", "ns_fee", "spm", "sr_share",
+    "fromrss", "from_rss", "xtor", "soc_src", "soc_trk", "s_cid",
+}  # fmt: skip
+_TAG = re.compile(r"<[^>]*>")
+_XML_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding=", re.ASCII)
+
+
+def canonical_url(url: str, base: str | None = None) -> str | None:
+    """The article's identity as a URL: tracking parameters, fragment and default port removed.
+
+    Google's redirect links (google.com/url?url=...) are unwrapped to their target.
+    Returns None for anything that is not an http(s) URL.
+    """
+    url = url.strip()
+    if base:
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if scheme not in ("http", "https") or not host:
+        return None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if (host.startswith("google.") or host.startswith("www.google.")) and parts.path == "/url":
+        target = dict(query).get("url") or dict(query).get("q")
+        if target and target != url:
+            return canonical_url(target)
+    kept = [(key, value) for key, value in query if not _is_tracking(key)]
+    netloc = host if ":" not in host else f"[{host}]"
+    if port and port != {"http": 80, "https": 443}[scheme]:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(kept, doseq=True), ""))
+
+
+def _is_tracking(key: str) -> bool:
+    key = key.lower()
+    return key in _TRACKING_NAMES or key.startswith(_TRACKING_PREFIXES)
+
+
+def plain_text(markup: str) -> str:
+    """Readable text from a feed's HTML: tags dropped, entities decoded, spaces collapsed."""
+    return " ".join(html.unescape(_TAG.sub(" ", markup)).split())
+
+
+def parse_feed(content: bytes, feed_url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse a fetched feed document; raise `FeedError` when it holds no feed at all."""
+    if content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return _parse_json_feed(content, feed_url)
+    headers = {"content-location": feed_url}
+    if content_type:
+        headers["content-type"] = content_type
+    if "charset=" not in (content_type or "").lower():
+        content = _as_utf8(content)
+    parsed = feedparser.parse(
+        content,
+        response_headers=headers,
+        resolve_relative_uris=True,
+        sanitize_html=True,
+    )
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if isinstance(problem, feedparser.NonXMLContentType) and not content_type:
+        problem = None  # we gave no Content-Type, so its absence says nothing about the feed
+    if not parsed.get("version") and not parsed.entries:
+        reason = _describe(problem) if problem else "no RSS, Atom or JSON Feed document found"
+        raise FeedError(f"not a feed: {reason}")
+    entries = tuple(_entry(item, feed_url) for item in parsed.entries)
+    warning = _describe(problem) if problem else None
+    return ParsedFeed(
+        title=plain_text(parsed.feed.get("title", "")), entries=entries, warning=warning
+    )
+
+
+def _as_utf8(content: bytes) -> bytes:
+    """Transcode a feed with no declared charset that is not UTF-8 (EUC-JP, Shift_JIS, Latin-1).
+
+    feedparser falls back to windows-1252 for such bytes, which turns Japanese
+    feeds into mojibake; charset detection reads them correctly.
+    """
+    if _XML_DECLARED_ENCODING.match(content.lstrip(b"\xef\xbb\xbf")):
+        return content
+    try:
+        content.decode("utf-8")
+        return content
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(content).best()
+    if best is None:
+        return content
+    return str(best).encode("utf-8")
+
+
+def _describe(problem: Any) -> str:
+    return " ".join(str(problem).split()) or type(problem).__name__
+
+
+def _entry(item: Any, feed_url: str) -> Entry:
+    link = (item.get("link") or "").strip() or None
+    url = canonical_url(link, feed_url) if link else None
+    title = plain_text(item.get("title", ""))
+    contents = [part.get("value", "") for part in item.get("content", [])]
+    summary = plain_text(max([*contents, item.get("summary", "")], key=len))
+    return Entry(
+        key=_key(item.get("id"), url, feed_url, title, summary),
+        url=url,
+        link=urljoin(feed_url, link) if link else None,
+        title=title,
+        summary=summary,
+        published=_from_struct(item.get("published_parsed")),
+        # dict.get: FeedParserDict.get would map a missing updated_parsed to published_parsed.
+        updated=_from_struct(dict.get(item, "updated_parsed")),
+        author=item.get("author") or None,
+    )
+
+
+def _key(guid: Any, url: str | None, feed_url: str, title: str, summary: str) -> str:
+    """A stable identity for an entry across polls and across feeds of one publisher.
+
+    A guid that is a URL is canonicalised like a link; any other guid is scoped
+    to the feed's host, because "1234" from two publishers is two articles.
+    """
+    guid = str(guid).strip() if guid else ""
+    if guid:
+        as_url = canonical_url(guid) if guid.startswith(("http://", "https://")) else None
+        return as_url or f"{urlsplit(feed_url).hostname}|{guid}"
+    if url:
+        return url
+    digest = hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()[:24]
+    return f"{urlsplit(feed_url).hostname}|sha256:{digest}"
+
+
+def _from_struct(value: time.struct_time | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _from_iso(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _parse_json_feed(content: bytes, feed_url: str) -> ParsedFeed:
+    try:
+        document = json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FeedError(f"not a feed: invalid JSON: {exc}") from None
+    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
+        "https://jsonfeed.org/version/"
+    ):
+        raise FeedError("not a feed: JSON without a jsonfeed.org version")
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise FeedError("not a feed: JSON Feed without an items list")
+    entries = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        link = item.get("url") or item.get("external_url")
+        link = link.strip() if isinstance(link, str) and link.strip() else None
+        url = canonical_url(link, feed_url) if link else None
+        title = plain_text(str(item.get("title") or ""))
+        texts = [str(item.get(k) or "") for k in ("content_text", "summary")]
+        texts.append(plain_text(str(item.get("content_html") or "")))
+        summary = " ".join(max(texts, key=len).split())
+        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+        author = authors[0].get("name") if authors and isinstance(authors[0], dict) else None
+        entries.append(
+            Entry(
+                key=_key(item.get("id"), url, feed_url, title, summary),
+                url=url,
+                link=urljoin(feed_url, link) if link else None,
+                title=title,
+                summary=summary,
+                published=_from_iso(item.get("date_published")),
+                updated=_from_iso(item.get("date_modified")),
+                author=author,
+            )
+        )
+    return ParsedFeed(title=plain_text(str(document.get("title") or "")), entries=tuple(entries))

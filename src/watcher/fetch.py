@@ -1,0 +1,180 @@
+"""The one HTTP client: every byte watcher reads from the network comes through here.
+
+It does conditional GETs (ETag / Last-Modified), follows at most
+`max_redirects` redirects itself so each hop is checked, caps the body after
+decompression, bounds the whole request by one deadline, limits requests in
+flight overall and per host, and refuses article links that point into
+private networks unless `allow_private_addresses` is on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from watcher.config import FetchConfig
+from watcher.errors import FetchError
+from watcher.models import FetchResult
+
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+
+class Fetcher:
+    """An async HTTP client shared by every poll of one process."""
+
+    def __init__(
+        self, settings: FetchConfig, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        """`transport` replaces the network (tests route every host to a loopback server)."""
+        self.settings = settings
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=httpx.Timeout(settings.timeout),
+            follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=settings.concurrency,
+                max_keepalive_connections=settings.concurrency,
+            ),
+        )
+        self._overall = asyncio.Semaphore(settings.concurrency)
+        self._per_host: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = "*/*",
+        public_only: bool = False,
+    ) -> FetchResult:
+        """GET `url`; return a 200 with its body or a 304; raise `FetchError` for anything else.
+
+        `public_only` refuses hosts that resolve to loopback, private, link-local
+        or multicast addresses (article links come from strangers' feeds).
+        """
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        check = public_only and not self.settings.allow_private_addresses
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                return await self._follow(url, headers, check)
+        except TimeoutError:
+            raise FetchError(f"{url}: timed out after {self.settings.timeout:g}s") from None
+
+    async def _follow(self, url: str, headers: dict[str, str], check: bool) -> FetchResult:
+        current = url
+        for _ in range(self.settings.max_redirects + 1):
+            host = _checked_host(current)
+            if check:
+                await _refuse_private(current, host)
+            # Wait for the host first, so a busy host never holds overall slots idle.
+            async with self._host_limit(host), self._overall:
+                response = await self._request(current, headers)
+            if response.status_code in _REDIRECTS and "location" in response.headers:
+                current = urljoin(current, response.headers["location"])
+                continue
+            return _result(current, response)
+        raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
+
+    def _host_limit(self, host: str) -> asyncio.Semaphore:
+        if host not in self._per_host:
+            self._per_host[host] = asyncio.Semaphore(self.settings.per_host)
+        return self._per_host[host]
+
+    async def _request(self, url: str, headers: dict[str, str]) -> _Response:
+        try:
+            async with self._client.stream("GET", url, headers=headers) as response:
+                body = bytearray()
+                if response.status_code == 200:
+                    # Counted after decompression, so a small gzip bomb cannot inflate past the cap.
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > self.settings.max_bytes:
+                            raise FetchError(
+                                f"{url}: response larger than {self.settings.max_bytes} bytes"
+                            )
+                return _Response(response.status_code, response.headers, bytes(body))
+        except httpx.TimeoutException:
+            raise FetchError(f"{url}: timed out after {self.settings.timeout:g}s") from None
+        except httpx.ConnectError as exc:
+            raise FetchError(f"{url}: cannot connect: {_reason(exc)}") from None
+        except httpx.DecodingError as exc:
+            raise FetchError(f"{url}: cannot decode response: {_reason(exc)}") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{url}: {type(exc).__name__}: {_reason(exc)}") from None
+
+
+class _Response:
+    """The parts of an httpx response we keep once the stream is closed."""
+
+    def __init__(self, status_code: int, headers: httpx.Headers, content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+
+def _result(url: str, response: _Response) -> FetchResult:
+    if response.status_code not in (200, 304):
+        raise FetchError(f"{url}: HTTP {response.status_code}")
+    return FetchResult(
+        url=url,
+        status=response.status_code,
+        content=response.content,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+        content_type=response.headers.get("content-type"),
+    )
+
+
+def _reason(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _checked_host(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise FetchError(f"{url}: malformed URL") from None
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(f"{url}: only http and https URLs are fetched")
+    if not parts.hostname:
+        raise FetchError(f"{url}: URL has no host")
+    return parts.hostname
+
+
+async def _refuse_private(url: str, host: str) -> None:
+    """Raise unless every address `host` resolves to is a public one."""
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, None, type=socket.SOCK_STREAM
+            )
+        except OSError as exc:
+            raise FetchError(f"{url}: cannot resolve {host}: {_reason(exc)}") from None
+        addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+    for address in addresses:
+        if not address.is_global or address.is_multicast:
+            raise FetchError(
+                f"{url}: refused: {host} resolves to non-public address {address}"
+                " (set [fetch] allow_private_addresses = true to allow)"
+            )

@@ -1,0 +1,122 @@
+"""Hits and feeds as text: an aligned table for people, JSON, NDJSON or CSV for programs.
+
+Feed text comes from strangers, so table cells lose control characters (no
+terminal escape sequences reach the screen) and CSV cells that a spreadsheet
+would run as a formula are quoted with a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from watcher.models import FeedStatus, Hit
+
+FORMATS = ("table", "json", "ndjson", "csv")
+HIT_FIELDS = (
+    "id", "term", "score", "published", "found_at", "feed", "title", "url", "snippet", "source",
+)  # fmt: skip
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def render_hits(hits: Sequence[Hit], form: str) -> str:
+    rows = [asdict(hit) for hit in hits]
+    if form == "table":
+        return _table(
+            ["found", "term", "score", "feed", "title", "url"],
+            [
+                [
+                    (row["found_at"] or "")[:16].replace("T", " "),
+                    row["term"],
+                    f"{row['score']:g}",
+                    row["feed"],
+                    row["title"],
+                    row["url"] or "",
+                ]
+                for row in rows
+            ],
+            widths=[16, 28, 5, 24, 60, 0],
+            empty="no hits",
+        )
+    return _serialise(rows, HIT_FIELDS, form)
+
+
+def render_feeds(feeds: Sequence[FeedStatus], form: str) -> str:
+    rows = [asdict(feed) for feed in feeds]
+    if form == "table":
+        return _table(
+            ["name", "state", "last polled", "errors", "articles", "hits", "url"],
+            [
+                [
+                    row["name"],
+                    _state(row),
+                    (row["last_polled"] or "never")[:16].replace("T", " "),
+                    str(row["consecutive_errors"]),
+                    str(row["articles"]),
+                    str(row["hits"]),
+                    row["url"],
+                ]
+                for row in rows
+            ],
+            widths=[32, 8, 16, 6, 8, 6, 0],
+            empty="no feeds configured",
+        )
+    return _serialise(rows, tuple(FeedStatus.__dataclass_fields__), form)
+
+
+def _state(row: dict[str, Any]) -> str:
+    if not row["enabled"]:
+        return "disabled"
+    if row["consecutive_errors"]:
+        return "failing"
+    return "ok" if row["last_ok"] else "new"
+
+
+def _serialise(rows: list[dict[str, Any]], fields: Sequence[str], form: str) -> str:
+    if form == "json":
+        return json.dumps(rows, ensure_ascii=False, indent=2)
+    if form == "ndjson":
+        return "\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
+    if form == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: _csv_cell(row[key]) for key in fields})
+        return out.getvalue().rstrip("\n")
+    raise ValueError(f"unknown format {form!r} (expected one of: {', '.join(FORMATS)})")
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _cell(text: str, width: int) -> str:
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    if width and len(text) > width:
+        return text[: width - 1] + "…"
+    return text
+
+
+def _table(headers: list[str], rows: list[list[str]], widths: list[int], empty: str) -> str:
+    if not rows:
+        return empty
+    cells = [
+        [_cell(value, width) for value, width in zip(row, widths, strict=True)] for row in rows
+    ]
+    sizes = [
+        max(len(header), *(len(row[column]) for row in cells))
+        for column, header in enumerate(headers)
+    ]
+    lines = [headers, ["-" * size for size in sizes], *cells]
+    return "\n".join(
+        "  ".join(value.ljust(size) for value, size in zip(line, sizes, strict=True)).rstrip()
+        for line in lines
+    )

@@ -1,0 +1,113 @@
+"""The plain values that flow between the stages of one poll.
+
+feed bytes -> `Entry` -> (page) -> `Article` -> `Match` per term -> stored `Hit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a feed, as the publisher described it."""
+
+    key: str  # guid scoped to the publisher, or the canonical URL when there is no guid
+    url: str | None  # canonical article URL (tracking parameters stripped)
+    link: str | None  # the link as given, for fetching
+    title: str
+    summary: str  # plain text of the feed's summary/content, the fallback for matching
+    published: datetime | None
+    updated: datetime | None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed document: its own title and its entries, plus what was wrong with it."""
+
+    title: str
+    entries: tuple[Entry, ...]
+    warning: str | None = None  # a recoverable problem (e.g. malformed XML salvaged)
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What the article page yielded: main text and metadata."""
+
+    text: str
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None  # ISO date as found on the page
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """The text we match terms against, and where it came from."""
+
+    url: str | None
+    title: str
+    text: str
+    source: str  # "page" when extracted from the article page, "summary" for the feed's text
+    published: datetime | None
+    author: str | None = None
+    language: str | None = None
+    note: str | None = None  # why the page was not used, when source == "summary"
+
+
+@dataclass(frozen=True)
+class Match:
+    """One watch-term's evidence in one article."""
+
+    term: str
+    phrase: str  # the first match, as written in the article
+    snippet: str  # text around the first match
+    score: float
+    count: int  # number of matches in title and text
+    in_title: bool
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """An HTTP response we accepted: 200 with a body, or 304 without one."""
+
+    url: str  # the final URL after redirects
+    status: int
+    content: bytes
+    etag: str | None
+    last_modified: str | None
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A stored match, as `watcher hits` shows it."""
+
+    id: int
+    term: str
+    url: str | None
+    title: str
+    published: str | None  # ISO 8601, UTC
+    feed: str
+    snippet: str
+    score: float
+    found_at: str  # ISO 8601, UTC
+    source: str  # "page" or "summary"
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """A feed's fetch state and health, as `watcher feeds list` shows it."""
+
+    name: str
+    url: str
+    enabled: bool
+    last_polled: str | None
+    last_ok: str | None
+    last_status: int | None
+    consecutive_errors: int
+    last_error: str | None
+    articles: int
+    hits: int

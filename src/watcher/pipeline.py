@@ -1,0 +1,264 @@
+"""One poll of one feed, end to end: fetch, parse, find new entries, extract, match, store.
+
+Failures stay inside the poll of their feed: a feed that cannot be fetched or
+parsed is one failed `PollResult`; a page that cannot be fetched or extracted
+falls back to the feed's own text for that entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import httpx
+
+from watcher.config import Config, FeedConfig
+from watcher.errors import FeedError, FetchError
+from watcher.extract import MIN_TEXT_CHARS, Extractor
+from watcher.feeds import parse_feed
+from watcher.fetch import Fetcher
+from watcher.models import Article, Entry, Extracted
+from watcher.store import PollRecord, Store
+from watcher.terms import match_terms
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9,"
+    " application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll of one feed did, for the summary line and the logs."""
+
+    feed: str
+    status: str  # "ok", "not_modified" or "failed"
+    entries: int = 0
+    new_articles: int = 0
+    updated_articles: int = 0
+    hits: int = 0
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+def fingerprint(entry: Entry) -> str:
+    """How a feed describes an entry; when it changes, the publisher updated the article."""
+    stamp = entry.updated.isoformat() if entry.updated else ""
+    text = "\x1f".join((entry.title, entry.summary, stamp))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class Poller:
+    """Polls feeds into the store, sharing one fetcher, extractor and clock."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        fetcher: Fetcher,
+        extractor: Extractor,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.fetcher = fetcher
+        self.extractor = extractor
+        self.clock = clock
+        # Articles being processed right now, so two feeds carrying one story fetch it once.
+        self._in_flight: dict[str, asyncio.Event] = {}
+
+    async def poll_all(
+        self,
+        feeds: Iterable[FeedConfig],
+        on_done: Callable[[PollResult], None] | None = None,
+    ) -> list[PollResult]:
+        """Poll feeds concurrently (the fetcher bounds how many requests are in flight)."""
+
+        async def one(feed: FeedConfig) -> PollResult:
+            result = await self.poll(feed)
+            if on_done is not None:
+                on_done(result)
+            return result
+
+        return list(await asyncio.gather(*(one(feed) for feed in feeds)))
+
+    async def poll(self, feed: FeedConfig) -> PollResult:
+        """Poll one feed; never raises for what the feed or its pages do."""
+        started = self.clock()
+        state = self.store.feed_state(feed.name)
+        try:
+            response = await self.fetcher.get(
+                feed.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
+            )
+            if response.status == 304:
+                return self._finish(
+                    PollRecord(feed.name, started, self.clock(), "not_modified", 304)
+                )
+            parsed = parse_feed(response.content, response.url, response.content_type)
+        except (FetchError, FeedError) as exc:
+            error = str(exc) if isinstance(exc, FetchError) else f"{feed.url}: {exc}"
+            return self._finish(PollRecord(feed.name, started, self.clock(), "failed", error=error))
+        if parsed.warning:
+            log.info(
+                "feed %r: %s: salvaged a malformed feed: %s", feed.name, feed.url, parsed.warning
+            )
+
+        todo: list[tuple[Entry, str, bool]] = []
+        seen_keys: set[str] = set()
+        for entry in parsed.entries:
+            if entry.key in seen_keys:
+                continue  # a feed that lists one item twice
+            seen_keys.add(entry.key)
+            mark = fingerprint(entry)
+            known = self.store.lookup(feed.name, entry)
+            if known is None:
+                todo.append((entry, mark, False))
+            elif known.fingerprint is None:
+                # Another feed brought this article already: one article, one hit per term.
+                self.store.link_feed(known.article_id, feed.name, mark, self.clock())
+            elif known.fingerprint != mark:
+                todo.append((entry, mark, True))
+        outcomes = await asyncio.gather(
+            *(self._process(feed, entry, mark) for entry, mark, _ in todo)
+        )
+        return self._finish(
+            PollRecord(
+                feed=feed.name,
+                started_at=started,
+                finished_at=self.clock(),
+                status="ok",
+                http_status=response.status,
+                entries=len(parsed.entries),
+                new_articles=sum(1 for _, _, updated in todo if not updated),
+                updated_articles=sum(1 for _, _, updated in todo if updated),
+                hits=sum(outcomes),
+                etag=response.etag,
+                last_modified=response.last_modified,
+                title=parsed.title or None,
+            )
+        )
+
+    def _finish(self, record: PollRecord) -> PollResult:
+        self.store.record_poll(record)
+        if record.status == "failed":
+            log.warning("feed %r failed: %s", record.feed, record.error)
+        else:
+            log.info(
+                "feed %r: %s, %d entries, %d new, %d updated, %d hits",
+                record.feed,
+                record.status,
+                record.entries,
+                record.new_articles,
+                record.updated_articles,
+                record.hits,
+            )
+        return PollResult(
+            feed=record.feed,
+            status=record.status,
+            entries=record.entries,
+            new_articles=record.new_articles,
+            updated_articles=record.updated_articles,
+            hits=record.hits,
+            error=record.error,
+        )
+
+    async def _process(self, feed: FeedConfig, entry: Entry, mark: str) -> int:
+        """Fetch, extract, match and store one new or updated entry; return its new hits."""
+        claim = entry.url or entry.key
+        while claim in self._in_flight:
+            await self._in_flight[claim].wait()
+            known = self.store.lookup(feed.name, entry)
+            if known is not None and known.fingerprint is None:
+                self.store.link_feed(known.article_id, feed.name, mark, self.clock())
+                return 0
+        done = self._in_flight[claim] = asyncio.Event()
+        try:
+            article = await self._article(entry)
+            matches = match_terms(self.config.terms, article.title, article.text)
+            return self.store.save_article(
+                feed=feed.name,
+                entry=entry,
+                article=article,
+                fingerprint=mark,
+                matches=matches,
+                now=self.clock(),
+            )
+        finally:
+            del self._in_flight[claim]
+            done.set()
+
+    async def _article(self, entry: Entry) -> Article:
+        """The article's text from its page, or from the feed when the page gives none."""
+        note: str | None = "entry has no link"
+        if entry.link:
+            try:
+                page = await self.fetcher.get(entry.link, accept=PAGE_ACCEPT, public_only=True)
+                extracted = await self.extractor.extract(page.content, page.url)
+                note = _unusable(extracted)
+                if extracted is not None and note is None:
+                    return Article(
+                        url=entry.url,
+                        title=entry.title or extracted.title or "",
+                        text=extracted.text,
+                        source="page",
+                        published=entry.published or _page_date(extracted),
+                        author=entry.author or extracted.author,
+                        language=extracted.language,
+                    )
+            except FetchError as exc:
+                note = str(exc)
+            log.info("using the feed's text for %s: %s", entry.link, note)
+        return Article(
+            url=entry.url,
+            title=entry.title,
+            text=entry.summary,
+            source="summary",
+            published=entry.published,
+            author=entry.author,
+            note=note,
+        )
+
+
+def _unusable(extracted: Extracted | None) -> str | None:
+    if extracted is None:
+        return "no article text on the page"
+    if len(extracted.text) < MIN_TEXT_CHARS:
+        return f"page text too short ({len(extracted.text)} characters)"
+    return None
+
+
+def _page_date(extracted: Extracted) -> datetime | None:
+    if not extracted.published:
+        return None
+    try:
+        day = date.fromisoformat(extracted.published[:10])
+    except ValueError:
+        return None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+async def poll_once(
+    config: Config,
+    names: Iterable[str] = (),
+    on_done: Callable[[PollResult], None] | None = None,
+    workers: int | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[PollResult]:
+    """One cycle over the enabled feeds (or the named ones), with its own client and store."""
+    wanted = set(names)
+    feeds = [feed for feed in config.feeds if (feed.name in wanted if wanted else feed.enabled)]
+    with Store.open(config.db_path) as store, Extractor(workers) as extractor:
+        store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
+        async with Fetcher(config.fetch, transport) as fetcher:
+            poller = Poller(config, store, fetcher, extractor)
+            return await poller.poll_all(feeds, on_done)

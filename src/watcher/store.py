@@ -1,0 +1,417 @@
+"""The hit database: the one module with SQL in it.
+
+SQLite in WAL mode through sqlite-utils; the schema evolves by forward
+migrations (`sqlite_utils.migrations`), each applied in its own transaction.
+Timestamps are ISO 8601 strings in UTC ("2026-11-23T19:00:00+00:00"), so they
+sort and compare as text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from watcher.config import FeedConfig
+from watcher.errors import StoreError
+from watcher.models import Article, Entry, FeedStatus, Hit, Match
+
+BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock before failing
+
+migrations = Migrations("watcher")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE feeds (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            title TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_polled_at TEXT,
+            last_ok_at TEXT,
+            last_status INTEGER,
+            consecutive_errors INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        );
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            url TEXT UNIQUE,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('page', 'summary')),
+            note TEXT,
+            author TEXT,
+            language TEXT,
+            published TEXT,
+            feed TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            changed_at TEXT NOT NULL
+        );
+        CREATE INDEX articles_published ON articles (published);
+        CREATE TABLE article_feeds (
+            article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+            feed TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            PRIMARY KEY (article_id, feed)
+        );
+        CREATE TABLE hits (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            term TEXT NOT NULL,
+            phrase TEXT NOT NULL,
+            snippet TEXT NOT NULL,
+            score REAL NOT NULL,
+            found_at TEXT NOT NULL,
+            UNIQUE (article_id, term)
+        );
+        CREATE INDEX hits_term_found ON hits (term, found_at);
+        CREATE INDEX hits_found ON hits (found_at);
+        CREATE TABLE polls (
+            id INTEGER PRIMARY KEY,
+            feed TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'not_modified', 'failed')),
+            http_status INTEGER,
+            entries INTEGER NOT NULL DEFAULT 0,
+            new_articles INTEGER NOT NULL DEFAULT 0,
+            updated_articles INTEGER NOT NULL DEFAULT 0,
+            hits INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        CREATE INDEX polls_feed_started ON polls (feed, started_at);
+        """
+    )
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the next conditional GET of a feed sends."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Known:
+    """An entry we stored before, and how this feed last described it (None: never did)."""
+
+    article_id: int
+    fingerprint: str | None
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """The outcome of one poll of one feed, as the `polls` table keeps it."""
+
+    feed: str
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    http_status: int | None = None
+    entries: int = 0
+    new_articles: int = 0
+    updated_articles: int = 0
+    hits: int = 0
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str | None = None
+
+
+def stamp(moment: datetime | None) -> str | None:
+    """The stored form of a moment: ISO 8601 in UTC, to the second."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """The SQLite database of feeds, articles, hits and polls."""
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (creating if needed) the database at `path` and bring its schema up to date."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            db = Database(conn)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA synchronous=NORMAL")
+            migrations.apply(db)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"{path}: cannot open database: {exc}") from None
+        return cls(db, path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def schema_version(self) -> list[str]:
+        """Names of the applied migrations, oldest first."""
+        return [applied.name for applied in migrations.applied(self.db)]
+
+    # -- feeds -------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Iterable[tuple[str, str]]) -> None:
+        """Give every configured (name, url) a row; a changed URL forgets its cache state."""
+        with self.db.atomic():
+            for name, url in feeds:
+                self.db.execute(
+                    """
+                    INSERT INTO feeds (name, url) VALUES (?, ?)
+                    ON CONFLICT (name) DO UPDATE SET
+                        etag = CASE WHEN url = excluded.url THEN etag END,
+                        last_modified = CASE WHEN url = excluded.url THEN last_modified END,
+                        url = excluded.url
+                    """,
+                    [name, url],
+                )
+
+    def feed_state(self, name: str) -> FeedState:
+        row = self.db.execute(
+            "SELECT etag, last_modified FROM feeds WHERE name = ?", [name]
+        ).fetchone()
+        return FeedState(*row) if row else FeedState()
+
+    def record_poll(self, record: PollRecord) -> None:
+        """Keep a poll's outcome and update the feed's health; failures keep the cache state."""
+        finished = stamp(record.finished_at)
+        failed = record.status == "failed"
+        with self.db.atomic():
+            self.db.execute(
+                """
+                INSERT INTO polls (feed, started_at, finished_at, status, http_status, entries,
+                                   new_articles, updated_articles, hits, error)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    record.feed,
+                    stamp(record.started_at),
+                    finished,
+                    record.status,
+                    record.http_status,
+                    record.entries,
+                    record.new_articles,
+                    record.updated_articles,
+                    record.hits,
+                    record.error,
+                ],
+            )
+            if failed:
+                self.db.execute(
+                    """
+                    UPDATE feeds SET last_polled_at = ?, last_status = ?, last_error = ?,
+                        consecutive_errors = consecutive_errors + 1
+                    WHERE name = ?
+                    """,
+                    [finished, record.http_status, record.error, record.feed],
+                )
+            else:
+                self.db.execute(
+                    """
+                    UPDATE feeds SET last_polled_at = ?, last_ok_at = ?, last_status = ?,
+                        last_error = NULL, consecutive_errors = 0,
+                        etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),
+                        title = COALESCE(?, title)
+                    WHERE name = ?
+                    """,
+                    [
+                        finished,
+                        finished,
+                        record.http_status,
+                        record.etag,
+                        record.last_modified,
+                        record.title,
+                        record.feed,
+                    ],
+                )
+
+    def feed_statuses(self, feeds: Sequence[FeedConfig]) -> list[FeedStatus]:
+        """Health and counts of the configured feeds, in config order."""
+        rows = {
+            row[0]: row[1:]
+            for row in self.db.execute(
+                """
+                SELECT f.name, f.last_polled_at, f.last_ok_at, f.last_status,
+                       f.consecutive_errors, f.last_error,
+                       (SELECT COUNT(*) FROM article_feeds af WHERE af.feed = f.name),
+                       (SELECT COUNT(*) FROM hits h JOIN article_feeds af
+                            ON af.article_id = h.article_id WHERE af.feed = f.name)
+                FROM feeds f
+                """
+            ).fetchall()
+        }
+        statuses = []
+        for feed in feeds:
+            polled, ok, status, errors, error, articles, hits = rows.get(
+                feed.name, (None, None, None, 0, None, 0, 0)
+            )
+            statuses.append(
+                FeedStatus(
+                    name=feed.name,
+                    url=feed.url,
+                    enabled=feed.enabled,
+                    last_polled=polled,
+                    last_ok=ok,
+                    last_status=status,
+                    consecutive_errors=errors,
+                    last_error=error,
+                    articles=articles,
+                    hits=hits,
+                )
+            )
+        return statuses
+
+    # -- articles and hits -------------------------------------------------
+
+    def lookup(self, feed: str, entry: Entry) -> Known | None:
+        """The stored article this entry is (same key or same canonical URL), if any."""
+        row = self.db.execute(
+            """
+            SELECT a.id, af.fingerprint FROM articles a
+            LEFT JOIN article_feeds af ON af.article_id = a.id AND af.feed = ?
+            WHERE a.key = ? OR (? IS NOT NULL AND a.url = ?)
+            LIMIT 1
+            """,
+            [feed, entry.key, entry.url, entry.url],
+        ).fetchone()
+        return Known(article_id=row[0], fingerprint=row[1]) if row else None
+
+    def link_feed(self, article_id: int, feed: str, fingerprint: str, now: datetime) -> None:
+        """Note that `feed` carries a stored article too, or how it now describes it."""
+        self.db.execute(
+            """
+            INSERT INTO article_feeds (article_id, feed, fingerprint, first_seen_at)
+            VALUES (?, ?, ?, ?)
+            ON CONFLICT (article_id, feed) DO UPDATE SET fingerprint = excluded.fingerprint
+            """,
+            [article_id, feed, fingerprint, stamp(now)],
+        )
+
+    def save_article(
+        self,
+        *,
+        feed: str,
+        entry: Entry,
+        article: Article,
+        fingerprint: str,
+        matches: Sequence[Match],
+        now: datetime,
+    ) -> int:
+        """Store a new or updated article with its matches, in one transaction.
+
+        A term that already hit this article does not hit it again. Returns the
+        number of new hits.
+        """
+        found = stamp(now)
+        with self.db.atomic():
+            known = self.lookup(feed, entry)
+            values = [
+                article.title,
+                article.text,
+                article.source,
+                article.note,
+                article.author,
+                article.language,
+                stamp(article.published),
+                found,
+            ]
+            if known is None:
+                cursor = self.db.execute(
+                    """
+                    INSERT INTO articles (title, text, source, note, author, language, published,
+                                          changed_at, key, url, feed, first_seen_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [*values, entry.key, entry.url, feed, found],
+                )
+                article_id = int(cursor.lastrowid or 0)
+            else:
+                article_id = known.article_id
+                self.db.execute(
+                    """
+                    UPDATE articles SET title = ?, text = ?, source = ?, note = ?, author = ?,
+                        language = ?, published = COALESCE(?, published), changed_at = ?
+                    WHERE id = ?
+                    """,
+                    [*values, article_id],
+                )
+            self.link_feed(article_id, feed, fingerprint, now)
+            added = 0
+            for match in matches:
+                cursor = self.db.execute(
+                    """
+                    INSERT OR IGNORE INTO hits (article_id, term, phrase, snippet, score, found_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                    [article_id, match.term, match.phrase, match.snippet, match.score, found],
+                )
+                added += cursor.rowcount
+        return added
+
+    def hits(
+        self,
+        *,
+        terms: Sequence[str] = (),
+        feeds: Sequence[str] = (),
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Hit]:
+        """Stored hits, newest first, filtered by term, feed (any feed carrying it) and time."""
+        where: list[str] = []
+        params: list[Any] = []
+        if terms:
+            where.append(f"h.term IN ({', '.join('?' for _ in terms)})")
+            params.extend(terms)
+        if feeds:
+            where.append(
+                "EXISTS (SELECT 1 FROM article_feeds af WHERE af.article_id = a.id"
+                f" AND af.feed IN ({', '.join('?' for _ in feeds)}))"
+            )
+            params.extend(feeds)
+        if since is not None:
+            where.append("h.found_at >= ?")
+            params.append(stamp(since))
+        sql = f"""
+            SELECT h.id, h.term, a.url, a.title, a.published, a.feed, h.snippet, h.score,
+                   h.found_at, a.source
+            FROM hits h JOIN articles a ON a.id = h.article_id
+            {"WHERE " + " AND ".join(where) if where else ""}
+            ORDER BY h.found_at DESC, h.id DESC
+        """
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [Hit(*row) for row in self.db.execute(sql, params).fetchall()]
+
+    def count(self, table: str) -> int:
+        """Rows in one of our tables (for summaries and tests)."""
+        if table not in {"feeds", "articles", "article_feeds", "hits", "polls"}:
+            raise ValueError(f"unknown table {table!r}")
+        return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

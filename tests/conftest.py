@@ -1,0 +1,209 @@
+"""Fixtures: a real loopback web server, config files and databases in tmp_path."""
+
+from __future__ import annotations
+
+import email.utils
+import gzip
+import hashlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SITE = FIXTURES / "site"
+CORPUS = ROOT.parent / "shared" / "corpus"
+DEFAULT_CONFIG = ROOT / "config" / "watcher.toml"
+
+CONTENT_TYPES = {
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/xml",
+}
+
+
+@dataclass
+class Page:
+    body: bytes
+    content_type: str
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Site:
+    """A web server on 127.0.0.1 serving chosen bytes, with ETag and Last-Modified.
+
+    Each request is logged as (method, path with query, status), so tests can
+    check what was fetched and which answers were 304s.
+    """
+
+    def __init__(self) -> None:
+        self.pages: dict[str, Page] = {}
+        self.log: list[tuple[str, str, int]] = []
+        self.fallback: Page | None = None  # served for any unknown path when set
+        self.gzip = False
+        self._lock = threading.Lock()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                site._serve(self)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def put(
+        self, path: str, body: bytes | str, content_type: str | None = None, **kw: object
+    ) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        kind = content_type or CONTENT_TYPES.get(Path(path).suffix, "application/octet-stream")
+        self.pages[path] = Page(data, kind, **kw)  # type: ignore[arg-type]
+
+    def put_fixture_site(self, root: Path = SITE) -> None:
+        """Serve every file under `root` at its relative path, with {base} replaced by our URL."""
+        for file in sorted(root.rglob("*")):
+            if file.is_file() and file.suffix in CONTENT_TYPES:
+                text = file.read_text(encoding="utf-8").replace("{base}", self.base)
+                self.put("/" + file.relative_to(root).as_posix(), text)
+
+    def requests(self, prefix: str = "") -> list[tuple[str, int]]:
+        with self._lock:
+            return [(path, status) for _, path, status in self.log if path.startswith(prefix)]
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.log.clear()
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        path = urlsplit(handler.path).path
+        page = self.pages.get(path, self.fallback)
+        if page is None:
+            self._send(handler, 404, b"not found", "text/plain", {})
+            return
+        etag = '"' + hashlib.sha256(page.body).hexdigest()[:16] + '"'
+        modified = email.utils.formatdate(1_790_000_000, usegmt=True)
+        headers = {"ETag": etag, "Last-Modified": modified, **page.headers}
+        if page.status == 200 and handler.headers.get("If-None-Match") == etag:
+            self._send(handler, 304, b"", None, headers)
+            return
+        body = page.body
+        if self.gzip and "gzip" in handler.headers.get("Accept-Encoding", ""):
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        self._send(handler, page.status, body, page.content_type, headers)
+
+    def _send(
+        self,
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        content_type: str | None,
+        headers: dict[str, str],
+    ) -> None:
+        with self._lock:
+            self.log.append(("GET", handler.path, status))
+        handler.send_response(status)
+        if content_type:
+            handler.send_header("Content-Type", content_type)
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if status != 304:
+            handler.wfile.write(body)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site()
+    yield server
+    server.close()
+
+
+class LoopbackInternet(httpx.AsyncBaseTransport):
+    """The internet, mocked: every host is answered by one loopback `Site` (like /etc/hosts)."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self._inner = httpx.AsyncHTTPTransport()
+        port = int(site.base.rsplit(":", 1)[1])
+        self._port = port
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme="http", host="127.0.0.1", port=self._port)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def default_terms_toml() -> str:
+    """The [[terms]] section of the shipped config, so tests exercise the real watch-terms."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    return text[text.index("# --- watch-terms ---") :]
+
+
+def write_config(
+    directory: Path,
+    feeds: list[tuple[str, str]],
+    *,
+    interval: str = "15m",
+    terms: str | None = None,
+    extra: str = "",
+) -> Path:
+    """A config with the given (name, url) feeds, the shipped terms and a database in `directory`."""
+    lines = [
+        "[storage]",
+        f'path = "{directory / "watcher.db"}"',
+        "[fetch]",
+        'timeout = "10s"',
+        "allow_private_addresses = true",
+        "[poll]",
+        f'interval = "{interval}"',
+        extra,
+    ]
+    for name, url in feeds:
+        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
+    path = directory / "watcher.toml"
+    path.write_text(
+        "\n".join(lines) + "\n" + (terms if terms is not None else default_terms_toml())
+    )
+    return path
+
+
+@pytest.fixture
+def fixture_site(site: Site) -> Site:
+    site.put_fixture_site()
+    return site
+
+
+@pytest.fixture
+def site_config(tmp_path: Path, fixture_site: Site) -> Path:
+    return write_config(
+        tmp_path,
+        [
+            ("Coastline Daily", f"{fixture_site.base}/news.rss"),
+            ("Eastern Ledger", f"{fixture_site.base}/world.atom"),
+            ("Harbour Wire", f"{fixture_site.base}/briefs.json"),
+        ],
+    )

@@ -1,0 +1,164 @@
+"""One article from feed to stored hit: real loopback server, real SQLite, the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import Site
+from watcher.cli import cli
+from watcher.store import Store
+
+pytestmark = pytest.mark.slow
+
+JWG = "JWG on critical minerals"
+AI = "India–Japan AI Dialogue"
+UNICORN = "UNICORN antenna"
+HSR = "Ahmedabad–Mumbai HSR"
+
+# (term, article path, text the snippet must show, source of the text)
+EXPECTED = {
+    (JWG, "/articles/a1.html", "Joint Working Group on Critical Minerals", "page"),
+    (HSR, "/articles/a2.html", "NHSRCL", "page"),
+    (UNICORN, "/articles/a4.html", "Unified Complex Radio Antenna", "page"),
+    (AI, "/articles/a7.html", "India-Japan AI Dialogue", "page"),
+    (HSR, "/articles/a8.html", "NHSRCL", "summary"),
+}
+
+
+def run(config: Path, *args: str) -> str:
+    result = CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def hits_json(config: Path) -> list[dict[str, object]]:
+    return json.loads(run(config, "hits", "--format", "json"))
+
+
+def as_expected(hits: list[dict[str, object]], base: str) -> set[tuple[str, str, str, str]]:
+    """Each hit as (term, path, the expected text if its snippet shows it, source)."""
+    found = set()
+    for hit in hits:
+        path = str(hit["url"]).removeprefix(base)
+        wanted = {text for term, p, text, _ in EXPECTED if term == hit["term"] and p == path}
+        shown = next((text for text in wanted if text in str(hit["snippet"])), "<snippet missing>")
+        found.add((str(hit["term"]), path, shown, str(hit["source"])))
+    return found
+
+
+def test_poll_once_stores_exactly_the_expected_hits(site_config: Path, fixture_site: Site) -> None:
+    output = run(site_config, "poll", "--once")
+
+    assert "polled 3 feeds: 3 ok" in output
+    hits = hits_json(site_config)
+    assert as_expected(hits, fixture_site.base) == EXPECTED
+    assert len(hits) == len(EXPECTED)
+    for hit in hits:
+        assert set(hit) >= {"term", "url", "title", "published", "feed", "snippet", "score"}
+        assert hit["found_at"]
+
+
+def test_boilerplate_around_an_article_is_not_matched(site_config: Path) -> None:
+    run(site_config, "poll", "--once")
+
+    urls = {str(hit["url"]) for hit in hits_json(site_config)}
+    # a10's sidebar and comments name two watch-terms; its article text names none.
+    assert not any(url.endswith("/articles/a10.html") for url in urls)
+
+
+def test_second_poll_is_served_by_304_and_adds_nothing(
+    site_config: Path, fixture_site: Site
+) -> None:
+    run(site_config, "poll", "--once")
+    before = hits_json(site_config)
+    fixture_site.clear_log()
+
+    output = run(site_config, "poll", "--once")
+
+    assert "3 ok (3 unchanged)" in output
+    assert "0 new articles" in output
+    assert sorted(fixture_site.requests()) == [
+        ("/briefs.json", 304),
+        ("/news.rss", 304),
+        ("/world.atom", 304),
+    ]
+    assert hits_json(site_config) == before
+
+
+def test_article_in_two_feeds_is_one_article_with_one_hit(
+    site_config: Path, fixture_site: Site
+) -> None:
+    run(site_config, "poll", "--once")
+
+    hsr_urls = [h["url"] for h in hits_json(site_config) if h["term"] == HSR]
+    assert hsr_urls.count(f"{fixture_site.base}/articles/a2.html") == 1
+    # a2 (RSS) and a5 (Atom, with utm_* parameters) are one page: fetched once.
+    page_fetches = [path for path, _ in fixture_site.requests("/articles/a2.html")]
+    assert len(page_fetches) == 1
+    with Store.open(Path(site_config).parent / "watcher.db") as store:
+        assert store.count("articles") == 9  # ten entries, one of them a duplicate
+        carried = store.db.execute(
+            "SELECT af.feed FROM article_feeds af JOIN articles a ON a.id = af.article_id"
+            " WHERE a.url LIKE '%/articles/a2.html' ORDER BY af.feed"
+        ).fetchall()
+    assert [row[0] for row in carried] == ["Coastline Daily", "Eastern Ledger"]
+
+
+def test_updated_article_is_rematched_without_repeating_hits(
+    site_config: Path, fixture_site: Site
+) -> None:
+    run(site_config, "poll", "--once")
+    # The publisher rewrites a1: the page now also names the AI Dialogue, the feed item changes.
+    page = fixture_site.pages["/articles/a1.html"].body.decode()
+    page = page.replace(
+        "</article>",
+        "<p>Officials added that the India–Japan AI Dialogue would meet in the spring.</p></article>",
+    )
+    fixture_site.put("/articles/a1.html", page)
+    feed = fixture_site.pages["/news.rss"].body.decode()
+    feed = feed.replace("Tue, 03 Nov 2026 09:15:00 +0530", "Tue, 03 Nov 2026 18:30:00 +0530", 1)
+    feed = feed.replace("<title>India and Japan map out", "<title>Updated: India and Japan map out")
+    fixture_site.put("/news.rss", feed)
+
+    output = run(site_config, "poll", "--once")
+
+    assert "1 updated" in output
+    a1 = sorted(
+        str(h["term"]) for h in hits_json(site_config) if str(h["url"]).endswith("/a1.html")
+    )
+    assert a1 == sorted([JWG, AI])
+
+
+def test_hits_filters_by_term_and_feed(site_config: Path) -> None:
+    run(site_config, "poll", "--once")
+
+    by_term = json.loads(run(site_config, "hits", "--term", HSR, "--format", "json"))
+    by_feed = json.loads(run(site_config, "hits", "--feed", "Harbour Wire", "--format", "json"))
+    limited = json.loads(run(site_config, "hits", "--limit", "2", "--format", "json"))
+
+    assert sorted(str(h["url"]).rsplit("/", 1)[1] for h in by_term) == ["a2.html", "a8.html"]
+    assert sorted(str(h["url"]).rsplit("/", 1)[1] for h in by_feed) == ["a7.html", "a8.html"]
+    assert len(limited) == 2
+
+
+def test_hits_since_excludes_older_hits(site_config: Path) -> None:
+    run(site_config, "poll", "--once")
+
+    assert len(json.loads(run(site_config, "hits", "--since", "1h", "--format", "json"))) == 5
+    assert json.loads(run(site_config, "hits", "--since", "2999-01-01", "--format", "json")) == []
+
+
+def test_feeds_list_shows_health_and_counts(site_config: Path, tmp_path: Path) -> None:
+    run(site_config, "poll", "--once")
+
+    feeds = json.loads(run(site_config, "feeds", "list", "--format", "json"))
+
+    assert [(f["name"], f["articles"], f["hits"], f["consecutive_errors"]) for f in feeds] == [
+        ("Coastline Daily", 4, 2, 0),
+        ("Eastern Ledger", 3, 2, 0),
+        ("Harbour Wire", 3, 2, 0),
+    ]
