@@ -171,7 +171,7 @@ def write_config(
     terms: str | None = None,
     extra: str = "",
 ) -> Path:
-    """A config with the given (name, url) feeds, the shipped terms and a database in `directory`."""
+    """A config of (name, url) feeds, the shipped terms and a database in `directory`."""
     lines = [
         "[storage]",
         f'path = "{directory / "watcher.db"}"',

@@ -116,7 +116,7 @@ def test_updated_article_is_rematched_without_repeating_hits(
     page = fixture_site.pages["/articles/a1.html"].body.decode()
     page = page.replace(
         "</article>",
-        "<p>Officials added that the India–Japan AI Dialogue would meet in the spring.</p></article>",
+        "<p>Officials said the India–Japan AI Dialogue meets in spring.</p></article>",
     )
     fixture_site.put("/articles/a1.html", page)
     feed = fixture_site.pages["/news.rss"].body.decode()
