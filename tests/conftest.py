@@ -48,6 +48,7 @@ class Site:
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
         self.log: list[tuple[str, str, int]] = []
+        self.request_headers: list[dict[str, str]] = []
         self.fallback: Page | None = None  # served for any unknown path when set
         self.gzip = False
         self._lock = threading.Lock()
@@ -118,6 +119,7 @@ class Site:
     ) -> None:
         with self._lock:
             self.log.append(("GET", handler.path, status))
+            self.request_headers.append(dict(handler.headers.items()))
         handler.send_response(status)
         if content_type:
             handler.send_header("Content-Type", content_type)

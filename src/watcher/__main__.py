@@ -2,4 +2,6 @@
 
 from watcher.cli import main
 
-main()
+# The guard matters: extraction workers start by importing the main module.
+if __name__ == "__main__":
+    main()

@@ -224,9 +224,12 @@ def run(obj: _Context) -> None:
 
     \b
     Example:
+        watcher run
         watcher --config /etc/watcher/watcher.toml run
     """
     config = obj.config
+    root = logging.getLogger()
+    root.setLevel(min(root.level, logging.INFO))  # a service reports each poll by default
     click.echo(
         f"watcher: {sum(f.enabled for f in config.feeds)} feeds, {len(config.terms)} terms, "
         f"database {config.db_path}; Ctrl-C stops",

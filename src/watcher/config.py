@@ -152,7 +152,8 @@ class _Validator:
     def _known(self, table: dict[str, Any], allowed: set[str], where: str, index: int = -1) -> None:
         for key in table:
             if key not in allowed:
-                name = f"{where}.{key}" if where else key
+                prefix = f"{where}[{index}]" if index >= 0 else where
+                name = f"{prefix}.{key}" if prefix else key
                 expected = ", ".join(sorted(allowed))
                 raise self.fail(name, f"unknown key (expected one of: {expected})", where, index)
 

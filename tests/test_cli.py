@@ -1,0 +1,139 @@
+"""The command line: help, errors as one line with an exit code, output formats."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from conftest import Site, write_config
+from watcher.cli import cli
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        found.append(path)
+        if isinstance(command, click.Group):
+            found.extend(commands(command, path))
+    return found
+
+
+@pytest.mark.parametrize("path", commands(cli), ids=" ".join)
+def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
+    result = invoke(*path, "--help")
+
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+    assert "watcher " + " ".join(path) in result.output
+
+
+def test_bad_config_is_one_line_naming_file_line_and_field(tmp_path: Path) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text('[[feeds]]\nname = "A"\nurl = "https://a.example/feed"\nintervall = "5m"\n')
+
+    result = invoke("--config", str(config), "feeds", "list")
+
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1
+    assert result.output.startswith(f"error: {config}:4: feeds[0].intervall: unknown key")
+
+
+def test_missing_config_file_exits_2(tmp_path: Path) -> None:
+    result = invoke("--config", str(tmp_path / "nope.toml"), "hits")
+
+    assert result.exit_code == 2
+    assert result.output == f"error: {tmp_path / 'nope.toml'}: config file not found\n"
+
+
+def test_config_comes_from_the_environment_variable(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
+
+    result = CliRunner(env={"WATCHER_CONFIG": str(config)}).invoke(
+        cli, ["feeds", "list", "--format", "csv"], catch_exceptions=False
+    )
+
+    assert result.exit_code == 0
+    assert result.output.splitlines()[1].startswith("Only Feed,https://a.example/feed,")
+
+
+def test_polling_an_unknown_feed_name_is_a_config_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
+
+    result = invoke("--config", str(config), "poll", "--once", "--feed", "Other")
+
+    assert result.exit_code == 2
+    assert "no feed named 'Other'" in result.output
+
+
+def test_since_that_is_neither_duration_nor_date_is_a_usage_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
+
+    result = invoke("--config", str(config), "hits", "--since", "last week")
+
+    assert result.exit_code == 2
+    assert "'last week' is neither a duration (7d, 36h) nor a date" in result.output
+
+
+@pytest.mark.slow
+def test_poll_exits_1_when_no_feed_could_be_polled(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("Closed", "http://127.0.0.1:9/feed.xml")])
+
+    result = invoke("--config", str(config), "poll", "--once")
+
+    assert result.exit_code == 1
+    assert "failed: Closed: http://127.0.0.1:9/feed.xml: cannot connect" in result.output
+    assert "polled 1 feeds: 0 ok (0 unchanged), 1 failed" in result.output
+
+
+@pytest.mark.slow
+def test_poll_exits_0_when_some_feeds_fail(site_config: Path, fixture_site: Site) -> None:
+    text = site_config.read_text()
+    site_config.write_text(
+        text.replace(
+            "[[terms]]", '[[feeds]]\nname = "Gone"\nurl = "http://127.0.0.1:9/x"\n\n[[terms]]', 1
+        )
+    )
+
+    result = invoke("--config", str(site_config), "poll", "--once")
+
+    assert result.exit_code == 0
+    assert "polled 4 feeds: 3 ok (0 unchanged), 1 failed" in result.output
+
+
+@pytest.mark.slow
+def test_hits_csv_has_a_header_and_one_row_per_hit(site_config: Path) -> None:
+    invoke("--config", str(site_config), "poll", "--once")
+
+    lines = invoke("--config", str(site_config), "hits", "--format", "csv").output.splitlines()
+
+    assert lines[0] == "id,term,score,published,found_at,feed,title,url,snippet,source"
+    assert len(lines) == 6
+
+
+@pytest.mark.slow
+def test_hits_ndjson_is_one_object_per_line(site_config: Path) -> None:
+    invoke("--config", str(site_config), "poll", "--once")
+
+    lines = invoke("--config", str(site_config), "hits", "--format", "ndjson").output.splitlines()
+
+    assert len(lines) == 5
+    assert all(line.startswith('{"id": ') for line in lines)
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "watcher", "--help"], capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0
+    assert "Monitor news feeds for watch-terms" in result.stdout

@@ -1,0 +1,140 @@
+"""The HTTP client against a real loopback server."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from conftest import Site
+from watcher.config import FetchConfig
+from watcher.errors import FetchError
+from watcher.fetch import Fetcher
+from watcher.models import FetchResult
+
+pytestmark = pytest.mark.slow
+
+LOOPBACK_OK = FetchConfig(timeout=5.0, allow_private_addresses=True)
+
+
+def get(settings: FetchConfig, url: str, **kw: object) -> FetchResult:
+    async def go() -> FetchResult:
+        async with Fetcher(settings) as fetcher:
+            return await fetcher.get(url, **kw)  # type: ignore[arg-type]
+
+    return asyncio.run(go())
+
+
+def test_fetch_returns_body_and_validators(site: Site) -> None:
+    site.put("/feed.xml", "<rss/>")
+
+    result = get(LOOPBACK_OK, f"{site.base}/feed.xml")
+
+    assert (result.status, result.content) == (200, b"<rss/>")
+    assert result.etag and result.etag.startswith('"')
+    assert result.last_modified == "Mon, 21 Sep 2026 14:13:20 GMT"
+
+
+def test_matching_etag_is_answered_by_304(site: Site) -> None:
+    site.put("/feed.xml", "<rss/>")
+    first = get(LOOPBACK_OK, f"{site.base}/feed.xml")
+
+    second = get(LOOPBACK_OK, f"{site.base}/feed.xml", etag=first.etag)
+
+    assert (second.status, second.content) == (304, b"")
+    assert site.request_headers[-1]["If-None-Match"] == first.etag
+
+
+def test_requests_carry_the_configured_user_agent(site: Site) -> None:
+    site.put("/feed.xml", "<rss/>")
+    settings = dataclasses.replace(
+        LOOPBACK_OK, user_agent="watcher-test/1 (+mailto:ops@example.org)"
+    )
+
+    get(settings, f"{site.base}/feed.xml")
+
+    assert site.request_headers[-1]["User-Agent"] == "watcher-test/1 (+mailto:ops@example.org)"
+
+
+def test_gzip_responses_are_decoded(site: Site) -> None:
+    site.gzip = True
+    site.put("/page.html", "<p>" + "compressible " * 500 + "</p>")
+
+    result = get(LOOPBACK_OK, f"{site.base}/page.html")
+
+    assert result.content.startswith(b"<p>compressible compressible")
+    assert len(result.content) == len("<p>" + "compressible " * 500 + "</p>")
+
+
+def test_body_over_the_cap_is_refused_even_when_gzipped(site: Site) -> None:
+    site.gzip = True
+    site.put("/big.html", b"a" * 200_000)
+    settings = dataclasses.replace(LOOPBACK_OK, max_bytes=100_000)
+
+    with pytest.raises(FetchError, match="larger than 100000 bytes"):
+        get(settings, f"{site.base}/big.html")
+
+
+def test_redirects_are_followed_to_the_final_url(site: Site) -> None:
+    site.put("/old", b"", status=301, headers={"Location": "/new"})
+    site.put("/new", "<rss/>")
+
+    result = get(LOOPBACK_OK, f"{site.base}/old")
+
+    assert result.url == f"{site.base}/new"
+    assert result.content == b"<rss/>"
+
+
+def test_too_many_redirects_are_refused(site: Site) -> None:
+    for hop in range(4):
+        site.put(f"/r{hop}", b"", status=302, headers={"Location": f"/r{hop + 1}"})
+    site.put("/r4", "<rss/>")
+    settings = dataclasses.replace(LOOPBACK_OK, max_redirects=3)
+
+    with pytest.raises(FetchError, match="more than 3 redirects"):
+        get(settings, f"{site.base}/r0")
+
+
+def test_error_status_names_url_and_status(site: Site) -> None:
+    with pytest.raises(FetchError, match=r"/missing: HTTP 404$"):
+        get(LOOPBACK_OK, f"{site.base}/missing")
+
+
+def test_refused_connection_is_a_fetch_error(site: Site) -> None:
+    port = site.base.rsplit(":", 1)[1]
+    site.close()
+
+    with pytest.raises(FetchError, match="cannot connect"):
+        get(LOOPBACK_OK, f"http://127.0.0.1:{port}/feed.xml")
+
+
+def test_only_http_and_https_are_fetched() -> None:
+    with pytest.raises(FetchError, match="only http and https"):
+        get(LOOPBACK_OK, "file:///etc/passwd")
+
+
+def test_article_links_to_loopback_are_refused_by_default(site: Site) -> None:
+    site.put("/page.html", "<p>hi</p>")
+
+    with pytest.raises(FetchError, match="non-public address 127.0.0.1"):
+        get(FetchConfig(timeout=5.0), f"{site.base}/page.html", public_only=True)
+    assert site.requests() == []
+
+
+def test_any_loopback_address_is_refused_for_article_links() -> None:
+    with pytest.raises(FetchError, match="non-public address 127.0.0.2"):
+        get(FetchConfig(timeout=5.0), "http://127.0.0.2:9/admin", public_only=True)
+
+
+def test_link_local_metadata_address_is_refused_for_article_links() -> None:
+    with pytest.raises(FetchError, match="non-public address 169.254.169.254"):
+        get(FetchConfig(timeout=5.0), "http://169.254.169.254/latest/", public_only=True)
+
+
+def test_allow_private_addresses_lets_article_links_through(site: Site) -> None:
+    site.put("/page.html", "<p>hi</p>")
+
+    result = get(LOOPBACK_OK, f"{site.base}/page.html", public_only=True)
+
+    assert result.content == b"<p>hi</p>"
