@@ -1,0 +1,267 @@
+"""Config loading and validation: every mistake names the file, the field and the line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from watcher.config import load_config, parse_duration
+from watcher.errors import ConfigError
+
+FEED_A = '[[feeds]]\nname = "A"\nurl = "https://a.example/rss"\n'
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "watcher.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load_error(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return str(caught.value)
+
+
+# --- parse_duration -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90.0),
+        ("15m", 900.0),
+        ("6h", 21600.0),
+        ("7d", 604800.0),
+        ("2w", 1209600.0),
+        ("1.5h", 5400.0),
+        (" 15m ", 900.0),
+    ],
+)
+def test_parse_duration_reads_one_number_and_one_unit(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["15 minutes", "15", "m", "-5m", "15M", "1h30m", ""])
+def test_parse_duration_rejects_other_forms(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a duration like 90s, 15m, 6h or 7d"):
+        parse_duration(text)
+
+
+def test_parse_duration_rejects_zero() -> None:
+    with pytest.raises(ValueError, match="must be longer than zero"):
+        parse_duration("0s")
+
+
+# --- reading the file -------------------------------------------------------------------
+
+
+def test_missing_file_is_a_config_error_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.toml"
+
+    with pytest.raises(ConfigError, match=r"nowhere\.toml: config file not found$"):
+        load_config(path)
+
+
+def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[poll]\ninterval = "30m"\n\n[[feeds]]\nname = "A"\nurl = x\n')
+
+    assert message.startswith(f"{tmp_path / 'watcher.toml'}: invalid TOML: ")
+    assert "line 6" in message
+
+
+# --- unknown keys ----------------------------------------------------------------------
+
+
+def test_unknown_top_level_key_names_the_key_and_line(tmp_path: Path) -> None:
+    message = load_error(tmp_path, 'pol = "30m"\n\n[poll]\ninterval = "30m"\n')
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:1: pol: unknown key "
+        "(expected one of: feeds, fetch, poll, storage, terms)"
+    )
+
+
+def test_unknown_fetch_key_names_the_field_and_line(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[fetch]\ntimeout = "20s"\nmax_byte = 2048\n')
+
+    assert message.startswith(f"{tmp_path / 'watcher.toml'}:3: fetch.max_byte: unknown key")
+
+
+def test_unknown_feed_key_names_the_line_of_the_key(tmp_path: Path) -> None:
+    text = FEED_A + '\n[[feeds]]\nname = "B"\nurl = "https://b.example/rss"\nintervall = "15m"\n'
+
+    message = load_error(tmp_path, text)
+
+    assert message.startswith(f"{tmp_path / 'watcher.toml'}:8: ")
+    assert "unknown key (expected one of: enabled, interval, name, url)" in message
+
+
+def test_unknown_feed_key_names_the_feed_by_index(tmp_path: Path) -> None:
+    text = FEED_A + '\n[[feeds]]\nname = "B"\nurl = "https://b.example/rss"\nintervall = "15m"\n'
+
+    message = load_error(tmp_path, text)
+
+    assert ": feeds[1].intervall: unknown key" in message
+
+
+def test_unknown_term_key_names_the_term_by_index(tmp_path: Path) -> None:
+    text = '[[terms]]\nname = "T"\nquery = "a"\nquerry = "b"\n'
+
+    message = load_error(tmp_path, text)
+
+    assert message.startswith(f"{tmp_path / 'watcher.toml'}:4: terms[0].querry: unknown key")
+
+
+# --- wrong values -------------------------------------------------------------------------
+
+
+def test_string_where_an_integer_belongs_names_the_field_and_line(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[fetch]\ntimeout = "20s"\nconcurrency = "16"\n')
+
+    assert message == f"{tmp_path / 'watcher.toml'}:3: fetch.concurrency: must be an integer"
+
+
+def test_boolean_where_an_integer_belongs_is_rejected(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "[fetch]\nconcurrency = true\n")
+
+    assert message == f"{tmp_path / 'watcher.toml'}:2: fetch.concurrency: must be an integer"
+
+
+def test_string_where_a_boolean_belongs_names_the_feed_and_line(tmp_path: Path) -> None:
+    message = load_error(tmp_path, FEED_A + 'enabled = "no"\n')
+
+    assert message == f"{tmp_path / 'watcher.toml'}:4: feeds[0].enabled: must be true or false"
+
+
+def test_number_as_feed_name_is_rejected(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[[feeds]]\nname = 5\nurl = "https://a.example/rss"\n')
+
+    assert message == f"{tmp_path / 'watcher.toml'}:2: feeds[0].name: must be a non-empty string"
+
+
+def test_integer_below_its_minimum_is_rejected(tmp_path: Path) -> None:
+    message = load_error(tmp_path, "[fetch]\nmax_bytes = 10\n")
+
+    assert message == f"{tmp_path / 'watcher.toml'}:2: fetch.max_bytes: must be at least 1024"
+
+
+def test_poll_as_a_string_instead_of_a_table_is_rejected(tmp_path: Path) -> None:
+    message = load_error(tmp_path, 'poll = "30m"\n')
+
+    assert message == f"{tmp_path / 'watcher.toml'}:1: poll: must be a table like [poll]"
+
+
+def test_feeds_as_a_string_instead_of_an_array_of_tables_is_rejected(tmp_path: Path) -> None:
+    message = load_error(tmp_path, 'feeds = "https://a.example/rss"\n')
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:1: feeds: must be an array of tables like [[feeds]]"
+    )
+
+
+def test_feed_interval_in_words_is_a_bad_duration(tmp_path: Path) -> None:
+    message = load_error(tmp_path, FEED_A + 'interval = "15 minutes"\n')
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:4: feeds[0].interval: "
+        "'15 minutes' is not a duration like 90s, 15m, 6h or 7d"
+    )
+
+
+def test_poll_interval_in_words_is_a_bad_duration(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[poll]\ninterval = "15 minutes"\n')
+
+    assert message.startswith(f"{tmp_path / 'watcher.toml'}:2: poll.interval: '15 minutes'")
+
+
+def test_duplicate_feed_name_names_the_second_feed(tmp_path: Path) -> None:
+    text = FEED_A + '\n[[feeds]]\nname = "A"\nurl = "https://b.example/rss"\n'
+
+    message = load_error(tmp_path, text)
+
+    assert message == f"{tmp_path / 'watcher.toml'}:6: feeds[1].name: duplicate feed name 'A'"
+
+
+def test_non_http_feed_url_is_rejected(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[[feeds]]\nname = "A"\nurl = "ftp://a.example/rss"\n')
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:3: feeds[0].url: 'ftp://a.example/rss' is not an http(s) URL"
+    )
+
+
+def test_feed_without_url_is_rejected(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[[feeds]]\nname = "A"\n')
+
+    assert message.endswith(": feeds[0].url: is required")
+
+
+def test_bad_term_query_names_the_term_and_the_query_error(tmp_path: Path) -> None:
+    text = '[[terms]]\nname = "HSR"\nquery = "Mumbai Ahmedabad"\n'
+
+    message = load_error(tmp_path, text)
+
+    assert message.startswith(
+        f"{tmp_path / 'watcher.toml'}:3: terms[0].query: term 'HSR': at 8: expected OR before"
+    )
+
+
+def test_duplicate_term_name_is_rejected(tmp_path: Path) -> None:
+    text = '[[terms]]\nname = "T"\nquery = "a"\n\n[[terms]]\nname = "T"\nquery = "b"\n'
+
+    message = load_error(tmp_path, text)
+
+    assert message == f"{tmp_path / 'watcher.toml'}:6: terms[1].name: duplicate term name 'T'"
+
+
+# --- defaults and values ----------------------------------------------------------------------
+
+
+def test_empty_file_gives_the_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, ""))
+
+    assert config.db_path == Path("state/watcher.db")
+    assert config.default_interval == 1800.0
+    assert config.feeds == ()
+    assert config.terms == ()
+    assert config.fetch.timeout == 20.0
+    assert config.fetch.max_bytes == 10_000_000
+
+
+def test_feed_without_interval_takes_the_poll_interval(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[poll]\ninterval = "2h"\n\n' + FEED_A))
+
+    assert config.feeds[0].interval == 7200.0
+
+
+def test_feed_interval_overrides_the_poll_interval(tmp_path: Path) -> None:
+    config = load_config(
+        write(tmp_path, '[poll]\ninterval = "2h"\n\n' + FEED_A + 'interval = "15m"\n')
+    )
+
+    assert config.feeds[0].interval == 900.0
+
+
+def test_feed_is_enabled_unless_it_says_otherwise(tmp_path: Path) -> None:
+    text = FEED_A + '\n[[feeds]]\nname = "B"\nurl = "https://b.example/rss"\nenabled = false\n'
+
+    config = load_config(write(tmp_path, text))
+
+    assert [(feed.name, feed.enabled) for feed in config.feeds] == [("A", True), ("B", False)]
+
+
+def test_storage_path_sets_the_db_path(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[storage]\npath = "/var/lib/watcher/hits.db"\n'))
+
+    assert config.db_path == Path("/var/lib/watcher/hits.db")
+
+
+def test_feed_lookup_by_unknown_name_is_a_config_error(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, FEED_A))
+
+    with pytest.raises(ConfigError, match=re.escape("no feed named 'B'")):
+        config.feed("B")
