@@ -338,11 +338,6 @@ def test_undeclared_japanese_encoding_is_decoded(encoding: str) -> None:
     assert feed.entries[0].summary == JP_SUMMARY
 
 
-@pytest.mark.xfail(
-    reason="charset detection takes a short kanji-heavy EUC-JP document for cp949 "
-    "(Korean) and the titles come out as Hangul, with no warning",
-    strict=True,
-)
 def test_short_undeclared_euc_jp_feed_is_not_read_as_korean() -> None:
     doc = japanese_rss("速報", "新幹線の工事が進む", "").encode("euc_jp")
 

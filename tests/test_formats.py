@@ -203,11 +203,6 @@ def test_feeds_table_says_never_for_a_feed_not_yet_polled() -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="column widths use len(), so a name with wide (East Asian) characters such as "
-    "the shipped 'NHK ニュース — 主要' pushes the rest of its row out of line",
-    strict=True,
-)
 def test_feeds_table_columns_line_up_with_wide_characters() -> None:
     table = render_feeds([feed(name="NHK ニュース — 主要"), feed(name="BBC News — Asia")], "table")
 

@@ -135,22 +135,12 @@ def test_article_without_any_term_gives_no_matches() -> None:
     assert match_terms([HSR], "Tokyo weather", "Snow is expected on Friday.") == []
 
 
-@pytest.mark.xfail(
-    reason="Devanagari vowel signs are not \\w, so words split at them and रेल (rail) "
-    "matches रोल (role): both become the words र, ल",
-    strict=True,
-)
 def test_hindi_word_does_not_match_a_word_with_another_vowel_sign() -> None:
     term = compile_term("rail", "रेल")  # "rail"
 
     assert hit_terms([term], "", "इस फ़िल्म में उनका रोल छोटा है।") == []  # "role"
 
 
-@pytest.mark.xfail(
-    reason="Japanese has no spaces: \\w+ takes 'MAHSRの建設' as one word, so a Latin "
-    "acronym followed by a particle is never found in Japanese text (e.g. the NHK feed)",
-    strict=True,
-)
 def test_latin_acronym_followed_by_a_japanese_particle_matches() -> None:
     term = compile_term("m", "MAHSR")
 
@@ -202,11 +192,6 @@ def test_phrase_is_the_first_match_as_written_in_the_text() -> None:
     assert match.phrase == "Mumbai–Ahmedabad High-Speed Rail"
 
 
-@pytest.mark.xfail(
-    reason="phrase and snippet are cut from the NFKC-folded text, so a non-breaking hyphen "
-    "(U+2011) comes back as U+2010 and full-width letters as ASCII",
-    strict=True,
-)
 def test_phrase_keeps_the_articles_own_characters() -> None:
     text = "Work on the Mumbai‑Ahmedabad high‑speed rail resumed."  # U+2011
 

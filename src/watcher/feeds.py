@@ -32,6 +32,7 @@ _TRACKING_NAMES = {
     "fromrss", "from_rss", "xtor", "soc_src", "soc_trk", "s_cid",
 }  # fmt: skip
 _TAG = re.compile(r"<[^>]*>")
+_KANA = re.compile("[\u3041-\u309f\u30a0-\u30ff]")
 _XML_DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding=", re.ASCII)
 
 
@@ -116,6 +117,15 @@ def _as_utf8(content: bytes) -> bytes:
         return content
     except UnicodeDecodeError:
         pass
+    # Japanese is a language this tool is for, and kana tell it apart for certain:
+    # on short kanji-heavy texts, statistical detection takes EUC-JP for Korean cp949.
+    for encoding in ("euc_jp", "shift_jis"):
+        try:
+            text = content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _KANA.search(text):
+            return text.encode("utf-8")
     best = from_bytes(content).best()
     if best is None:
         return content

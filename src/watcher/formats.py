@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -98,25 +99,34 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
+def _width(text: str) -> int:
+    """Columns `text` takes on a terminal: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
 def _cell(text: str, width: int) -> str:
     text = " ".join(_CONTROL.sub(" ", text).split())
-    if width and len(text) > width:
-        return text[: width - 1] + "…"
-    return text
+    if not width or _width(text) <= width:
+        return text
+    while _width(text) > width - 1:
+        text = text[:-1]
+    return text + "…"
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
 
 
 def _table(headers: list[str], rows: list[list[str]], widths: list[int], empty: str) -> str:
     if not rows:
         return empty
-    cells = [
-        [_cell(value, width) for value, width in zip(row, widths, strict=True)] for row in rows
-    ]
+    cells = [[_cell(value, size) for value, size in zip(row, widths, strict=True)] for row in rows]
     sizes = [
-        max(len(header), *(len(row[column]) for row in cells))
+        max(_width(header), *(_width(row[column]) for row in cells))
         for column, header in enumerate(headers)
     ]
     lines = [headers, ["-" * size for size in sizes], *cells]
     return "\n".join(
-        "  ".join(value.ljust(size) for value, size in zip(line, sizes, strict=True)).rstrip()
+        "  ".join(_pad(value, size) for value, size in zip(line, sizes, strict=True)).rstrip()
         for line in lines
     )

@@ -2,9 +2,9 @@
 
 This is the phrase subset of the query language: a query is one or more
 "quoted phrases" or single words joined by OR. Matching is on words, so case,
-Unicode compatibility forms (NFKC), dashes and punctuation between words never
-matter: "Mumbai–Ahmedabad" (en dash), "Mumbai-Ahmedabad" and "Mumbai Ahmedabad"
-are the same two-word sequence.
+Unicode compatibility forms (NFKC: full-width letters equal ASCII ones),
+dashes and punctuation between words never matter: "Mumbai–Ahmedabad"
+(en dash), "Mumbai-Ahmedabad" and "Mumbai Ahmedabad" are the same two words.
 """
 
 from __future__ import annotations
@@ -15,10 +15,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import regex
+
 from watcher.errors import QueryError
 from watcher.models import Match
 
-_WORD = re.compile(r"\w+")
+_SPACELESS = r"\p{Han}\p{Hiragana}\p{Katakana}"
+# A word is a run of letters, digits and combining marks (a Devanagari vowel sign
+# belongs to its word); each Han, Hiragana or Katakana character is a word of its
+# own, because Japanese and Chinese put no spaces between words, so a phrase in
+# those scripts matches as a character sequence.
+_WORD = regex.compile(rf"[{_SPACELESS}]|(?:(?![{_SPACELESS}])[\w\p{{M}}])+")
 # A phrase in straight or typographic double quotes, the OR keyword, or a bare word.
 _QUERY_TOKEN = re.compile(r'\s*(?:"([^"]*)"|“([^”]*)”|(\S+))')
 
@@ -36,14 +43,14 @@ class Term:
     phrases: tuple[tuple[str, ...], ...]  # each phrase as its folded words
 
 
-def fold(text: str) -> str:
-    """Text in the form matching compares: NFKC-normalised (full-width to ASCII)."""
-    return unicodedata.normalize("NFKC", text)
+def fold(word: str) -> str:
+    """A word in the form matching compares: NFKC (full-width to ASCII), case-folded."""
+    return unicodedata.normalize("NFKC", word).casefold()
 
 
 def words(text: str) -> list[str]:
-    """The case-folded words of already folded text."""
-    return [word.casefold() for word in _WORD.findall(text)]
+    """The folded words of a text."""
+    return [fold(found.group()) for found in _WORD.finditer(text)]
 
 
 def compile_term(name: str, query: str) -> Term:
@@ -69,7 +76,7 @@ def compile_term(name: str, query: str) -> Term:
             )
         if bare is not None and (bare.startswith('"') or bare.startswith("“")):
             raise QueryError(f"at {position + 1}: unterminated quote")
-        phrase = tuple(words(fold(quoted if quoted is not None else bare or "")))
+        phrase = tuple(words(quoted if quoted is not None else bare or ""))
         if not phrase:
             raise QueryError(f"at {position + 1}: empty phrase")
         phrases.append(phrase)
@@ -83,7 +90,7 @@ def compile_term(name: str, query: str) -> Term:
 
 @dataclass(frozen=True)
 class _Indexed:
-    """Folded text with its words, their character spans and an index of where each word is."""
+    """A text with its folded words, their character spans and where each word occurs."""
 
     text: str
     words: tuple[str, ...]
@@ -91,18 +98,13 @@ class _Indexed:
     where: dict[str, list[int]]
 
     @classmethod
-    def of(cls, raw: str) -> _Indexed:
-        text = fold(raw)
+    def of(cls, text: str) -> _Indexed:
         found = list(_WORD.finditer(text))
+        folded = tuple(fold(item.group()) for item in found)
         where: dict[str, list[int]] = defaultdict(list)
-        for index, item in enumerate(found):
-            where[item.group(0).casefold()].append(index)
-        return cls(
-            text=text,
-            words=tuple(item.group(0).casefold() for item in found),
-            spans=tuple(item.span() for item in found),
-            where=where,
-        )
+        for index, word in enumerate(folded):
+            where[word].append(index)
+        return cls(text=text, words=folded, spans=tuple(item.span() for item in found), where=where)
 
     def find(self, phrase: tuple[str, ...]) -> list[int]:
         """Indexes of the first word of each occurrence of `phrase`."""
