@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import Site
+from conftest import Site, write_config
 from watcher.cli import cli
 from watcher.store import Store
 
@@ -162,3 +162,20 @@ def test_feeds_list_shows_health_and_counts(site_config: Path, tmp_path: Path) -
         ("Eastern Ledger", 3, 2, 0),
         ("Harbour Wire", 3, 2, 0),
     ]
+
+
+def test_feed_listing_one_article_twice_stores_it_once(site: Site, tmp_path: Path) -> None:
+    page = "<html><body><article><h1>Depot</h1><p>" + "NHSRCL opened a depot. " * 20
+    site.put("/story.html", page + "</p></article></body></html>")
+    items = "".join(
+        f"<item><title>Depot opens</title><guid isPermaLink='false'>{guid}</guid>"
+        f"<link>{site.base}/story.html{query}</link></item>"
+        for guid, query in (("one", ""), ("two", "?utm_source=rss&amp;utm_medium=feed"))
+    )
+    site.put("/twice.rss", f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>")
+    config = write_config(tmp_path, [("Twice", f"{site.base}/twice.rss")])
+
+    run(config, "poll", "--once")
+
+    assert [h["term"] for h in hits_json(config)] == [HSR]
+    assert len(site.requests("/story.html")) == 1

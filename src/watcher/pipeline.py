@@ -95,6 +95,14 @@ class Poller:
     async def poll(self, feed: FeedConfig) -> PollResult:
         """Poll one feed; never raises for what the feed or its pages do."""
         started = self.clock()
+        try:
+            return await self._poll(feed, started)
+        except Exception as exc:  # a bug must cost one poll, not the service
+            log.exception("feed %r: unexpected error", feed.name)
+            error = f"{feed.url}: internal error: {type(exc).__name__}: {exc}"
+            return self._finish(PollRecord(feed.name, started, self.clock(), "failed", error=error))
+
+    async def _poll(self, feed: FeedConfig, started: datetime) -> PollResult:
         state = self.store.feed_state(feed.name)
         try:
             response = await self.fetcher.get(
@@ -114,11 +122,11 @@ class Poller:
             )
 
         todo: list[tuple[Entry, str, bool]] = []
-        seen_keys: set[str] = set()
+        seen: set[str] = set()
         for entry in parsed.entries:
-            if entry.key in seen_keys:
+            if entry.key in seen or entry.url in seen:
                 continue  # a feed that lists one item twice
-            seen_keys.add(entry.key)
+            seen.update(filter(None, (entry.key, entry.url)))
             mark = fingerprint(entry)
             known = self.store.lookup(feed.name, entry)
             if known is None:
@@ -129,8 +137,17 @@ class Poller:
             elif known.fingerprint != mark:
                 todo.append((entry, mark, True))
         outcomes = await asyncio.gather(
-            *(self._process(feed, entry, mark) for entry, mark, _ in todo)
+            *(self._process(feed, entry, mark) for entry, mark, _ in todo), return_exceptions=True
         )
+        for (entry, _, _), outcome in zip(todo, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.error(
+                    "feed %r: entry %s skipped: %s",
+                    feed.name,
+                    entry.link or entry.key,
+                    outcome,
+                    exc_info=outcome,
+                )
         return self._finish(
             PollRecord(
                 feed=feed.name,
@@ -141,7 +158,7 @@ class Poller:
                 entries=len(parsed.entries),
                 new_articles=sum(1 for _, _, updated in todo if not updated),
                 updated_articles=sum(1 for _, _, updated in todo if updated),
-                hits=sum(outcomes),
+                hits=sum(outcome for outcome in outcomes if isinstance(outcome, int)),
                 etag=response.etag,
                 last_modified=response.last_modified,
                 title=parsed.title or None,
@@ -178,7 +195,7 @@ class Poller:
         while claim in self._in_flight:
             await self._in_flight[claim].wait()
             known = self.store.lookup(feed.name, entry)
-            if known is not None and known.fingerprint is None:
+            if known is not None:  # stored by the task we waited for
                 self.store.link_feed(known.article_id, feed.name, mark, self.clock())
                 return 0
         done = self._in_flight[claim] = asyncio.Event()

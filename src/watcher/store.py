@@ -296,10 +296,10 @@ class Store:
             """
             SELECT a.id, af.fingerprint FROM articles a
             LEFT JOIN article_feeds af ON af.article_id = a.id AND af.feed = ?
-            WHERE a.key = ? OR (? IS NOT NULL AND a.url = ?)
+            WHERE a.key = ? OR a.url = ?
             LIMIT 1
             """,
-            [feed, entry.key, entry.url, entry.url],
+            [feed, entry.key, entry.url],
         ).fetchone()
         return Known(article_id=row[0], fingerprint=row[1]) if row else None
 
