@@ -127,6 +127,9 @@ def poll(obj: _Context, once: bool, feeds: tuple[str, ...]) -> None:
     selected = [f for f in config.feeds if (f.name in feeds if feeds else f.enabled)]
     if not selected:
         raise ConfigError(f"{config.path}: no enabled feeds to poll")
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        # Failed feeds are listed after the progress bar; a warning each would break it up.
+        logging.getLogger("watcher.pipeline").setLevel(logging.ERROR)
     results = asyncio.run(_poll_with_progress(config, feeds, len(selected)))
     failed = [result for result in results if result.failed]
     for result in failed:
