@@ -137,21 +137,43 @@ def _describe(problem: Any) -> str:
 
 
 def _entry(item: Any, feed_url: str) -> Entry:
-    link = (item.get("link") or "").strip() or None
-    url = canonical_url(link, feed_url) if link else None
-    title = plain_text(item.get("title", ""))
     contents = [part.get("value", "") for part in item.get("content", [])]
-    summary = plain_text(max([*contents, item.get("summary", "")], key=len))
-    return Entry(
-        key=_key(item.get("id"), url, feed_url, title, summary),
-        url=url,
-        link=urljoin(feed_url, link) if link else None,
-        title=title,
-        summary=summary,
+    return _make_entry(
+        feed_url,
+        guid=item.get("id"),
+        link=item.get("link"),
+        title=plain_text(item.get("title", "")),
+        summary=plain_text(max([*contents, item.get("summary", "")], key=len)),
         published=_from_struct(item.get("published_parsed")),
         # dict.get: FeedParserDict.get would map a missing updated_parsed to published_parsed.
         updated=_from_struct(dict.get(item, "updated_parsed")),
         author=item.get("author") or None,
+    )
+
+
+def _make_entry(
+    feed_url: str,
+    *,
+    guid: Any,
+    link: Any,
+    title: str,
+    summary: str,
+    published: datetime | None,
+    updated: datetime | None,
+    author: str | None,
+) -> Entry:
+    """An `Entry` with its link resolved against the feed and its identity worked out."""
+    link = link.strip() if isinstance(link, str) and link.strip() else None
+    url = canonical_url(link, feed_url) if link else None
+    return Entry(
+        key=_key(guid, url, feed_url, title, summary),
+        url=url,
+        link=urljoin(feed_url, link) if link else None,
+        title=title,
+        summary=summary,
+        published=published,
+        updated=updated,
+        author=author,
     )
 
 
@@ -206,25 +228,19 @@ def _parse_json_feed(content: bytes, feed_url: str) -> ParsedFeed:
     for item in items:
         if not isinstance(item, dict):
             continue
-        link = item.get("url") or item.get("external_url")
-        link = link.strip() if isinstance(link, str) and link.strip() else None
-        url = canonical_url(link, feed_url) if link else None
-        title = plain_text(str(item.get("title") or ""))
         texts = [str(item.get(k) or "") for k in ("content_text", "summary")]
         texts.append(plain_text(str(item.get("content_html") or "")))
-        summary = " ".join(max(texts, key=len).split())
         authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
-        author = authors[0].get("name") if authors and isinstance(authors[0], dict) else None
         entries.append(
-            Entry(
-                key=_key(item.get("id"), url, feed_url, title, summary),
-                url=url,
-                link=urljoin(feed_url, link) if link else None,
-                title=title,
-                summary=summary,
+            _make_entry(
+                feed_url,
+                guid=item.get("id"),
+                link=item.get("url") or item.get("external_url"),
+                title=plain_text(str(item.get("title") or "")),
+                summary=" ".join(max(texts, key=len).split()),
                 published=_from_iso(item.get("date_published")),
                 updated=_from_iso(item.get("date_modified")),
-                author=author,
+                author=authors[0].get("name") if authors and isinstance(authors[0], dict) else None,
             )
         )
     return ParsedFeed(title=plain_text(str(document.get("title") or "")), entries=tuple(entries))
