@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,6 +94,22 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     return _Validator(path, text).config(raw)
 
 
+@dataclass(frozen=True)
+class _Where:
+    """A place in the config: a table, or the index-th table of an array of tables."""
+
+    table: str = ""  # "" is the top level
+    index: int | None = None
+
+    def field(self, key: str) -> str:
+        """The name a message uses for `key` here, such as "feeds[2].interval"."""
+        prefix = self.table if self.index is None else f"{self.table}[{self.index}]"
+        return f"{prefix}.{key}" if prefix else key
+
+
+_TOP = _Where()
+
+
 class _Validator:
     """Turns the raw TOML tables into `Config`, naming field and line on error."""
 
@@ -101,172 +117,141 @@ class _Validator:
         self.path = path
         self.lines = text.splitlines()
 
-    def fail(self, where: str, message: str, table: str = "", index: int = -1) -> ConfigError:
-        line = self._line_of(where.rsplit(".", 1)[-1], table, index)
+    def fail(self, where: _Where, key: str, message: str) -> ConfigError:
+        line = self._line_of(where, key)
         at = f":{line}" if line else ""
-        return ConfigError(f"{self.path}{at}: {where}: {message}")
+        return ConfigError(f"{self.path}{at}: {where.field(key)}: {message}")
 
-    def _line_of(self, key: str, table: str, index: int) -> int | None:
-        """Best-effort line of `key` inside the index-th [[table]] (or [table])."""
+    def _line_of(self, where: _Where, key: str) -> int | None:
+        """Best-effort line of `key` in its table, found in the TOML text."""
         start = 0
-        if table:
-            header = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(#.*)?$")
-            seen = -1
-            for number, line in enumerate(self.lines):
-                if header.match(line):
-                    seen += 1
-                    if seen == max(index, 0):
-                        start = number
-                        break
-            else:
+        if where.table:
+            header = re.compile(rf"^\s*\[\[?\s*{re.escape(where.table)}\s*\]\]?\s*(#.*)?$")
+            headers = [number for number, line in enumerate(self.lines) if header.match(line)]
+            position = where.index or 0
+            if position >= len(headers):
                 return None
+            start = headers[position]
         key_line = re.compile(rf"^\s*{re.escape(key)}\s*=")
         for number in range(start, len(self.lines)):
             line = self.lines[number]
-            if number > start and table and line.lstrip().startswith("["):
+            if number > start and where.table and line.lstrip().startswith("["):
                 break
             if key_line.match(line):
                 return number + 1
-        return start + 1 if table else None
+        return start + 1 if where.table else None
 
     def config(self, raw: dict[str, Any]) -> Config:
-        self._known(raw, {"storage", "fetch", "poll", "feeds", "terms"}, "")
-        storage = self._table(raw, "storage")
-        self._known(storage, {"path"}, "storage")
-        db_path = Path(self._str(storage, "path", "storage", default="state/watcher.db"))
-        poll = self._table(raw, "poll")
-        self._known(poll, {"interval"}, "poll")
-        default_interval = self._duration(poll, "interval", "poll", default="30m")
-        fetch = self._fetch(self._table(raw, "fetch"))
-        feeds = self._feeds(raw.get("feeds", []), default_interval)
-        terms = self._terms(raw.get("terms", []))
+        self._known(raw, {"storage", "fetch", "poll", "feeds", "terms"}, _TOP)
+        storage, at = self._table(raw, "storage"), _Where("storage")
+        self._known(storage, {"path"}, at)
+        db_path = Path(self._str(storage, "path", at, default="state/watcher.db"))
+        poll, at = self._table(raw, "poll"), _Where("poll")
+        self._known(poll, {"interval"}, at)
+        default_interval = self._duration(poll, "interval", at, default="30m")
         return Config(
             path=self.path,
             db_path=db_path,
-            feeds=feeds,
-            terms=terms,
-            fetch=fetch,
+            feeds=self._feeds(raw, default_interval),
+            terms=self._terms(raw),
+            fetch=self._fetch(self._table(raw, "fetch")),
             default_interval=default_interval,
         )
 
-    def _known(self, table: dict[str, Any], allowed: set[str], where: str, index: int = -1) -> None:
+    def _known(self, table: dict[str, Any], allowed: set[str], where: _Where) -> None:
         for key in table:
             if key not in allowed:
-                prefix = f"{where}[{index}]" if index >= 0 else where
-                name = f"{prefix}.{key}" if prefix else key
                 expected = ", ".join(sorted(allowed))
-                raise self.fail(name, f"unknown key (expected one of: {expected})", where, index)
+                raise self.fail(where, key, f"unknown key (expected one of: {expected})")
 
     def _table(self, raw: dict[str, Any], name: str) -> dict[str, Any]:
         value = raw.get(name, {})
         if not isinstance(value, dict):
-            raise self.fail(name, "must be a table like [" + name + "]")
+            raise self.fail(_TOP, name, f"must be a table like [{name}]")
+        return value
+
+    def _array(self, raw: dict[str, Any], name: str) -> list[dict[str, Any]]:
+        value = raw.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise self.fail(_TOP, name, f"must be an array of tables like [[{name}]]")
         return value
 
     def _str(
-        self,
-        table: dict[str, Any],
-        key: str,
-        where: str,
-        index: int = -1,
-        default: str | None = None,
+        self, table: dict[str, Any], key: str, where: _Where, default: str | None = None
     ) -> str:
         value = table.get(key, default)
-        label = f"{where}.{key}"
         if value is None:
-            raise self.fail(label, "is required", where.split("[")[0], index)
+            raise self.fail(where, key, "is required")
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(label, "must be a non-empty string", where.split("[")[0], index)
+            raise self.fail(where, key, "must be a non-empty string")
         return value.strip()
 
-    def _int(self, table: dict[str, Any], key: str, where: str, default: int, low: int) -> int:
+    def _int(self, table: dict[str, Any], key: str, where: _Where, default: int, low: int) -> int:
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(f"{where}.{key}", "must be an integer", where)
+            raise self.fail(where, key, "must be an integer")
         if value < low:
-            raise self.fail(f"{where}.{key}", f"must be at least {low}", where)
+            raise self.fail(where, key, f"must be at least {low}")
         return value
 
-    def _bool(
-        self, table: dict[str, Any], key: str, where: str, default: bool, index: int = -1
-    ) -> bool:
+    def _bool(self, table: dict[str, Any], key: str, where: _Where, default: bool) -> bool:
         value = table.get(key, default)
         if not isinstance(value, bool):
-            raise self.fail(f"{where}.{key}", "must be true or false", where.split("[")[0], index)
+            raise self.fail(where, key, "must be true or false")
         return value
 
     def _duration(
-        self, table: dict[str, Any], key: str, where: str, default: str, index: int = -1
+        self, table: dict[str, Any], key: str, where: _Where, default: str | None = None
     ) -> float:
-        text = self._str(table, key, where, index, default=default)
+        text = self._str(table, key, where, default=default)
         try:
             return parse_duration(text)
         except ValueError as exc:
-            raise self.fail(f"{where}.{key}", str(exc), where.split("[")[0], index) from None
+            raise self.fail(where, key, str(exc)) from None
 
     def _fetch(self, table: dict[str, Any]) -> FetchConfig:
-        self._known(
-            table,
-            {
-                "timeout",
-                "max_bytes",
-                "max_redirects",
-                "concurrency",
-                "per_host",
-                "allow_private_addresses",
-                "user_agent",
-            },
-            "fetch",
-        )
+        at = _Where("fetch")
+        self._known(table, {field.name for field in fields(FetchConfig)}, at)
         return FetchConfig(
-            timeout=self._duration(table, "timeout", "fetch", default="20s"),
-            max_bytes=self._int(table, "max_bytes", "fetch", 10_000_000, 1024),
-            max_redirects=self._int(table, "max_redirects", "fetch", 5, 0),
-            concurrency=self._int(table, "concurrency", "fetch", 16, 1),
-            per_host=self._int(table, "per_host", "fetch", 2, 1),
-            allow_private_addresses=self._bool(table, "allow_private_addresses", "fetch", False),
-            user_agent=self._str(table, "user_agent", "fetch", default=DEFAULT_USER_AGENT),
+            timeout=self._duration(table, "timeout", at, default="20s"),
+            max_bytes=self._int(table, "max_bytes", at, 10_000_000, 1024),
+            max_redirects=self._int(table, "max_redirects", at, 5, 0),
+            concurrency=self._int(table, "concurrency", at, 16, 1),
+            per_host=self._int(table, "per_host", at, 2, 1),
+            allow_private_addresses=self._bool(table, "allow_private_addresses", at, False),
+            user_agent=self._str(table, "user_agent", at, default=DEFAULT_USER_AGENT),
         )
 
-    def _array(self, value: Any, name: str) -> list[dict[str, Any]]:
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise self.fail(name, f"must be an array of tables like [[{name}]]")
-        return value
-
-    def _feeds(self, value: Any, default_interval: float) -> tuple[FeedConfig, ...]:
+    def _feeds(self, raw: dict[str, Any], default_interval: float) -> tuple[FeedConfig, ...]:
         feeds: list[FeedConfig] = []
-        seen: set[str] = set()
-        for index, table in enumerate(self._array(value, "feeds")):
-            where = f"feeds[{index}]"
-            self._known(table, {"name", "url", "interval", "enabled"}, "feeds", index)
-            name = self._str(table, "name", where, index)
-            if name in seen:
-                raise self.fail(f"{where}.name", f"duplicate feed name {name!r}", "feeds", index)
-            seen.add(name)
-            url = self._str(table, "url", where, index)
+        for index, table in enumerate(self._array(raw, "feeds")):
+            at = _Where("feeds", index)
+            self._known(table, {"name", "url", "interval", "enabled"}, at)
+            name = self._str(table, "name", at)
+            if any(feed.name == name for feed in feeds):
+                raise self.fail(at, "name", f"duplicate feed name {name!r}")
+            url = self._str(table, "url", at)
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise self.fail(f"{where}.url", f"{url!r} is not an http(s) URL", "feeds", index)
+                raise self.fail(at, "url", f"{url!r} is not an http(s) URL")
             interval = default_interval
             if "interval" in table:
-                interval = self._duration(table, "interval", where, default="", index=index)
-            enabled = self._bool(table, "enabled", where, True, index)
+                interval = self._duration(table, "interval", at)
+            enabled = self._bool(table, "enabled", at, True)
             feeds.append(FeedConfig(name=name, url=url, interval=interval, enabled=enabled))
         return tuple(feeds)
 
-    def _terms(self, value: Any) -> tuple[Term, ...]:
+    def _terms(self, raw: dict[str, Any]) -> tuple[Term, ...]:
         terms: list[Term] = []
-        seen: set[str] = set()
-        for index, table in enumerate(self._array(value, "terms")):
-            where = f"terms[{index}]"
-            self._known(table, {"name", "query"}, "terms", index)
-            name = self._str(table, "name", where, index)
-            if name in seen:
-                raise self.fail(f"{where}.name", f"duplicate term name {name!r}", "terms", index)
-            seen.add(name)
-            query = self._str(table, "query", where, index)
+        for index, table in enumerate(self._array(raw, "terms")):
+            at = _Where("terms", index)
+            self._known(table, {"name", "query"}, at)
+            name = self._str(table, "name", at)
+            if any(term.name == name for term in terms):
+                raise self.fail(at, "name", f"duplicate term name {name!r}")
+            query = self._str(table, "query", at)
             try:
                 terms.append(compile_term(name, query))
             except QueryError as exc:
-                raise self.fail(f"{where}.query", f"term {name!r}: {exc}", "terms", index) from None
+                raise self.fail(at, "query", f"term {name!r}: {exc}") from None
         return tuple(terms)
