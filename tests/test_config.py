@@ -260,8 +260,16 @@ def test_storage_path_sets_the_db_path(tmp_path: Path) -> None:
     assert config.db_path == Path("/var/lib/watcher/hits.db")
 
 
-def test_feed_lookup_by_unknown_name_is_a_config_error(tmp_path: Path) -> None:
+def test_selecting_an_unknown_feed_name_is_a_config_error(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, FEED_A))
 
     with pytest.raises(ConfigError, match=re.escape("no feed named 'B'")):
-        config.feed("B")
+        config.select(["B"])
+
+
+def test_selecting_no_names_gives_the_enabled_feeds(tmp_path: Path) -> None:
+    text = FEED_A + '\n[[feeds]]\nname = "B"\nurl = "https://b.example/rss"\nenabled = false\n'
+    config = load_config(write(tmp_path, text))
+
+    assert [feed.name for feed in config.select()] == ["A"]
+    assert [feed.name for feed in config.select(["B"])] == ["B"]

@@ -32,7 +32,9 @@ def test_every_corpus_feed_is_polled_without_crashing(site: Site, tmp_path: Path
 
     # Article links point at the real publishers; the mocked internet answers them with 404s,
     # so every entry falls back to its feed text.
-    results = asyncio.run(poll_once(config, workers=0, transport=LoopbackInternet(site)))
+    results = asyncio.run(
+        poll_once(config, config.feeds, workers=0, transport=LoopbackInternet(site))
+    )
 
     print("\nfeed", "status", "entries", "new", sep="\t")
     for result in results:

@@ -15,7 +15,14 @@ from typing import Any
 
 import click
 
-from watcher.config import ENV_CONFIG, Config, config_path, load_config, parse_duration
+from watcher.config import (
+    ENV_CONFIG,
+    Config,
+    FeedConfig,
+    config_path,
+    load_config,
+    parse_duration,
+)
 from watcher.errors import ConfigError, WatcherError
 from watcher.formats import FORMATS, render_feeds, render_hits
 from watcher.pipeline import PollResult, poll_once
@@ -122,15 +129,11 @@ def poll(obj: _Context, once: bool, feeds: tuple[str, ...]) -> None:
         watcher poll --once --feed "The Hindu — National"
     """
     config = obj.config
-    for name in feeds:
-        config.feed(name)  # an unknown name is a ConfigError naming it
-    selected = [f for f in config.feeds if (f.name in feeds if feeds else f.enabled)]
-    if not selected:
-        raise ConfigError(f"{config.path}: no enabled feeds to poll")
+    selected = config.select(feeds)
     if not logging.getLogger().isEnabledFor(logging.INFO):
         # Failed feeds are listed after the progress bar; a warning each would break it up.
         logging.getLogger("watcher.pipeline").setLevel(logging.ERROR)
-    results = asyncio.run(_poll_with_progress(config, feeds, len(selected)))
+    results = asyncio.run(_poll_with_progress(config, selected))
     failed = [result for result in results if result.failed]
     for result in failed:
         click.echo(f"failed: {result.feed}: {result.error}", err=True)
@@ -139,13 +142,11 @@ def poll(obj: _Context, once: bool, feeds: tuple[str, ...]) -> None:
         sys.exit(EXIT_FAILED)
 
 
-async def _poll_with_progress(
-    config: Config, feeds: tuple[str, ...], total: int
-) -> list[PollResult]:
+async def _poll_with_progress(config: Config, feeds: list[FeedConfig]) -> list[PollResult]:
     if not sys.stderr.isatty():
         return await poll_once(config, feeds)
     with click.progressbar(
-        length=total, label="polling", file=sys.stderr, show_pos=True, item_show_func=lambda x: x
+        length=len(feeds), label="polling", file=sys.stderr, show_pos=True, item_show_func=str
     ) as bar:
 
         def advance(result: PollResult) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -64,11 +65,17 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     default_interval: float = 1800.0
 
-    def feed(self, name: str) -> FeedConfig:
-        for feed in self.feeds:
-            if feed.name == name:
-                return feed
-        raise ConfigError(f"{self.path}: no feed named {name!r}")
+    def select(self, names: Sequence[str] = ()) -> list[FeedConfig]:
+        """The named feeds (enabled or not), or every enabled feed when no name is given."""
+        known = {feed.name: feed for feed in self.feeds}
+        for name in names:
+            if name not in known:
+                raise ConfigError(f"{self.path}: no feed named {name!r}")
+        chosen = [known[name] for name in dict.fromkeys(names)]
+        chosen = chosen or [feed for feed in self.feeds if feed.enabled]
+        if not chosen:
+            raise ConfigError(f"{self.path}: no enabled feeds")
+        return chosen
 
 
 def config_path(explicit: str | os.PathLike[str] | None) -> Path:

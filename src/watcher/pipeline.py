@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -266,14 +266,12 @@ def _page_date(extracted: Extracted) -> datetime | None:
 
 async def poll_once(
     config: Config,
-    names: Iterable[str] = (),
+    feeds: Sequence[FeedConfig],
     on_done: Callable[[PollResult], None] | None = None,
     workers: int | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[PollResult]:
-    """One cycle over the enabled feeds (or the named ones), with its own client and store."""
-    wanted = set(names)
-    feeds = [feed for feed in config.feeds if (feed.name in wanted if wanted else feed.enabled)]
+    """One cycle over `feeds`, with its own HTTP client, extraction workers and store."""
     with Store.open(config.db_path) as store, Extractor(workers) as extractor:
         store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
         async with Fetcher(config.fetch, transport) as fetcher:
