@@ -20,7 +20,8 @@ from watcher.terms import Term, compile_term
 
 ENV_CONFIG = "WATCHER_CONFIG"
 DEFAULT_CONFIG = Path("config/watcher.toml")
-DEFAULT_USER_AGENT = "watcher/0.1 (news monitor; +https://github.com/watcher-news/watcher)"
+# Publishers see this; [fetch] user_agent should add a contact (a URL or mailto:).
+DEFAULT_USER_AGENT = "watcher/0.1 (news-monitoring agent; feed and article fetcher)"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
