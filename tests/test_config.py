@@ -201,12 +201,13 @@ def test_feed_without_url_is_rejected(tmp_path: Path) -> None:
 
 
 def test_bad_term_query_names_the_term_and_the_query_error(tmp_path: Path) -> None:
-    text = '[[terms]]\nname = "HSR"\nquery = "Mumbai Ahmedabad"\n'
+    text = '[[terms]]\nname = "HSR"\nquery = "Mumbai NEAR Ahmedabad"\n'
 
     message = load_error(tmp_path, text)
 
-    assert message.startswith(
-        f"{tmp_path / 'watcher.toml'}:3: terms[0].query: term 'HSR': at 8: expected OR before"
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:3: terms[0].query: term 'HSR': "
+        "at 8: NEAR needs a distance in words, like NEAR/5"
     )
 
 

@@ -21,6 +21,7 @@ from watcher.models import FeedStatus, Hit
 FORMATS = ("table", "json", "ndjson", "csv")
 HIT_FIELDS = (
     "id", "term", "score", "published", "found_at", "feed", "title", "url", "snippet", "source",
+    "clauses", "highlights",
 )  # fmt: skip
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -94,6 +95,8 @@ def _serialise(rows: list[dict[str, Any]], fields: Sequence[str], form: str) -> 
 
 
 def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list):
+        value = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value

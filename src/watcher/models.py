@@ -5,7 +5,7 @@ feed bytes -> `Entry` -> (page) -> `Article` -> `Match` per term -> stored `Hit`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -67,6 +67,8 @@ class Match:
     score: float
     count: int  # number of matches in title and text
     in_title: bool
+    clauses: tuple[str, ...] = ()  # the query's words and phrases that matched
+    highlights: tuple[tuple[int, int], ...] = ()  # matched spans, as offsets into `snippet`
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class Hit:
     score: float
     found_at: str  # ISO 8601, UTC
     source: str  # "page" or "summary"
+    clauses: list[str] = field(default_factory=list)  # the query parts that matched
+    highlights: list[list[int]] = field(default_factory=list)  # [start, end] in `snippet`
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from watcher.feeds import parse_feed
 from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Extracted
 from watcher.store import PollRecord, Store
-from watcher.terms import match_terms
+from watcher.terms import Matcher
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class Poller:
         self.fetcher = fetcher
         self.extractor = extractor
         self.clock = clock
+        self.matcher = Matcher(config.terms)
         # Articles being processed right now, so two feeds carrying one story fetch it once.
         self._in_flight: dict[str, asyncio.Event] = {}
 
@@ -201,7 +202,7 @@ class Poller:
         done = self._in_flight[claim] = asyncio.Event()
         try:
             article = await self._article(entry)
-            matches = match_terms(self.config.terms, article.title, article.text)
+            matches = self.matcher.match(article.title, article.text)
             return self.store.save_article(
                 feed=feed.name,
                 entry=entry,

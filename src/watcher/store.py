@@ -8,6 +8,7 @@ sort and compare as text.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -92,6 +93,17 @@ def m001_initial(db: Database) -> None:
             error TEXT
         );
         CREATE INDEX polls_feed_started ON polls (feed, started_at);
+        """
+    )
+
+
+@migrations()
+def m002_explained_hits(db: Database) -> None:
+    """Each hit keeps which query clauses matched and where, as JSON arrays."""
+    db.executescript(
+        """
+        ALTER TABLE hits ADD COLUMN clauses TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE hits ADD COLUMN highlights TEXT NOT NULL DEFAULT '[]';
         """
     )
 
@@ -367,10 +379,20 @@ class Store:
             for match in matches:
                 cursor = self.db.execute(
                     """
-                    INSERT OR IGNORE INTO hits (article_id, term, phrase, snippet, score, found_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT OR IGNORE INTO hits (article_id, term, phrase, snippet, score,
+                                                found_at, clauses, highlights)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                    [article_id, match.term, match.phrase, match.snippet, match.score, found],
+                    [
+                        article_id,
+                        match.term,
+                        match.phrase,
+                        match.snippet,
+                        match.score,
+                        found,
+                        json.dumps(match.clauses, ensure_ascii=False),
+                        json.dumps(match.highlights),
+                    ],
                 )
                 added += cursor.rowcount
         return added
@@ -400,7 +422,7 @@ class Store:
             params.append(stamp(since))
         sql = f"""
             SELECT h.id, h.term, a.url, a.title, a.published, a.feed, h.snippet, h.score,
-                   h.found_at, a.source
+                   h.found_at, a.source, h.clauses, h.highlights
             FROM hits h JOIN articles a ON a.id = h.article_id
             {"WHERE " + " AND ".join(where) if where else ""}
             ORDER BY h.found_at DESC, h.id DESC
@@ -408,7 +430,10 @@ class Store:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [Hit(*row) for row in self.db.execute(sql, params).fetchall()]
+        return [
+            Hit(*row[:-2], clauses=json.loads(row[-2]), highlights=json.loads(row[-1]))  # type: ignore[misc]
+            for row in self.db.execute(sql, params).fetchall()
+        ]
 
     def count(self, table: str) -> int:
         """Rows in one of our tables (for summaries and tests)."""

@@ -1,171 +1,253 @@
-"""Watch-terms: parse a query, then find its matches in an article.
+"""Watch-terms: compiled queries, and where they match an article.
 
-This is the phrase subset of the query language: a query is one or more
-"quoted phrases" or single words joined by OR. Matching is on words, so case,
-Unicode compatibility forms (NFKC: full-width letters equal ASCII ones),
-dashes and punctuation between words never matter: "Mumbai–Ahmedabad"
-(en dash), "Mumbai-Ahmedabad" and "Mumbai Ahmedabad" are the same two words.
+`Matcher` holds many terms and looks at an article once: its words are
+indexed, an inverted index from each term's anchor words picks the few terms
+that could match (so cost grows with the text, not with the number of terms),
+and only those are evaluated. Each `Match` explains itself: the query clauses
+that matched, a snippet and the matched spans within it, and a score.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import regex
-
-from watcher.errors import QueryError
 from watcher.models import Match
-
-_SPACELESS = r"\p{Han}\p{Hiragana}\p{Katakana}"
-# A word is a run of letters, digits and combining marks (a Devanagari vowel sign
-# belongs to its word); each Han, Hiragana or Katakana character is a word of its
-# own, because Japanese and Chinese put no spaces between words, so a phrase in
-# those scripts matches as a character sequence.
-_WORD = regex.compile(rf"[{_SPACELESS}]|(?:(?![{_SPACELESS}])[\w\p{{M}}])+")
-# A phrase in straight or typographic double quotes, the OR keyword, or a bare word.
-_QUERY_TOKEN = re.compile(r'\s*(?:"([^"]*)"|“([^”]*)”|(\S+))')
+from watcher.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not, parse, positive
+from watcher.words import Words
 
 TITLE_WEIGHT = 3.0  # a match in the headline says more than one deep in the text
-SNIPPET_BEFORE = 90
-SNIPPET_AFTER = 150
+SNIPPET_BEFORE = 90  # characters of context before the first match
+SNIPPET_AFTER = 150  # and after it
+TITLE, TEXT = 0, 1
+_FIELD_IDS = {"title": TITLE, "text": TEXT}
+_SPACES = re.compile(r"\s+")
+_WORDY = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
 class Term:
-    """A named, compiled watch-term."""
+    """A named watch-term with its parsed query."""
 
     name: str
     query: str
-    phrases: tuple[tuple[str, ...], ...]  # each phrase as its folded words
-
-
-def fold(word: str) -> str:
-    """A word in the form matching compares: NFKC (full-width to ASCII), case-folded."""
-    return unicodedata.normalize("NFKC", word).casefold()
-
-
-def words(text: str) -> list[str]:
-    """The folded words of a text."""
-    return [fold(found.group()) for found in _WORD.finditer(text)]
+    tree: Node
+    anchors: tuple[Leaf, ...]  # any match contains at least one of these
 
 
 def compile_term(name: str, query: str) -> Term:
-    """Parse `query` ("phrase" OR word OR ...) into a `Term`; raise `QueryError` if it fails."""
-    phrases: list[tuple[str, ...]] = []
-    expect_phrase = True
-    position = 0
-    for found in _QUERY_TOKEN.finditer(query):
-        if not found.group(0).strip():
-            break
-        position = found.start() + len(found.group(0)) - len(found.group(0).lstrip())
-        quoted = found.group(1) if found.group(1) is not None else found.group(2)
-        bare = found.group(3)
-        if bare == "OR" and quoted is None:
-            if expect_phrase:
-                raise QueryError(f"at {position + 1}: expected a phrase or word before OR")
-            expect_phrase = True
+    """Parse `query` into a `Term`; raise `QueryError` naming the position of a mistake."""
+    tree = parse(query)
+    return Term(name=name, query=query, tree=tree, anchors=tuple(_anchors(tree)))
+
+
+def _anchors(node: Node) -> list[Leaf]:
+    if isinstance(node, Leaf):
+        return [node]
+    if isinstance(node, AnyOf):
+        return [leaf for part in node.parts for leaf in _anchors(part)]
+    if isinstance(node, AllOf):
+        choices = [_anchors(part) for part in node.parts if positive(part)]
+        return min(choices, key=len)
+    if isinstance(node, Near):
+        return _anchors(node.left)
+    if isinstance(node, Field):
+        return _anchors(node.part)
+    return []
+
+
+@dataclass(frozen=True, order=True)
+class _Span:
+    place: int  # TITLE or TEXT
+    start: int  # word index
+    end: int  # one past the last word
+    clause: str = field(compare=False)
+
+
+@dataclass
+class _Found:
+    ok: bool
+    spans: list[_Span]
+    closeness: float = 0.0  # NEAR pairs, each worth up to 1 the closer they are
+
+
+class _Article:
+    def __init__(self, title: str, text: str) -> None:
+        self.fields = (Words.of(title), Words.of(text))
+
+    def words(self) -> set[str]:
+        return set(self.fields[TITLE].where) | set(self.fields[TEXT].where)
+
+
+def _find(leaf: Leaf, words: Words, field_id: int) -> list[_Span]:
+    size = len(leaf.words)
+    last = size - 1
+    if size == 1 and leaf.prefix:
+        starts = sorted(
+            i for w, at in words.where.items() if w.startswith(leaf.words[0]) for i in at
+        )
+    else:
+        starts = words.where.get(leaf.words[0], [])
+    spans = []
+    for start in starts:
+        if start + size > len(words.folded):
             continue
-        if not expect_phrase:
-            raise QueryError(
-                f"at {position + 1}: expected OR before {found.group(0).strip()!r}"
-                " (only phrases joined by OR are supported)"
-            )
-        if bare is not None and (bare.startswith('"') or bare.startswith("“")):
-            raise QueryError(f"at {position + 1}: unterminated quote")
-        phrase = tuple(words(quoted if quoted is not None else bare or ""))
-        if not phrase:
-            raise QueryError(f"at {position + 1}: empty phrase")
-        phrases.append(phrase)
-        expect_phrase = False
-    if not phrases:
-        raise QueryError("empty query")
-    if expect_phrase:
-        raise QueryError(f"at {len(query)}: expected a phrase or word after OR")
-    return Term(name=name, query=query, phrases=tuple(phrases))
+        for k in range(size):
+            have, want = words.folded[start + k], leaf.words[k]
+            if not (have.startswith(want) if k == last and leaf.prefix else have == want):
+                break
+            if leaf.exact is not None:
+                have, want = words.exact[start + k], leaf.exact[k]
+                if not (have.startswith(want) if k == last and leaf.prefix else have == want):
+                    break
+        else:
+            spans.append(_Span(field_id, start, start + size, leaf.source))
+    return spans
 
 
-@dataclass(frozen=True)
-class _Indexed:
-    """A text with its folded words, their character spans and where each word occurs."""
+def _evaluate(node: Node, article: _Article, fields: tuple[int, ...]) -> _Found:
+    if isinstance(node, Leaf):
+        spans = [s for f in fields for s in _find(node, article.fields[f], f)]
+        return _Found(bool(spans), spans)
+    if isinstance(node, Field):
+        return _evaluate(node.part, article, (_FIELD_IDS[node.name],))
+    if isinstance(node, Not):
+        return _Found(not _evaluate(node.part, article, fields).ok, [])
+    if isinstance(node, AnyOf):
+        found = [_evaluate(part, article, fields) for part in node.parts]
+        hits = [f for f in found if f.ok]
+        return _Found(
+            bool(hits), [s for f in hits for s in f.spans], sum(f.closeness for f in hits)
+        )
+    if isinstance(node, AllOf):
+        found = []
+        for part in node.parts:
+            result = _evaluate(part, article, fields)
+            if not result.ok:
+                return _Found(False, [])
+            found.append(result)
+        return _Found(True, [s for f in found for s in f.spans], sum(f.closeness for f in found))
+    return _near(node, article, fields)
 
-    text: str
-    words: tuple[str, ...]
-    spans: tuple[tuple[int, int], ...]
-    where: dict[str, list[int]]
 
-    @classmethod
-    def of(cls, text: str) -> _Indexed:
-        found = list(_WORD.finditer(text))
-        folded = tuple(fold(item.group()) for item in found)
-        where: dict[str, list[int]] = defaultdict(list)
-        for index, word in enumerate(folded):
-            where[word].append(index)
-        return cls(text=text, words=folded, spans=tuple(item.span() for item in found), where=where)
+def _near(node: Near, article: _Article, fields: tuple[int, ...]) -> _Found:
+    left = _evaluate(node.left, article, fields)
+    right = _evaluate(node.right, article, fields) if left.ok else _Found(False, [])
+    if not right.ok:
+        return _Found(False, [])
+    others = sorted(right.spans)
+    keys = [(s.place, s.start) for s in others]
+    reach = node.distance + max(s.end - s.start for s in others)
+    kept: set[_Span] = set()
+    closeness = 0.0
+    for one in left.spans:
+        low = bisect.bisect_left(keys, (one.place, one.start - reach))
+        high = bisect.bisect_right(keys, (one.place, one.end + node.distance))
+        for other in others[low:high]:
+            gap = max(other.start - one.end, one.start - other.end, 0)
+            if other.place == one.place and gap <= node.distance and other != one:
+                kept.update((one, other))
+                closeness += (node.distance + 1 - gap) / (node.distance + 1)
+    return _Found(bool(kept), sorted(kept), closeness + left.closeness + right.closeness)
 
-    def find(self, phrase: tuple[str, ...]) -> list[int]:
-        """Indexes of the first word of each occurrence of `phrase`."""
-        hits = []
-        size = len(phrase)
-        for start in self.where.get(phrase[0], ()):
-            if self.words[start : start + size] == phrase:
-                hits.append(start)
-        return hits
 
-    def quote(self, word_index: int, length: int) -> str:
-        """The matched words as they stand in the text."""
-        return self.text[self.spans[word_index][0] : self.spans[word_index + length - 1][1]]
+class Matcher:
+    """Matches many terms against articles; build it once per set of terms."""
 
-    def snippet(self, word_index: int, length: int) -> str:
-        """The text around a match, cut at word boundaries, whitespace collapsed."""
-        begin = self.spans[word_index][0]
-        end = self.spans[word_index + length - 1][1]
-        left = max(0, begin - SNIPPET_BEFORE)
-        right = min(len(self.text), end + SNIPPET_AFTER)
-        if left > 0:
-            space = self.text.find(" ", left, begin)
-            left = space + 1 if space != -1 else left
-        if right < len(self.text):
-            space = self.text.rfind(" ", end, right)
-            right = space if space != -1 else right
-        body = " ".join(self.text[left:right].split())
-        return ("…" if left > 0 else "") + body + ("…" if right < len(self.text) else "")
+    def __init__(self, terms: Iterable[Term]) -> None:
+        self.terms = tuple(terms)
+        self._exact: dict[str, set[int]] = defaultdict(set)
+        self._prefix: dict[str, set[int]] = defaultdict(set)
+        for index, term in enumerate(self.terms):
+            for leaf in term.anchors:
+                single_prefix = leaf.prefix and len(leaf.words) == 1
+                (self._prefix if single_prefix else self._exact)[leaf.words[0]].add(index)
+        self._prefix_sizes = sorted({len(prefix) for prefix in self._prefix})
+
+    def _candidates(self, article: _Article) -> list[int]:
+        found: set[int] = set()
+        for word in article.words():
+            found |= self._exact.get(word, set())
+            for size in self._prefix_sizes:
+                if size > len(word):
+                    break
+                found |= self._prefix.get(word[:size], set())
+        return sorted(found)
+
+    def match(self, title: str, text: str) -> list[Match]:
+        """Every term that matches the article, in the order the terms were given."""
+        article = _Article(title, text)
+        matches = []
+        for index in self._candidates(article):
+            term = self.terms[index]
+            found = _evaluate(term.tree, article, (TITLE, TEXT))
+            if found.ok:
+                matches.append(_explain(term, found, article))
+        return matches
 
 
 def match_terms(terms: Iterable[Term], title: str, text: str) -> list[Match]:
-    """Every term found in the article, with snippet and score; title and text indexed once."""
-    head = _Indexed.of(title)
-    body = _Indexed.of(text)
-    matches = []
-    for term in terms:
-        in_title = in_text = 0
-        best_text: tuple[int, tuple[str, ...]] | None = None
-        best_title: tuple[int, tuple[str, ...]] | None = None
-        for phrase in term.phrases:
-            title_hits = head.find(phrase)
-            text_hits = body.find(phrase)
-            in_title += len(title_hits)
-            in_text += len(text_hits)
-            if text_hits and (best_text is None or text_hits[0] < best_text[0]):
-                best_text = (text_hits[0], phrase)
-            if title_hits and (best_title is None or title_hits[0] < best_title[0]):
-                best_title = (title_hits[0], phrase)
-        # The snippet shows the first match in the text; the title is shown anyway.
-        source, best = (body, best_text) if best_text else (head, best_title)
-        if best is None:
+    """The matches of `terms` in one article (build a `Matcher` to match many)."""
+    return Matcher(terms).match(title, text)
+
+
+def _explain(term: Term, found: _Found, article: _Article) -> Match:
+    spans = sorted(set(found.spans))
+    in_title = sum(1 for s in spans if s.place == TITLE)
+    in_text = len(spans) - in_title
+    where = TEXT if in_text else TITLE
+    shown = [s for s in spans if s.place == where]
+    words = article.fields[where]
+    snippet, highlights = _snippet(words, shown)
+    first = words.chars(shown[0].start, shown[0].end)
+    return Match(
+        term=term.name,
+        phrase=words.text[first[0] : first[1]],
+        snippet=snippet,
+        score=round(TITLE_WEIGHT * in_title + in_text + found.closeness, 2),
+        count=len(spans),
+        in_title=in_title > 0,
+        clauses=tuple(dict.fromkeys(s.clause for s in spans)),
+        highlights=highlights,
+    )
+
+
+def _snippet(words: Words, spans: list[_Span]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Text around the first span, cut at word boundaries, and where the spans fall in it."""
+    text = words.text
+    begin, end = words.chars(spans[0].start, spans[0].end)
+    left = max(0, begin - SNIPPET_BEFORE)
+    right = min(len(text), end + SNIPPET_AFTER)
+    if left > 0:
+        space = text.find(" ", left, begin)
+        left = space + 1 if space != -1 else left
+    if right < len(text):
+        space = text.rfind(" ", end, right)
+        right = space if space != -1 else right
+    marks: list[tuple[int, int]] = []
+    for span in spans:
+        start, stop = words.chars(span.start, span.end)
+        if start < left or stop > right or (marks and start < marks[-1][1]):
             continue
-        index, phrase = best
-        matches.append(
-            Match(
-                term=term.name,
-                phrase=source.quote(index, len(phrase)),
-                snippet=source.snippet(index, len(phrase)),
-                score=TITLE_WEIGHT * in_title + in_text,
-                count=in_title + in_text,
-                in_title=in_title > 0,
-            )
-        )
-    return matches
+        if marks and not _WORDY.search(text, marks[-1][1], start) and start - marks[-1][1] <= 3:
+            marks[-1] = (marks[-1][0], stop)  # "Ahmedabad–Mumbai bullet train" is one mark
+        else:
+            marks.append((start, stop))
+    pieces: list[str] = ["…" if left > 0 else ""]
+    highlights = []
+    position = left
+    for start, stop in marks:
+        pieces.append(_SPACES.sub(" ", text[position:start]))
+        offset = sum(map(len, pieces))
+        pieces.append(_SPACES.sub(" ", text[start:stop]))
+        highlights.append((offset, offset + len(pieces[-1])))
+        position = stop
+    pieces.append(_SPACES.sub(" ", text[position:right]))
+    pieces.append("…" if right < len(text) else "")
+    snippet = "".join(pieces)
+    lead = len(snippet) - len(snippet.lstrip())
+    shifted = tuple((a - lead, b - lead) for a, b in highlights)
+    return snippet.strip(), shifted

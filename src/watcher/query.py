@@ -1,0 +1,269 @@
+"""The watch-term query language: text -> syntax tree, with errors that name the position.
+
+    query   := any
+    any     := all ( "OR" all )*
+    all     := not ( ["AND"] not )*          implicit AND between neighbours
+    not     := "NOT" not | near
+    near    := primary ( "NEAR/n" primary )*  within n words, either order
+    primary := "(" any ")" | FIELD ":" primary | ["="] '"' phrase '"' | ["="] word["*"]
+
+Operators are upper case; `and`, `or`, `not` in lower case are words. `=`
+makes a word or phrase case-sensitive (`=UNICORN` is the acronym, not the
+animal); a trailing `*` matches any word starting so (`earth*`); `title:` looks
+only at the headline. See docs/queries.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from watcher.errors import QueryError
+from watcher.words import forms, split
+
+FIELDS = ("title", "text")
+MAX_QUERY_CHARS = 4000
+MAX_DEPTH = 32
+MIN_PREFIX_CHARS = 2  # "a*" would match most of the language
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A word or phrase: folded words to find in sequence, exact forms when case-sensitive."""
+
+    words: tuple[str, ...]
+    exact: tuple[str, ...] | None  # set for =word / ="phrase"
+    prefix: bool  # the last word is a prefix (word*)
+    source: str  # as written in the query, for explanations
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class AllOf:
+    parts: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    part: Node
+
+
+@dataclass(frozen=True)
+class Near:
+    left: Node
+    right: Node
+    distance: int
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # "title" or "text"
+    part: Node
+
+
+Node = Leaf | AnyOf | AllOf | Not | Near | Field
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # ( ) OR AND NOT NEAR FIELD PHRASE WORD END
+    text: str
+    at: int  # 0-based character position in the query
+    case: bool = False
+    distance: int = 0
+
+
+_SCAN = re.compile(
+    r"""\s*(?:
+        (?P<paren>[()])
+      | (?P<case>=)?(?:"(?P<phrase>[^"]*)(?P<end>")? | “(?P<curly>[^”]*)(?P<curly_end>”)?)
+      | (?P<near>NEAR(?:/(?P<distance>\d*))?)(?=[\s()"“]|$)
+      | (?P<op>AND|OR|NOT)(?=[\s()"“]|$)
+      | (?P<field>[A-Za-z]+):(?=[^\s])
+      | (?P<word>=?[^\s()"“”]+)
+    )""",
+    re.VERBOSE,
+)
+
+
+def _scan(query: str) -> list[_Token]:
+    tokens = []
+    position = 0
+    while True:
+        found = _SCAN.match(query, position)
+        if found is None or found.end() == position:
+            if query[position:].strip():
+                raise QueryError(f"at {position + 1}: unexpected {query[position:].strip()[0]!r}")
+            break
+        at = found.start() + len(found.group()) - len(found.group().lstrip())
+        position = found.end()
+        if found["paren"]:
+            tokens.append(_Token(found["paren"], found["paren"], at))
+        elif found["phrase"] is not None or found["curly"] is not None:
+            if found["end"] is None and found["curly_end"] is None:
+                raise QueryError(f"at {at + 1}: unterminated quote")
+            text = found["phrase"] if found["phrase"] is not None else found["curly"]
+            tokens.append(_Token("PHRASE", text, at, case=bool(found["case"])))
+        elif found["near"]:
+            if not found["distance"]:
+                raise QueryError(f"at {at + 1}: NEAR needs a distance in words, like NEAR/5")
+            tokens.append(_Token("NEAR", found["near"], at, distance=int(found["distance"])))
+        elif found["op"]:
+            tokens.append(_Token(found["op"], found["op"], at))
+        elif found["field"]:
+            name = found["field"]
+            if name not in FIELDS:
+                raise QueryError(
+                    f"at {at + 1}: unknown field {name!r} (fields: {', '.join(FIELDS)})"
+                )
+            tokens.append(_Token("FIELD", name, at))
+        else:
+            word = found["word"]
+            case = word.startswith("=")
+            tokens.append(_Token("WORD", word[1:] if case else word, at, case=case))
+    tokens.append(_Token("END", "", len(query)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, query: str) -> None:
+        self.tokens = _scan(query)
+        self.index = 0
+        self.depth = 0
+
+    @property
+    def peek(self) -> _Token:
+        return self.tokens[self.index]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def fail(self, expected: str) -> QueryError:
+        token = self.peek
+        found = "the end of the query" if token.kind == "END" else repr(token.text)
+        return QueryError(f"at {token.at + 1}: expected {expected}, found {found}")
+
+    def any(self) -> Node:
+        parts = [self.all()]
+        while self.peek.kind == "OR":
+            self.take()
+            parts.append(self.all())
+        return parts[0] if len(parts) == 1 else AnyOf(tuple(parts))
+
+    def all(self) -> Node:
+        parts = [self.not_()]
+        while self.peek.kind in ("AND", "NOT", "(", "FIELD", "PHRASE", "WORD"):
+            if self.peek.kind == "AND":
+                self.take()
+            parts.append(self.not_())
+        return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+    def not_(self) -> Node:
+        if self.peek.kind == "NOT":
+            self.take()
+            return Not(self.not_())
+        return self.near()
+
+    def near(self) -> Node:
+        left = self.primary()
+        while self.peek.kind == "NEAR":
+            token = self.take()
+            right = self.primary()
+            if not (_spans(left) and _spans(right)):
+                raise QueryError(
+                    f"at {token.at + 1}: {token.text} needs words, phrases or OR-groups"
+                    " of them on both sides"
+                )
+            left = Near(left, right, token.distance)
+        return left
+
+    def primary(self) -> Node:
+        token = self.peek
+        if token.kind == "(":
+            self.take()
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise QueryError(f"at {token.at + 1}: more than {MAX_DEPTH} nested parentheses")
+            node = self.any()
+            if self.peek.kind != ")":
+                raise self.fail("')'")
+            self.take()
+            self.depth -= 1
+            return node
+        if token.kind == "FIELD":
+            self.take()
+            return Field(token.text, self.primary())
+        if token.kind in ("PHRASE", "WORD"):
+            self.take()
+            return _leaf(token)
+        raise self.fail("a word, a \"phrase\" or '('")
+
+
+def _leaf(token: _Token) -> Leaf:
+    text = token.text.strip()
+    prefix = text.endswith("*")
+    if "*" in text.rstrip("*") or text.endswith("**"):
+        raise QueryError(f"at {token.at + 1}: a wildcard * goes only at the end of a word")
+    raw = split(text)
+    if not raw:
+        what = "phrase" if token.kind == "PHRASE" else "word"
+        raise QueryError(f"at {token.at + 1}: empty {what}")
+    pairs = [forms(word) for word in raw]
+    if prefix and len(pairs[-1][1]) < MIN_PREFIX_CHARS:
+        raise QueryError(
+            f"at {token.at + 1}: a wildcard needs at least {MIN_PREFIX_CHARS} characters before *"
+        )
+    quoted = f'"{token.text}"' if token.kind == "PHRASE" else token.text
+    return Leaf(
+        words=tuple(folded for _, folded in pairs),
+        exact=tuple(exact for exact, _ in pairs) if token.case else None,
+        prefix=prefix,
+        source=("=" if token.case else "") + quoted,
+    )
+
+
+def _spans(node: Node) -> bool:
+    """Whether a node's matches are places in the text (what NEAR measures between)."""
+    if isinstance(node, Leaf | Near):
+        return True
+    if isinstance(node, AnyOf):
+        return all(_spans(part) for part in node.parts)
+    if isinstance(node, Field):
+        return _spans(node.part)
+    return False
+
+
+def positive(node: Node) -> bool:
+    """Whether a match needs something present (not only something absent)."""
+    if isinstance(node, Leaf | Near):
+        return True
+    if isinstance(node, Not):
+        return False
+    if isinstance(node, AllOf):
+        return any(positive(part) for part in node.parts)
+    if isinstance(node, AnyOf):
+        return all(positive(part) for part in node.parts)
+    return positive(node.part)
+
+
+def parse(query: str) -> Node:
+    """The syntax tree of `query`; raise `QueryError` naming the position of a mistake."""
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"query longer than {MAX_QUERY_CHARS} characters")
+    if not query.strip():
+        raise QueryError("empty query")
+    parser = _Parser(query)
+    node = parser.any()
+    if parser.peek.kind != "END":
+        raise parser.fail("OR, AND, NOT, NEAR/n, a word or the end of the query")
+    if not positive(node):
+        raise QueryError(
+            "the query matches only by what is absent; add a word or phrase, e.g. A AND NOT B"
+        )
+    return node
