@@ -265,12 +265,12 @@ def test_selecting_an_unknown_feed_name_is_a_config_error(tmp_path: Path) -> Non
     config = load_config(write(tmp_path, FEED_A))
 
     with pytest.raises(ConfigError, match=re.escape("no feed named 'B'")):
-        config.select(["B"])
+        config.select_feeds(["B"])
 
 
 def test_selecting_no_names_gives_the_enabled_feeds(tmp_path: Path) -> None:
     text = FEED_A + '\n[[feeds]]\nname = "B"\nurl = "https://b.example/rss"\nenabled = false\n'
     config = load_config(write(tmp_path, text))
 
-    assert [feed.name for feed in config.select()] == ["A"]
-    assert [feed.name for feed in config.select(["B"])] == ["B"]
+    assert [feed.name for feed in config.select_feeds()] == ["A"]
+    assert [feed.name for feed in config.select_feeds(["B"])] == ["B"]

@@ -1,7 +1,8 @@
 """The `watcher` command: parse arguments, call the library, print.
 
 Exit codes: 0 success (also when some feeds failed), 1 nothing could be done
-(every feed failed, or the database is unusable), 2 bad config or arguments.
+(every feed failed, the database is unusable, `terms test` found no match),
+2 bad config, query or arguments.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
@@ -23,11 +24,12 @@ from watcher.config import (
     load_config,
     parse_duration,
 )
-from watcher.errors import ConfigError, WatcherError
-from watcher.formats import FORMATS, render_feeds, render_hits
-from watcher.pipeline import PollResult, poll_once
+from watcher.errors import ConfigError, FetchError, QueryError, WatcherError
+from watcher.formats import FORMATS, render_feeds, render_hits, render_matches, render_terms
+from watcher.pipeline import PollResult, fetch_article, poll_once
 from watcher.service import serve
 from watcher.store import Store
+from watcher.terms import Matcher, compile_term
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -89,7 +91,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except WatcherError as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED)
+            ctx.exit(EXIT_CONFIG if isinstance(exc, ConfigError | QueryError) else EXIT_FAILED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -129,7 +131,7 @@ def poll(obj: _Context, once: bool, feeds: tuple[str, ...]) -> None:
         watcher poll --once --feed "The Hindu — National"
     """
     config = obj.config
-    selected = config.select(feeds)
+    selected = config.select_feeds(feeds)
     if not logging.getLogger().isEnabledFor(logging.INFO):
         # Failed feeds are listed after the progress bar; a warning each would break it up.
         logging.getLogger("watcher.pipeline").setLevel(logging.ERROR)
@@ -219,6 +221,82 @@ def feeds_list(obj: _Context, form: str) -> None:
         store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
         statuses = store.feed_statuses(config.feeds)
     click.echo(render_feeds(statuses, form))
+
+
+@cli.group()
+def terms() -> None:
+    """Inspect and try the watch-terms.
+
+    \b
+    Example:
+        watcher terms list
+        watcher terms test '"rare earth*" NEAR/5 Japan' --text "Japan's rare earths deal"
+    """
+
+
+@terms.command("list")
+@click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def terms_list(obj: _Context, form: str) -> None:
+    """Show each configured watch-term and its query.
+
+    \b
+    Example:
+        watcher terms list --format json
+    """
+    click.echo(render_terms(obj.config.terms, form))
+
+
+@terms.command("test")
+@click.argument("query", required=False)
+@click.option("--term", "term_name", metavar="NAME", help="Try a configured term instead of QUERY.")
+@click.option("--text", help="Text to match against.")
+@click.option("--title", default="", help="A headline to go with --text or --file.")
+@click.option(
+    "--file", "path", type=click.File(encoding="utf-8"), help="A text file (- for stdin)."
+)
+@click.option("--url", help="A page to fetch and extract, as a poll would.")
+@click.pass_obj
+def terms_test(
+    obj: _Context,
+    query: str | None,
+    term_name: str | None,
+    text: str | None,
+    title: str,
+    path: TextIO | None,
+    url: str | None,
+) -> None:
+    """Show how a query or term matches a text: clauses, highlights and score.
+
+    Exits 0 when it matches, 1 when it does not.
+
+    \b
+    Example:
+        watcher terms test --term "UNICORN antenna" --url https://example.org/story
+        watcher terms test '=UNICORN NEAR/5 (mast OR antenna)' --text "The UNICORN mast"
+    """
+    if (query is None) == (term_name is None):
+        raise click.UsageError("give either QUERY or --term NAME")
+    if sum(source is not None for source in (text, path, url)) != 1:
+        raise click.UsageError("give exactly one of --text, --file or --url")
+    chosen = (
+        [compile_term("QUERY", query)]
+        if query is not None
+        else obj.config.select_terms([term_name or ""])
+    )
+    if url is not None:
+        article = asyncio.run(fetch_article(obj.config, url))
+        if article.source != "page":
+            raise FetchError(f"{url}: {article.note}")
+        title, body = article.title, article.text
+    else:
+        body = path.read() if path is not None else text or ""
+    matches = Matcher(chosen).match(title, body)
+    color = sys.stdout.isatty()
+    mark = ("\x1b[1;4m", "\x1b[0m") if color else ("**", "**")  # bold underline on a terminal
+    click.echo(render_matches(matches, mark))
+    if not matches:
+        sys.exit(EXIT_FAILED)
 
 
 @cli.command()

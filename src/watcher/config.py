@@ -66,7 +66,16 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     default_interval: float = 1800.0
 
-    def select(self, names: Sequence[str] = ()) -> list[FeedConfig]:
+    def select_terms(self, names: Sequence[str]) -> list[Term]:
+        """The named terms; an unknown name is a `ConfigError`."""
+        known = {term.name: term for term in self.terms}
+        for name in names:
+            if name not in known:
+                choices = ", ".join(repr(term) for term in known)
+                raise ConfigError(f"{self.path}: no term named {name!r} (terms: {choices})")
+        return [known[name] for name in names]
+
+    def select_feeds(self, names: Sequence[str] = ()) -> list[FeedConfig]:
         """The named feeds (enabled or not), or every enabled feed when no name is given."""
         known = {feed.name: feed for feed in self.feeds}
         for name in names:

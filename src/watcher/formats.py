@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from watcher.models import FeedStatus, Hit
+from watcher.models import FeedStatus, Hit, Match
+from watcher.terms import Term
 
 FORMATS = ("table", "json", "ndjson", "csv")
 HIT_FIELDS = (
     "id", "term", "score", "published", "found_at", "feed", "title", "url", "snippet", "source",
-    "clauses", "highlights",
+    "cluster", "outlets", "clauses", "highlights",
 )  # fmt: skip
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -69,6 +70,40 @@ def render_feeds(feeds: Sequence[FeedStatus], form: str) -> str:
             empty="no feeds configured",
         )
     return _serialise(rows, tuple(FeedStatus.__dataclass_fields__), form)
+
+
+def render_terms(terms: Sequence[Term], form: str) -> str:
+    rows = [{"name": term.name, "query": term.query} for term in terms]
+    if form == "table":
+        return _table(
+            ["name", "query"],
+            [[row["name"], row["query"]] for row in rows],
+            widths=[28, 0],
+            empty="no terms configured",
+        )
+    return _serialise(rows, ("name", "query"), form)
+
+
+def render_matches(matches: Sequence[Match], mark: tuple[str, str] = ("**", "**")) -> str:
+    """Each match with its score, the clauses that matched and the snippet, matches marked."""
+    if not matches:
+        return "no match"
+    blocks = []
+    for match in matches:
+        snippet = _CONTROL.sub(" ", match.snippet)
+        marked = ""
+        position = 0
+        for start, end in match.highlights:
+            marked += snippet[position:start] + mark[0] + snippet[start:end] + mark[1]
+            position = end
+        marked += snippet[position:]
+        where = "title and text" if match.in_title else "text"
+        blocks.append(
+            f"{match.term}  score {match.score:g}  ({match.count} matches in {where})\n"
+            f"  matched: {', '.join(match.clauses)}\n"
+            f"  {marked}"
+        )
+    return "\n\n".join(blocks)
 
 
 def _state(row: dict[str, Any]) -> str:

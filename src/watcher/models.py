@@ -97,6 +97,8 @@ class Hit:
     score: float
     found_at: str  # ISO 8601, UTC
     source: str  # "page" or "summary"
+    cluster: int | None = None  # articles that are copies of one story share it
+    outlets: int = 1  # feeds that carried a copy of the story
     clauses: list[str] = field(default_factory=list)  # the query parts that matched
     highlights: list[list[int]] = field(default_factory=list)  # [start, end] in `snippet`
 

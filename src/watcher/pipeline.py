@@ -19,7 +19,7 @@ import httpx
 from watcher.config import Config, FeedConfig
 from watcher.errors import FeedError, FetchError
 from watcher.extract import MIN_TEXT_CHARS, Extractor
-from watcher.feeds import parse_feed
+from watcher.feeds import canonical_url, parse_feed
 from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Extracted
 from watcher.store import PollRecord, Store
@@ -201,7 +201,7 @@ class Poller:
                 return 0
         done = self._in_flight[claim] = asyncio.Event()
         try:
-            article = await self._article(entry)
+            article = await read_article(entry, self.fetcher, self.extractor)
             matches = self.matcher.match(article.title, article.text)
             return self.store.save_article(
                 feed=feed.name,
@@ -215,36 +215,48 @@ class Poller:
             del self._in_flight[claim]
             done.set()
 
-    async def _article(self, entry: Entry) -> Article:
-        """The article's text from its page, or from the feed when the page gives none."""
-        note: str | None = "entry has no link"
-        if entry.link:
-            try:
-                page = await self.fetcher.get(entry.link, accept=PAGE_ACCEPT, public_only=True)
-                extracted = await self.extractor.extract(page.content, page.url)
-                note = _unusable(extracted)
-                if extracted is not None and note is None:
-                    return Article(
-                        url=entry.url,
-                        title=entry.title or extracted.title or "",
-                        text=extracted.text,
-                        source="page",
-                        published=entry.published or _page_date(extracted),
-                        author=entry.author or extracted.author,
-                        language=extracted.language,
-                    )
-            except FetchError as exc:
-                note = str(exc)
-            log.info("using the feed's text for %s: %s", entry.link, note)
-        return Article(
-            url=entry.url,
-            title=entry.title,
-            text=entry.summary,
-            source="summary",
-            published=entry.published,
-            author=entry.author,
-            note=note,
-        )
+
+async def read_article(entry: Entry, fetcher: Fetcher, extractor: Extractor) -> Article:
+    """The article's text from its page, or from the feed when the page gives none."""
+    note: str | None = "entry has no link"
+    if entry.link:
+        try:
+            page = await fetcher.get(entry.link, accept=PAGE_ACCEPT, public_only=True)
+            extracted = await extractor.extract(page.content, page.url)
+            note = _unusable(extracted)
+            if extracted is not None and note is None:
+                return Article(
+                    url=entry.url,
+                    title=entry.title or extracted.title or "",
+                    text=extracted.text,
+                    source="page",
+                    published=entry.published or _page_date(extracted),
+                    author=entry.author or extracted.author,
+                    language=extracted.language,
+                )
+        except FetchError as exc:
+            note = str(exc)
+        log.info("using the feed's text for %s: %s", entry.link, note)
+    return Article(
+        url=entry.url,
+        title=entry.title,
+        text=entry.summary,
+        source="summary",
+        published=entry.published,
+        author=entry.author,
+        note=note,
+    )
+
+
+async def fetch_article(config: Config, url: str) -> Article:
+    """One page, fetched and extracted as a poll would (for trying terms on it)."""
+    entry = Entry(
+        key=url, url=canonical_url(url), link=url, title="", summary="", published=None,
+        updated=None,
+    )  # fmt: skip
+    with Extractor(workers=0) as extractor:
+        async with Fetcher(config.fetch) as fetcher:
+            return await read_article(entry, fetcher, extractor)
 
 
 def _unusable(extracted: Extracted | None) -> str | None:

@@ -12,13 +12,14 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from watcher.cluster import MAX_DISTANCE, bands, distance, simhash
 from watcher.config import FeedConfig
 from watcher.errors import StoreError
 from watcher.models import Article, Entry, FeedStatus, Hit, Match
@@ -106,6 +107,32 @@ def m002_explained_hits(db: Database) -> None:
         ALTER TABLE hits ADD COLUMN highlights TEXT NOT NULL DEFAULT '[]';
         """
     )
+
+
+@migrations()
+def m003_story_clusters(db: Database) -> None:
+    """Near-identical copies of a story share a cluster (see cluster.py)."""
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN simhash INTEGER;
+        ALTER TABLE articles ADD COLUMN cluster_id INTEGER;
+        UPDATE articles SET cluster_id = id;
+        CREATE INDEX articles_cluster ON articles (cluster_id);
+        CREATE TABLE article_bands (
+            band INTEGER NOT NULL,
+            article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE
+        );
+        CREATE INDEX article_bands_band ON article_bands (band);
+        """
+    )
+
+
+CLUSTER_WINDOW = timedelta(days=7)  # copies of a story appear within days, not weeks
+
+
+def _signed(value: int) -> int:
+    """A 64-bit fingerprint as SQLite's signed INTEGER holds it."""
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 @dataclass(frozen=True)
@@ -364,6 +391,7 @@ class Store:
                     [*values, entry.key, entry.url, feed, found],
                 )
                 article_id = int(cursor.lastrowid or 0)
+                self._cluster(article_id, article, now)
             else:
                 article_id = known.article_id
                 self.db.execute(
@@ -397,6 +425,36 @@ class Store:
                 added += cursor.rowcount
         return added
 
+    def _cluster(self, article_id: int, article: Article, now: datetime) -> None:
+        """Put a new article in the cluster of its closest recent copy, or in one of its own."""
+        fingerprint = simhash(f"{article.title}\n{article.text}")
+        cluster_id = article_id
+        if fingerprint is not None:
+            keys = bands(fingerprint)
+            rows = self.db.execute(
+                f"""
+                SELECT DISTINCT a.id, a.simhash, a.cluster_id FROM article_bands b
+                JOIN articles a ON a.id = b.article_id
+                WHERE b.band IN ({", ".join("?" for _ in keys)}) AND a.first_seen_at >= ?
+                """,
+                [*keys, stamp(now - CLUSTER_WINDOW)],
+            ).fetchall()
+            near = [
+                (distance(fingerprint, other & (1 << 64) - 1), other_cluster)
+                for _, other, other_cluster in rows
+            ]
+            best = min(near, default=None)
+            if best is not None and best[0] <= MAX_DISTANCE:
+                cluster_id = best[1]
+            self.db.conn.executemany(
+                "INSERT INTO article_bands (band, article_id) VALUES (?, ?)",
+                [(key, article_id) for key in keys],
+            )
+        self.db.execute(
+            "UPDATE articles SET simhash = ?, cluster_id = ? WHERE id = ?",
+            [None if fingerprint is None else _signed(fingerprint), cluster_id, article_id],
+        )
+
     def hits(
         self,
         *,
@@ -422,7 +480,11 @@ class Store:
             params.append(stamp(since))
         sql = f"""
             SELECT h.id, h.term, a.url, a.title, a.published, a.feed, h.snippet, h.score,
-                   h.found_at, a.source, h.clauses, h.highlights
+                   h.found_at, a.source, a.cluster_id,
+                   (SELECT COUNT(DISTINCT af.feed) FROM articles c
+                        JOIN article_feeds af ON af.article_id = c.id
+                        WHERE c.cluster_id = a.cluster_id),
+                   h.clauses, h.highlights
             FROM hits h JOIN articles a ON a.id = h.article_id
             {"WHERE " + " AND ".join(where) if where else ""}
             ORDER BY h.found_at DESC, h.id DESC

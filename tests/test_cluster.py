@@ -1,0 +1,90 @@
+"""Story clusters: copies of one wire story share a cluster, other stories do not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from watcher.cluster import MAX_DISTANCE, distance, simhash
+from watcher.models import Article, Entry
+from watcher.store import Store
+
+WIRE = (
+    "Engineers working on the high-speed line in Gujarat completed the last river bridge "
+    "on the northern section this week, the project company said on Monday. The bridge "
+    "carries two tracks across a wide river bed that floods every monsoon, and its piers "
+    "were sunk through soft clay with a technique borrowed from Japanese builders. Work "
+    "crews now move to the stations, where platforms, roofs and ticket halls are still "
+    "unfinished. Trial runs with the first trainsets are planned once signalling and power "
+    "systems are installed, a process expected to take at least eighteen months. Officials "
+    "said the schedule depends on land still being acquired near the coastal terminal, "
+    "where several court cases remain open. Passenger services on the first stretch could "
+    "begin before the full line opens, they added, if safety approvals arrive in time."
+)
+COPY = (
+    WIRE.replace("said on Monday", "told reporters on Monday")
+    .replace("Officials said", "Railway officials said")
+    .removesuffix(" they added, if safety approvals arrive in time.")
+    + " they added. Reporting by the regional desk."
+)
+OTHER = (
+    "Prices of the metals used in electric motors climbed for a third week as buyers in "
+    "Europe rushed to secure supplies before new export rules take effect. Traders said "
+    "magnet makers had booked most of the spot cargoes available for the quarter, and "
+    "several carmakers were negotiating long contracts with mines in Africa and South "
+    "America. Analysts expect prices to stay high until new refineries come online, which "
+    "could take years because permits and financing are slow. Governments are studying "
+    "stockpiles and recycling schemes to soften the shock, while researchers test motor "
+    "designs that need fewer of the scarce elements. Shares of mining companies rose on "
+    "the news, and several exploration projects announced new funding rounds this week."
+)
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def test_edited_copy_of_a_story_is_within_the_cluster_distance() -> None:
+    assert distance(simhash(WIRE) or 0, simhash(COPY) or 0) <= MAX_DISTANCE
+
+
+def test_different_stories_are_far_apart() -> None:
+    assert distance(simhash(WIRE) or 0, simhash(OTHER) or 0) > 2 * MAX_DISTANCE
+
+
+def test_headline_only_text_has_no_fingerprint() -> None:
+    assert simhash("Last river bridge completed on the high-speed line") is None
+
+
+def save(store: Store, feed: str, url: str, text: str, when: datetime = NOW) -> None:
+    entry = Entry(
+        key=url, url=url, link=url, title="Bridge done", summary="", published=None, updated=None
+    )
+    article = Article(url=url, title="Bridge done", text=text, source="page", published=None)
+    store.save_article(
+        feed=feed, entry=entry, article=article, fingerprint="x", matches=(), now=when
+    )
+
+
+def clusters(store: Store) -> dict[str, int]:
+    rows = store.db.execute("SELECT url, cluster_id FROM articles ORDER BY id").fetchall()
+    return {url.rsplit("/", 1)[1]: cluster for url, cluster in rows}
+
+
+def test_copies_from_two_outlets_share_a_cluster_and_others_do_not(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        save(store, "Wire A", "https://a.example/wire", WIRE)
+        save(store, "Outlet B", "https://b.example/copy", COPY)
+        save(store, "Outlet B", "https://b.example/other", OTHER)
+
+        found = clusters(store)
+
+    assert found["wire"] == found["copy"]
+    assert found["other"] != found["wire"]
+
+
+def test_a_copy_weeks_later_starts_a_new_cluster(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        save(store, "Wire A", "https://a.example/wire", WIRE)
+        save(store, "Outlet B", "https://b.example/copy", COPY, when=NOW + timedelta(days=30))
+
+        found = clusters(store)
+
+    assert found["wire"] != found["copy"]
