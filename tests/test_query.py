@@ -132,7 +132,7 @@ ABSENT_ONLY = "the query matches only by what is absent; add a word or phrase, e
         ("JWG OR NOT Australia", ABSENT_ONLY),
         ("source:PIB", "at 1: unknown field 'source' (fields: title, text)"),
         ("ear*th", "at 1: a wildcard * goes only at the end of a word"),
-        ("e*", "at 1: a wildcard needs at least 2 characters before *"),
+        ("ea*", "at 1: a wildcard needs at least 3 characters before *"),
         ('"JWG', "at 1: unterminated quote"),
         ("=", "at 1: empty word"),
         ("JWG AND", "at 8: expected a word, a \"phrase\" or '(', found the end of the query"),

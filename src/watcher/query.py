@@ -24,7 +24,7 @@ from watcher.words import forms, split
 FIELDS = ("title", "text")
 MAX_QUERY_CHARS = 4000
 MAX_DEPTH = 32
-MIN_PREFIX_CHARS = 2  # "a*" would match most of the language
+MIN_PREFIX_CHARS = 3  # "ab*" would match much of the language; also the prefilter key
 
 
 @dataclass(frozen=True)

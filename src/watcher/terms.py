@@ -16,7 +16,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from watcher.models import Match
-from watcher.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not, parse, positive
+from watcher.query import (
+    MIN_PREFIX_CHARS,
+    AllOf,
+    AnyOf,
+    Field,
+    Leaf,
+    Near,
+    Node,
+    Not,
+    parse,
+    positive,
+)
 from watcher.words import Words
 
 TITLE_WEIGHT = 3.0  # a match in the headline says more than one deep in the text
@@ -76,21 +87,22 @@ class _Found:
 
 class _Article:
     def __init__(self, title: str, text: str) -> None:
-        self.fields = (Words.of(title), Words.of(text))
+        self.fields = (Words(title), Words(text))
 
-    def words(self) -> set[str]:
-        return set(self.fields[TITLE].where) | set(self.fields[TEXT].where)
+    def words(self) -> frozenset[str]:
+        return self.fields[TITLE].vocabulary | self.fields[TEXT].vocabulary
+
+    def has_start(self, prefix: str) -> bool:
+        return any(words.has_start(prefix) for words in self.fields)
 
 
 def _find(leaf: Leaf, words: Words, field_id: int) -> list[_Span]:
     size = len(leaf.words)
     last = size - 1
     if size == 1 and leaf.prefix:
-        starts = sorted(
-            i for w, at in words.where.items() if w.startswith(leaf.words[0]) for i in at
-        )
+        starts = sorted(i for w in words.starting(leaf.words[0]) for i in words.positions(w))
     else:
-        starts = words.where.get(leaf.words[0], [])
+        starts = words.positions(leaf.words[0])
     spans = []
     for start in starts:
         if start + size > len(words.folded):
@@ -160,21 +172,29 @@ class Matcher:
     def __init__(self, terms: Iterable[Term]) -> None:
         self.terms = tuple(terms)
         self._exact: dict[str, set[int]] = defaultdict(set)
-        self._prefix: dict[str, set[int]] = defaultdict(set)
+        # prefix anchors, bucketed by their first letters: key -> prefix -> terms
+        self._prefix: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
         for index, term in enumerate(self.terms):
             for leaf in term.anchors:
-                single_prefix = leaf.prefix and len(leaf.words) == 1
-                (self._prefix if single_prefix else self._exact)[leaf.words[0]].add(index)
-        self._prefix_sizes = sorted({len(prefix) for prefix in self._prefix})
+                if leaf.prefix and len(leaf.words) == 1:
+                    self._prefix[leaf.words[0][:MIN_PREFIX_CHARS]][leaf.words[0]].add(index)
+                else:
+                    self._exact[leaf.words[0]].add(index)
+        self._exact_words = frozenset(self._exact)
+        self._prefix_keys = frozenset(self._prefix)
 
     def _candidates(self, article: _Article) -> list[int]:
+        """Terms whose anchor words occur in the article (set operations, not a loop per term)."""
+        vocabulary = article.words()
         found: set[int] = set()
-        for word in article.words():
-            found |= self._exact.get(word, set())
-            for size in self._prefix_sizes:
-                if size > len(word):
-                    break
-                found |= self._prefix.get(word[:size], set())
+        for word in vocabulary & self._exact_words:
+            found |= self._exact[word]
+        if self._prefix_keys:
+            starts = {word[:MIN_PREFIX_CHARS] for word in vocabulary}
+            for key in starts & self._prefix_keys:
+                for prefix, terms in self._prefix[key].items():
+                    if article.has_start(prefix):
+                        found |= terms
         return sorted(found)
 
     def match(self, title: str, text: str) -> list[Match]:
