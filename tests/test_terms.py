@@ -85,9 +85,9 @@ def test_quotes_holding_only_punctuation_are_an_empty_phrase() -> None:
         "Work on the Mumbai—Ahmedabad high-speed rail resumed.",  # em dash
         "Work on the Mumbai‑Ahmedabad high‑speed rail resumed.",  # U+2011 non-breaking hyphen
         "Work on the Mumbai Ahmedabad high speed rail resumed.",
-        "Work on the Mumbai–Ahmedabad, high-speed rail resumed.",
+        "Work on the ‘Mumbai–Ahmedabad’ high-speed rail resumed.",
     ],
-    ids=["hyphen", "en-dash", "em-dash", "non-breaking-hyphen", "spaces", "comma"],
+    ids=["hyphen", "en-dash", "em-dash", "non-breaking-hyphen", "spaces", "quotes"],
 )
 def test_dashes_and_punctuation_between_words_do_not_matter(text: str) -> None:
     assert hit_terms([HSR], "", text) == ["hsr"]
@@ -144,6 +144,18 @@ def test_latin_acronym_followed_by_a_japanese_particle_matches() -> None:
     term = compile_term("m", "MAHSR")
 
     assert hit_terms([term], "", "MAHSRの建設が進んでいる。") == ["m"]
+
+
+def test_a_phrase_does_not_run_across_a_comma_or_full_stop() -> None:
+    assert hit_terms([HSR], "", "Stops: Mumbai, Ahmedabad high-speed rail depots.") == []
+    assert hit_terms([HSR], "", "We left Mumbai. Ahmedabad high-speed rail works go on.") == []
+
+
+def test_initials_and_numbers_do_not_break_a_phrase() -> None:
+    navy = compile_term("navy", '"U.S. Navy" OR "1,150 crore"')
+
+    assert hit_terms([navy], "", "The U.S. Navy said so.") == ["navy"]
+    assert hit_terms([navy], "", "A contract worth 1,150 crore.") == ["navy"]
 
 
 # --- scores, counts and where the match is --------------------------------------

@@ -116,7 +116,8 @@ def _find(leaf: Leaf, words: Words, field_id: int) -> list[_Span]:
                 if not (have.startswith(want) if k == last and leaf.prefix else have == want):
                     break
         else:
-            spans.append(_Span(field_id, start, start + size, leaf.source))
+            if size == 1 or words.joined(start, start + size):
+                spans.append(_Span(field_id, start, start + size, leaf.source))
     return spans
 
 

@@ -39,6 +39,12 @@ SPACELESS = (
 _FAST = re.compile(rf"[^\W{SPACELESS}]+|[{SPACELESS}]")
 _MARKED = regex.compile(rf"[{SPACELESS}]|(?:(?![{SPACELESS}])[\w\p{{M}}])+")
 _MARK = regex.compile(r"\p{M}")
+# What may stand between the words of a phrase: space, dashes, slashes, quotes.
+_SOFT = (
+    " \t\r\n\u00a0\u3000"  # spaces
+    "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212/"  # hyphens, dashes, slash
+    "'\"\u2018\u2019\u201c\u201d«»「」『』・"  # quotes, katakana middle dot
+)
 _FORMS: dict[str, tuple[str, str]] = {}
 _FORMS_LIMIT = 1 << 17  # distinct words remembered; news text repeats its words
 
@@ -148,6 +154,22 @@ class Words:
                 self._positions = {}
                 self._sorted = None
         return self._spans
+
+    def joined(self, first: int, end: int) -> bool:
+        """Whether words first..end-1 read as one phrase: nothing but spaces, dashes or
+        quotes between them, so "India, Japan" (a list) is not the phrase "India-Japan"."""
+        spans = self.spans
+        for index in range(first + 1, end):
+            gap = self.text[spans[index - 1][1] : spans[index][0]]
+            rest = gap.strip(_SOFT)
+            if not rest:
+                continue
+            if rest in ".," and not any(char.isspace() for char in gap):
+                continue  # 1,150 or U.S
+            if rest == "." and spans[index - 1][1] - spans[index - 1][0] == 1:
+                continue  # an initial: "U.S. Navy", "J. Smith"
+            return False
+        return True
 
     def chars(self, first: int, end: int) -> tuple[int, int]:
         """Character offsets of the words first..end-1."""
