@@ -18,8 +18,8 @@ poll: $(BIN)/watcher  ## one poll of every feed, then exit
 	$(BIN)/watcher poll --once
 
 test: $(BIN)/watcher  ## lint, type-check and run every test
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
 

@@ -24,7 +24,7 @@ from watcher.words import forms, split
 FIELDS = ("title", "text")
 MAX_QUERY_CHARS = 4000
 MAX_DEPTH = 32
-MIN_PREFIX_CHARS = 3  # "ab*" would match much of the language; also the prefilter key
+MIN_PREFIX_CHARS = 3  # "ab*" would match much of the language; words.KEY relies on it
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,7 @@ def _leaf(token: _Token) -> Leaf:
     if "*" in text.rstrip("*") or text.endswith("**"):
         raise QueryError(f"at {token.at + 1}: a wildcard * goes only at the end of a word")
     raw = split(text)
-    if not raw:
+    if not any(word.isalnum() or len(word) > 1 for word in raw):
         what = "phrase" if token.kind == "PHRASE" else "word"
         raise QueryError(f"at {token.at + 1}: empty {what}")
     pairs = [forms(word) for word in raw]

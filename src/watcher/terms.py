@@ -28,12 +28,13 @@ from watcher.query import (
     parse,
     positive,
 )
-from watcher.words import Words
+from watcher.words import KEY, Words
 
 TITLE_WEIGHT = 3.0  # a match in the headline says more than one deep in the text
 SNIPPET_BEFORE = 90  # characters of context before the first match
 SNIPPET_AFTER = 150  # and after it
 TITLE, TEXT = 0, 1
+assert KEY <= MIN_PREFIX_CHARS, "every wildcard prefix must fill a start key"
 _FIELD_IDS = {"title": TITLE, "text": TEXT}
 _SPACES = re.compile(r"\s+")
 _WORDY = re.compile(r"\w")
@@ -64,7 +65,7 @@ def _anchors(node: Node) -> list[Leaf]:
         choices = [_anchors(part) for part in node.parts if positive(part)]
         return min(choices, key=len)
     if isinstance(node, Near):
-        return _anchors(node.left)
+        return min(_anchors(node.left), _anchors(node.right), key=len)
     if isinstance(node, Field):
         return _anchors(node.part)
     return []
@@ -88,12 +89,40 @@ class _Found:
 class _Article:
     def __init__(self, title: str, text: str) -> None:
         self.fields = (Words(title), Words(text))
+        self._vocabulary: frozenset[str] | None = None
 
     def words(self) -> frozenset[str]:
-        return self.fields[TITLE].vocabulary | self.fields[TEXT].vocabulary
+        if self._vocabulary is None:
+            self._vocabulary = self.fields[TITLE].vocabulary | self.fields[TEXT].vocabulary
+        return self._vocabulary
+
+    def starts(self) -> set[str]:
+        return self.fields[TITLE].starts() | self.fields[TEXT].starts()
 
     def has_start(self, prefix: str) -> bool:
-        return any(words.has_start(prefix) for words in self.fields)
+        return any(words.starting(prefix) for words in self.fields)
+
+
+def _possible(node: Node, article: _Article) -> bool:
+    """Whether every word the query needs occurs somewhere in the article.
+
+    A cheap necessary condition (set lookups, no positions): it spares the full
+    evaluation for candidates that have one anchor word but lack another.
+    """
+    if isinstance(node, Leaf):
+        if len(node.words) == 1 and node.prefix:
+            return article.has_start(node.words[0])
+        vocabulary = article.words()
+        return all(word in vocabulary for word in node.words[: len(node.words) - node.prefix])
+    if isinstance(node, AnyOf):
+        return any(_possible(part, article) for part in node.parts)
+    if isinstance(node, AllOf):
+        return all(_possible(part, article) for part in node.parts)
+    if isinstance(node, Near):
+        return _possible(node.left, article) and _possible(node.right, article)
+    if isinstance(node, Field):
+        return _possible(node.part, article)
+    return True  # NOT: absence is decided by the full evaluation
 
 
 def _find(leaf: Leaf, words: Words, field_id: int) -> list[_Span]:
@@ -116,8 +145,7 @@ def _find(leaf: Leaf, words: Words, field_id: int) -> list[_Span]:
                 if not (have.startswith(want) if k == last and leaf.prefix else have == want):
                     break
         else:
-            if size == 1 or words.joined(start, start + size):
-                spans.append(_Span(field_id, start, start + size, leaf.source))
+            spans.append(_Span(field_id, start, start + size, leaf.source))
     return spans
 
 
@@ -178,7 +206,7 @@ class Matcher:
         for index, term in enumerate(self.terms):
             for leaf in term.anchors:
                 if leaf.prefix and len(leaf.words) == 1:
-                    self._prefix[leaf.words[0][:MIN_PREFIX_CHARS]][leaf.words[0]].add(index)
+                    self._prefix[leaf.words[0][:KEY]][leaf.words[0]].add(index)
                 else:
                     self._exact[leaf.words[0]].add(index)
         self._exact_words = frozenset(self._exact)
@@ -191,8 +219,7 @@ class Matcher:
         for word in vocabulary & self._exact_words:
             found |= self._exact[word]
         if self._prefix_keys:
-            starts = {word[:MIN_PREFIX_CHARS] for word in vocabulary}
-            for key in starts & self._prefix_keys:
+            for key in article.starts() & self._prefix_keys:
                 for prefix, terms in self._prefix[key].items():
                     if article.has_start(prefix):
                         found |= terms
@@ -204,6 +231,8 @@ class Matcher:
         matches = []
         for index in self._candidates(article):
             term = self.terms[index]
+            if not _possible(term.tree, article):
+                continue
             found = _evaluate(term.tree, article, (TITLE, TEXT))
             if found.ok:
                 matches.append(_explain(term, found, article))

@@ -13,7 +13,6 @@ ASCII ones, then case-folded) and, for case-sensitive query parts, exact
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import re
 import unicodedata
@@ -36,20 +35,23 @@ SPACELESS = (
 # Text without combining marks (most text: English, Japanese, Chinese) takes the
 # fast stdlib pattern; text with marks (Hindi, Arabic, decomposed accents) needs
 # the regex module's \p{M}, since the stdlib's \w excludes marks.
-_FAST = re.compile(rf"[^\W{SPACELESS}]+|[{SPACELESS}]")
-_MARKED = regex.compile(rf"[{SPACELESS}]|(?:(?![{SPACELESS}])[\w\p{{M}}])+")
-_MARK = regex.compile(r"\p{M}")
-# What may stand between the words of a phrase: space, dashes, slashes, quotes.
-_SOFT = (
-    " \t\r\n\u00a0\u3000"  # spaces
-    "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212/"  # hyphens, dashes, slash
-    "'\"\u2018\u2019\u201c\u201d«»「」『』・"  # quotes, katakana middle dot
+# Sentence and clause punctuation is a word of its own, so a phrase cannot run
+# across it ("India, Japan" is a list, not the compound "India-Japan") unless
+# the query writes it too ("U.S. Navy", "1,150"). Dashes, slashes, quotes and
+# spaces only separate words: "Mumbai–Ahmedabad" is "Mumbai Ahmedabad".
+HARD = (
+    ",.;:!?()\\[\\]{}"
+    "\u0964\u0965"  # Devanagari danda, double danda
+    "\u3001\u3002\u3010\u3011\uff08\uff09\uff0c\uff0e\uff1a\uff1b\uff01\uff1f"  # CJK
 )
+_FAST = re.compile(rf"[^\W{SPACELESS}]+|[{SPACELESS}]|[{HARD}]")
+_MARKED = regex.compile(rf"[{SPACELESS}]|(?:(?![{SPACELESS}])[\w\p{{M}}])+|[{HARD}]")
+_MARK = regex.compile(r"\p{M}")
 _FORMS: dict[str, tuple[str, str]] = {}
 _FORMS_LIMIT = 1 << 17  # distinct words remembered; news text repeats its words
 
 
-_PLAIN = re.compile(r"\w+")  # the common case: no combining marks, no spaceless scripts
+_PLAIN = re.compile(rf"\w+|[{HARD}]")  # the common case: no combining marks, no Han or kana
 _SPACELESS_HINT = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff66-\uff9f\U00016fe0-\U0003347f]")
 
 
@@ -73,8 +75,11 @@ def forms(word: str) -> tuple[str, str]:
 
 
 def split(text: str) -> list[str]:
-    """The words of `text`, as written."""
+    """The words of `text`, as written (clause punctuation included, one mark a word)."""
     return _words(text).findall(text)
+
+
+KEY = 3  # characters that index words by their start, for wildcard prefixes
 
 
 class Words:
@@ -87,11 +92,14 @@ class Words:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        folded = unicodedata.normalize("NFKC", text).casefold()
+        folded = (
+            text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+        )
+        folded = folded.casefold()
         self.folded: list[str] = _words(folded).findall(folded)
         self.vocabulary = frozenset(self.folded)
         self._positions: dict[str, list[int]] = {}
-        self._sorted: list[str] | None = None
+        self._by_start: dict[str, list[str]] | None = None  # first KEY characters -> words
         self._exact: list[str] | None = None
         self._spans: list[tuple[int, int]] | None = None
 
@@ -111,23 +119,20 @@ class Words:
                     found.append(index)
         return found
 
-    def starting(self, prefix: str) -> list[str]:
-        """The distinct folded words that start with `prefix`."""
-        if self._sorted is None:
-            self._sorted = sorted(self.vocabulary)
-        found = []
-        for word in self._sorted[bisect.bisect_left(self._sorted, prefix) :]:
-            if not word.startswith(prefix):
-                break
-            found.append(word)
-        return found
+    def _index_starts(self) -> dict[str, list[str]]:
+        if self._by_start is None:
+            self._by_start = {}
+            for word in self.vocabulary:
+                self._by_start.setdefault(word[:KEY], []).append(word)
+        return self._by_start
 
-    def has_start(self, prefix: str) -> bool:
-        """Whether any word starts with `prefix`."""
-        if self._sorted is None:
-            self._sorted = sorted(self.vocabulary)
-        index = bisect.bisect_left(self._sorted, prefix)
-        return index < len(self._sorted) and self._sorted[index].startswith(prefix)
+    def starts(self) -> set[str]:
+        """The first KEY characters of every word."""
+        return set(self._index_starts())
+
+    def starting(self, prefix: str) -> list[str]:
+        """The distinct folded words that start with `prefix` (of at least KEY characters)."""
+        return [w for w in self._index_starts().get(prefix[:KEY], ()) if w.startswith(prefix)]
 
     @property
     def exact(self) -> list[str]:
@@ -152,24 +157,8 @@ class Words:
                 self.folded = [forms(text[a:b])[1] for a, b in self._spans]
                 self.vocabulary = frozenset(self.folded)
                 self._positions = {}
-                self._sorted = None
+                self._by_start = None
         return self._spans
-
-    def joined(self, first: int, end: int) -> bool:
-        """Whether words first..end-1 read as one phrase: nothing but spaces, dashes or
-        quotes between them, so "India, Japan" (a list) is not the phrase "India-Japan"."""
-        spans = self.spans
-        for index in range(first + 1, end):
-            gap = self.text[spans[index - 1][1] : spans[index][0]]
-            rest = gap.strip(_SOFT)
-            if not rest:
-                continue
-            if rest in ".," and not any(char.isspace() for char in gap):
-                continue  # 1,150 or U.S
-            if rest == "." and spans[index - 1][1] - spans[index - 1][0] == 1:
-                continue  # an initial: "U.S. Navy", "J. Smith"
-            return False
-        return True
 
     def chars(self, first: int, end: int) -> tuple[int, int]:
         """Character offsets of the words first..end-1."""
