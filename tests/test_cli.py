@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,61 @@ def test_python_dash_m_runs_the_same_cli() -> None:
 
     assert result.returncode == 0
     assert "Monitor news feeds for watch-terms" in result.stdout
+
+
+def test_terms_list_shows_the_shipped_terms() -> None:
+    result = invoke("--config", "config/watcher.toml", "terms", "list", "--format", "json")
+
+    assert [term["name"] for term in json.loads(result.output)] == [
+        "JWG on critical minerals",
+        "India–Japan AI Dialogue",
+        "UNICORN antenna",
+        "Ahmedabad–Mumbai HSR",
+    ]
+
+
+def test_terms_test_marks_the_matches_and_names_the_clauses(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
+
+    result = invoke(
+        "--config", str(config), "terms", "test", "=UNICORN NEAR/5 (mast OR antenna*)",
+        "--text", "A unicorn startup. The Navy fits the UNICORN stealth antennas on frigates.",
+    )  # fmt: skip
+
+    assert result.exit_code == 0
+    assert "matched: =UNICORN, antenna*" in result.output
+    assert "The Navy fits the **UNICORN** stealth **antennas** on frigates." in result.output
+
+
+def test_terms_test_exits_1_when_nothing_matches() -> None:
+    result = invoke(
+        "--config", "config/watcher.toml", "terms", "test", "--term", "UNICORN antenna",
+        "--text", "Another startup became a unicorn this week.",
+    )  # fmt: skip
+
+    assert (result.exit_code, result.output) == (1, "no match\n")
+
+
+def test_terms_test_reports_a_bad_query_with_its_position() -> None:
+    result = invoke("--config", "config/watcher.toml", "terms", "test", "a NEAR b", "--text", "x")
+
+    assert result.exit_code == 2
+    assert result.output == "error: at 3: NEAR needs a distance in words, like NEAR/5\n"
+
+
+def test_terms_test_needs_exactly_one_text_source() -> None:
+    result = invoke("--config", "config/watcher.toml", "terms", "test", "JWG")
+
+    assert result.exit_code == 2
+    assert "give exactly one of --text, --file or --url" in result.output
+
+
+@pytest.mark.slow
+def test_terms_test_fetches_and_extracts_a_page(site_config: Path, fixture_site: Site) -> None:
+    result = invoke(
+        "--config", str(site_config), "terms", "test", "--term", "UNICORN antenna",
+        "--url", f"{fixture_site.base}/articles/a4.html",
+    )  # fmt: skip
+
+    assert result.exit_code == 0
+    assert "**Unified Complex Radio Antenna**" in result.output

@@ -28,7 +28,7 @@ from watcher.query import (
     parse,
     positive,
 )
-from watcher.words import KEY, Words
+from watcher.words import HARD, KEY, Words
 
 TITLE_WEIGHT = 3.0  # a match in the headline says more than one deep in the text
 SNIPPET_BEFORE = 90  # characters of context before the first match
@@ -37,7 +37,7 @@ TITLE, TEXT = 0, 1
 assert KEY <= MIN_PREFIX_CHARS, "every wildcard prefix must fill a start key"
 _FIELD_IDS = {"title": TITLE, "text": TEXT}
 _SPACES = re.compile(r"\s+")
-_WORDY = re.compile(r"\w")
+_JOINER = re.compile(r"[^\w" + re.escape(HARD) + "]*")  # spaces, dashes, quotes
 
 
 @dataclass(frozen=True)
@@ -282,7 +282,7 @@ def _snippet(words: Words, spans: list[_Span]) -> tuple[str, tuple[tuple[int, in
         start, stop = words.chars(span.start, span.end)
         if start < left or stop > right or (marks and start < marks[-1][1]):
             continue
-        if marks and not _WORDY.search(text, marks[-1][1], start) and start - marks[-1][1] <= 3:
+        if marks and start - marks[-1][1] <= 3 and _JOINER.fullmatch(text, marks[-1][1], start):
             marks[-1] = (marks[-1][0], stop)  # "Ahmedabad–Mumbai bullet train" is one mark
         else:
             marks.append((start, stop))
