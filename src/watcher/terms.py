@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+import ahocorasick
 
 from watcher.models import Match
 from watcher.query import (
@@ -28,7 +29,7 @@ from watcher.query import (
     parse,
     positive,
 )
-from watcher.words import HARD, KEY, Words
+from watcher.words import HARD, KEY, Words, fold_text, joins
 
 TITLE_WEIGHT = 3.0  # a match in the headline says more than one deep in the text
 SNIPPET_BEFORE = 90  # characters of context before the first match
@@ -87,8 +88,10 @@ class _Found:
 
 
 class _Article:
-    def __init__(self, title: str, text: str) -> None:
-        self.fields = (Words(title), Words(text))
+    def __init__(
+        self, title: str, text: str, folded_title: str | None = None, folded_text: str | None = None
+    ) -> None:
+        self.fields = (Words(title, folded_title), Words(text, folded_text))
         self._vocabulary: frozenset[str] | None = None
 
     def words(self) -> frozenset[str]:
@@ -96,33 +99,45 @@ class _Article:
             self._vocabulary = self.fields[TITLE].vocabulary | self.fields[TEXT].vocabulary
         return self._vocabulary
 
-    def starts(self) -> set[str]:
-        return self.fields[TITLE].starts() | self.fields[TEXT].starts()
-
     def has_start(self, prefix: str) -> bool:
         return any(words.starting(prefix) for words in self.fields)
 
 
-def _possible(node: Node, article: _Article) -> bool:
-    """Whether every word the query needs occurs somewhere in the article.
+def _possible(node: Node, has: Callable[[Leaf], bool]) -> bool:
+    """Whether every word the query needs may occur, by `has` for each word or phrase.
 
-    A cheap necessary condition (set lookups, no positions): it spares the full
-    evaluation for candidates that have one anchor word but lack another.
+    A cheap necessary condition (no positions): it spares the full evaluation,
+    and with `_in_text` even the splitting into words, for articles that hold
+    one anchor word of a term but lack another the term needs.
     """
     if isinstance(node, Leaf):
-        if len(node.words) == 1 and node.prefix:
-            return article.has_start(node.words[0])
-        vocabulary = article.words()
-        return all(word in vocabulary for word in node.words[: len(node.words) - node.prefix])
+        return has(node)
     if isinstance(node, AnyOf):
-        return any(_possible(part, article) for part in node.parts)
+        return any(_possible(part, has) for part in node.parts)
     if isinstance(node, AllOf):
-        return all(_possible(part, article) for part in node.parts)
+        return all(_possible(part, has) for part in node.parts)
     if isinstance(node, Near):
-        return _possible(node.left, article) and _possible(node.right, article)
+        return _possible(node.left, has) and _possible(node.right, has)
     if isinstance(node, Field):
-        return _possible(node.part, article)
+        return _possible(node.part, has)
     return True  # NOT: absence is decided by the full evaluation
+
+
+def _in_text(folded: str) -> Callable[[Leaf], bool]:
+    """Substring test on the folded text: may say yes wrongly, never no wrongly."""
+    return lambda leaf: all(word in folded for word in leaf.words)
+
+
+def _in_words(article: _Article) -> Callable[[Leaf], bool]:
+    """Word test on the split article."""
+
+    def has(leaf: Leaf) -> bool:
+        if len(leaf.words) == 1 and leaf.prefix:
+            return article.has_start(leaf.words[0])
+        vocabulary = article.words()
+        return all(word in vocabulary for word in leaf.words[: len(leaf.words) - leaf.prefix])
+
+    return has
 
 
 def _find(leaf: Leaf, words: Words, field_id: int) -> list[_Span]:
@@ -196,42 +211,56 @@ def _near(node: Near, article: _Article, fields: tuple[int, ...]) -> _Found:
 
 
 class Matcher:
-    """Matches many terms against articles; build it once per set of terms."""
+    """Matches many terms against articles; build it once per set of terms.
+
+    An Aho-Corasick automaton over every term's anchor words scans the folded
+    article in C; only articles where an anchor occurs as a word (or a word
+    start, for wildcards) are split into words and evaluated, for the terms
+    that anchor matched. Cost grows with the text, not with the number of terms.
+    """
 
     def __init__(self, terms: Iterable[Term]) -> None:
         self.terms = tuple(terms)
-        self._exact: dict[str, set[int]] = defaultdict(set)
-        # prefix anchors, bucketed by their first letters: key -> prefix -> terms
-        self._prefix: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        anchors: dict[str, tuple[set[int], set[int]]] = {}  # word -> (whole-word, prefix) terms
         for index, term in enumerate(self.terms):
             for leaf in term.anchors:
-                if leaf.prefix and len(leaf.words) == 1:
-                    self._prefix[leaf.words[0][:KEY]][leaf.words[0]].add(index)
-                else:
-                    self._exact[leaf.words[0]].add(index)
-        self._exact_words = frozenset(self._exact)
-        self._prefix_keys = frozenset(self._prefix)
+                whole, prefix = anchors.setdefault(leaf.words[0], (set(), set()))
+                (prefix if leaf.prefix and len(leaf.words) == 1 else whole).add(index)
+        self._automaton = ahocorasick.Automaton()
+        for word, (whole, prefix) in anchors.items():
+            self._automaton.add_word(word, (len(word), frozenset(whole), frozenset(prefix)))
+        if anchors:
+            self._automaton.make_automaton()
 
-    def _candidates(self, article: _Article) -> list[int]:
-        """Terms whose anchor words occur in the article (set operations, not a loop per term)."""
-        vocabulary = article.words()
+    def _candidates(self, folded: str) -> list[int]:
+        """Terms with an anchor word in the folded article text."""
+        if not len(self._automaton):
+            return []
         found: set[int] = set()
-        for word in vocabulary & self._exact_words:
-            found |= self._exact[word]
-        if self._prefix_keys:
-            for key in article.starts() & self._prefix_keys:
-                for prefix, terms in self._prefix[key].items():
-                    if article.has_start(prefix):
-                        found |= terms
+        last = len(folded) - 1
+        for end, (size, whole, prefix) in self._automaton.iter(folded):
+            start = end - size + 1
+            if start > 0 and joins(folded[start - 1], folded[start]):
+                continue  # inside a longer word
+            found |= prefix
+            if whole and (end == last or not joins(folded[end], folded[end + 1])):
+                found |= whole
         return sorted(found)
 
     def match(self, title: str, text: str) -> list[Match]:
         """Every term that matches the article, in the order the terms were given."""
-        article = _Article(title, text)
+        folded_title, folded_text = fold_text(title), fold_text(text)
+        both = f"{folded_title}\n{folded_text}"
+        in_text = _in_text(both)
+        candidates = [i for i in self._candidates(both) if _possible(self.terms[i].tree, in_text)]
+        if not candidates:
+            return []
+        article = _Article(title, text, folded_title, folded_text)
+        in_words = _in_words(article)
         matches = []
-        for index in self._candidates(article):
+        for index in candidates:
             term = self.terms[index]
-            if not _possible(term.tree, article):
+            if not _possible(term.tree, in_words):
                 continue
             found = _evaluate(term.tree, article, (TITLE, TEXT))
             if found.ok:

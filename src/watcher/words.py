@@ -47,6 +47,7 @@ HARD = (
 _FAST = re.compile(rf"[^\W{SPACELESS}]+|[{SPACELESS}]|[{HARD}]")
 _MARKED = regex.compile(rf"[{SPACELESS}]|(?:(?![{SPACELESS}])[\w\p{{M}}])+|[{HARD}]")
 _MARK = regex.compile(r"\p{M}")
+_SPACELESS_CHAR = re.compile(f"[{SPACELESS}]")
 _FORMS: dict[str, tuple[str, str]] = {}
 _FORMS_LIMIT = 1 << 17  # distinct words remembered; news text repeats its words
 
@@ -74,6 +75,20 @@ def forms(word: str) -> tuple[str, str]:
     return found
 
 
+def fold_text(text: str) -> str:
+    """The whole text in the form matching compares: NFKC, then case-folded."""
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return text.casefold()
+
+
+def joins(before: str, after: str) -> bool:
+    """Whether two adjacent characters belong to one word (so no word boundary lies between)."""
+    if not (before.isalnum() or before == "_") or not (after.isalnum() or after == "_"):
+        return False
+    return not (_SPACELESS_CHAR.match(before) or _SPACELESS_CHAR.match(after))
+
+
 def split(text: str) -> list[str]:
     """The words of `text`, as written (clause punctuation included, one mark a word)."""
     return _words(text).findall(text)
@@ -90,12 +105,9 @@ class Words:
     is one NFKC + case-fold of the whole text and one `findall` (both in C).
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, folded_text: str | None = None) -> None:
         self.text = text
-        folded = (
-            text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
-        )
-        folded = folded.casefold()
+        folded = fold_text(text) if folded_text is None else folded_text
         self.folded: list[str] = _words(folded).findall(folded)
         self.vocabulary = frozenset(self.folded)
         self._positions: dict[str, list[int]] = {}
@@ -125,10 +137,6 @@ class Words:
             for word in self.vocabulary:
                 self._by_start.setdefault(word[:KEY], []).append(word)
         return self._by_start
-
-    def starts(self) -> set[str]:
-        """The first KEY characters of every word."""
-        return set(self._index_starts())
 
     def starting(self, prefix: str) -> list[str]:
         """The distinct folded words that start with `prefix` (of at least KEY characters)."""
