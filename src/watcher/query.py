@@ -24,7 +24,7 @@ from watcher.words import forms, split
 FIELDS = ("title", "text")
 MAX_QUERY_CHARS = 4000
 MAX_DEPTH = 32
-MIN_PREFIX_CHARS = 3  # "ab*" would match much of the language; words.KEY relies on it
+MIN_PREFIX_CHARS = 3  # "ab*" would match much of the language
 
 
 @dataclass(frozen=True)

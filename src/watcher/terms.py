@@ -18,7 +18,6 @@ import ahocorasick
 
 from watcher.models import Match
 from watcher.query import (
-    MIN_PREFIX_CHARS,
     AllOf,
     AnyOf,
     Field,
@@ -29,13 +28,12 @@ from watcher.query import (
     parse,
     positive,
 )
-from watcher.words import HARD, KEY, Words, fold_text, joins
+from watcher.words import HARD, Words, fold_text, joins
 
 TITLE_WEIGHT = 3.0  # a match in the headline says more than one deep in the text
 SNIPPET_BEFORE = 90  # characters of context before the first match
 SNIPPET_AFTER = 150  # and after it
 TITLE, TEXT = 0, 1
-assert KEY <= MIN_PREFIX_CHARS, "every wildcard prefix must fill a start key"
 _FIELD_IDS = {"title": TITLE, "text": TEXT}
 _SPACES = re.compile(r"\s+")
 _JOINER = re.compile(r"[^\w" + re.escape(HARD) + "]*")  # spaces, dashes, quotes

@@ -13,9 +13,12 @@ ASCII ones, then case-folded) and, for case-sensitive query parts, exact
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import itertools
 import re
 import unicodedata
+from collections.abc import Iterator
 
 import regex
 
@@ -94,9 +97,6 @@ def split(text: str) -> list[str]:
     return _words(text).findall(text)
 
 
-KEY = 3  # characters that index words by their start, for wildcard prefixes
-
-
 class Words:
     """A text as folded words, with positions, exact forms and spans worked out on demand.
 
@@ -111,7 +111,9 @@ class Words:
         self.folded: list[str] = _words(folded).findall(folded)
         self.vocabulary = frozenset(self.folded)
         self._positions: dict[str, list[int]] = {}
-        self._by_start: dict[str, list[str]] | None = None  # first KEY characters -> words
+        self._sorted: list[str] | None = None
+        self._pulled: list[tuple[int, int]] = []  # spans found so far, for snippets
+        self._pulling: Iterator[re.Match[str]] | None = None
         self._exact: list[str] | None = None
         self._spans: list[tuple[int, int]] | None = None
 
@@ -131,16 +133,16 @@ class Words:
                     found.append(index)
         return found
 
-    def _index_starts(self) -> dict[str, list[str]]:
-        if self._by_start is None:
-            self._by_start = {}
-            for word in self.vocabulary:
-                self._by_start.setdefault(word[:KEY], []).append(word)
-        return self._by_start
-
     def starting(self, prefix: str) -> list[str]:
-        """The distinct folded words that start with `prefix` (of at least KEY characters)."""
-        return [w for w in self._index_starts().get(prefix[:KEY], ()) if w.startswith(prefix)]
+        """The distinct folded words that start with `prefix`."""
+        if self._sorted is None:
+            self._sorted = sorted(self.vocabulary)  # one sort in C, then bisect per prefix
+        found = []
+        for word in itertools.islice(self._sorted, bisect.bisect_left(self._sorted, prefix), None):
+            if not word.startswith(prefix):
+                break
+            found.append(word)
+        return found
 
     @property
     def exact(self) -> list[str]:
@@ -165,9 +167,22 @@ class Words:
                 self.folded = [forms(text[a:b])[1] for a, b in self._spans]
                 self.vocabulary = frozenset(self.folded)
                 self._positions = {}
-                self._by_start = None
+                self._sorted = None
         return self._spans
 
     def chars(self, first: int, end: int) -> tuple[int, int]:
-        """Character offsets of the words first..end-1."""
-        return self.spans[first][0], self.spans[end - 1][1]
+        """Character offsets of the words first..end-1.
+
+        Snippets need the offsets of a few words near a match, so the original
+        text is tokenised only as far as the last word asked for.
+        """
+        if self._spans is not None:
+            return self._spans[first][0], self._spans[end - 1][1]
+        if self._pulling is None:
+            self._pulling = _words(self.text).finditer(self.text)
+        while len(self._pulled) < end:
+            found = next(self._pulling, None)
+            if found is None:
+                return self.spans[first][0], self.spans[end - 1][1]  # realigned, see spans
+            self._pulled.append(found.span())
+        return self._pulled[first][0], self._pulled[end - 1][1]
