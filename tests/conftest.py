@@ -6,6 +6,7 @@ import email.utils
 import gzip
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +37,7 @@ class Page:
     content_type: str
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to stall before answering (a hanging server)
 
 
 class Site:
@@ -97,6 +99,8 @@ class Site:
         if page is None:
             self._send(handler, 404, b"not found", "text/plain", {})
             return
+        if page.delay:
+            time.sleep(page.delay)
         etag = '"' + hashlib.sha256(page.body).hexdigest()[:16] + '"'
         modified = email.utils.formatdate(1_790_000_000, usegmt=True)
         headers = {"ETag": etag, "Last-Modified": modified, **page.headers}

@@ -230,6 +230,8 @@ def test_feeds_json_holds_every_field() -> None:
             "last_error": None,
             "articles": 12,
             "hits": 3,
+            "failing_since": None,
+            "next_due": None,
         }
     ]
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -99,3 +103,107 @@ def test_service_logs_a_failing_feed_and_keeps_polling_the_others(
     assert repolled, output
     assert code == 0, output
     assert "feed 'Closed Port' failed: http://127.0.0.1:9/feed.xml: cannot connect" in output
+
+
+def feed_rows(db: Path) -> dict[str, tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT name, consecutive_errors, next_due_at, failing_since, last_ok_at FROM feeds"
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_restart_resumes_the_stored_schedule(fixture_site: Site, tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, [("Coastline Daily", f"{fixture_site.base}/news.rss")], interval="1h"
+    )
+    process = start(config)
+    try:
+        polled = wait_for(lambda: hit_count(tmp_path / "watcher.db") == 2, timeout=30)
+    finally:
+        code, output = stop(process)
+    assert polled and code == 0, output
+    due = datetime.fromisoformat(str(feed_rows(tmp_path / "watcher.db")["Coastline Daily"][1]))
+    assert timedelta(minutes=59) < due - datetime.now(UTC) <= timedelta(minutes=66)
+    fixture_site.clear_log()
+
+    process = start(config)
+    try:
+        time.sleep(4)  # without the stored due time the feed would be polled at once
+    finally:
+        code, output = stop(process)
+
+    assert code == 0, output
+    assert fixture_site.requests("/news.rss") == []
+
+
+def test_failing_feeds_back_off_and_a_recovered_one_is_polled_again(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    fixture_site.put("/broken.rss", "server error", "text/plain", status=500)
+    fixture_site.put("/hangs.rss", "<rss/>", delay=3.0)
+    fixture_site.put("/garbage.rss", "<html><body>not a feed</body></html>", "text/html")
+    config = write_config(
+        tmp_path,
+        [
+            ("Healthy", f"{fixture_site.base}/news.rss"),
+            ("Broken", f"{fixture_site.base}/broken.rss"),
+            ("Hangs", f"{fixture_site.base}/hangs.rss"),
+            ("Garbage", f"{fixture_site.base}/garbage.rss"),
+        ],
+        interval="1s",
+        extra='max_backoff = "4s"',
+    )
+    config.write_text(config.read_text().replace('timeout = "10s"', 'timeout = "1s"'))
+    process = start(config)
+    try:
+        time.sleep(12)
+        counts = {path: len(fixture_site.requests(path)) for path in
+                  ("/news.rss", "/broken.rss", "/hangs.rss", "/garbage.rss")}  # fmt: skip
+        rows = feed_rows(tmp_path / "watcher.db")
+        fixture_site.put("/broken.rss", fixture_site.pages["/news.rss"].body.decode())
+        recovered = wait_for(lambda: feed_rows(tmp_path / "watcher.db")["Broken"][0] == 0, 12)
+    finally:
+        code, output = stop(process)
+
+    assert code == 0, output
+    # On time: about one poll a second for the healthy feed.
+    assert counts["/news.rss"] >= 8, counts
+    # Backed off: delays of 2s, 4s, 4s... give at most 5 polls in 12s.
+    for path in ("/broken.rss", "/hangs.rss", "/garbage.rss"):
+        assert 2 <= counts[path] <= 5, counts
+    for name in ("Broken", "Hangs", "Garbage"):
+        errors, _, failing_since, _ = rows[name]
+        assert int(str(errors)) >= 2 and failing_since, rows
+    assert rows["Healthy"][0] == 0
+    assert recovered, output
+    assert feed_rows(tmp_path / "watcher.db")["Broken"][2] is None  # failing_since cleared
+
+
+def test_service_tells_systemd_it_is_ready_and_alive(fixture_site: Site, tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("Coastline Daily", f"{fixture_site.base}/news.rss")])
+    address = tmp_path / "notify.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(address))
+    listener.settimeout(30)
+    env = {**os.environ, "NOTIFY_SOCKET": str(address), "WATCHDOG_USEC": "2000000"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "--config", str(config), "run"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    messages: list[str] = []
+    try:
+        while not {"READY=1", "WATCHDOG=1"} <= set(messages) or messages.count("WATCHDOG=1") < 2:
+            messages.append(listener.recv(256).decode())
+    finally:
+        code, output = stop(process)
+        with contextlib.suppress(TimeoutError):
+            listener.settimeout(2)
+            while True:
+                messages.append(listener.recv(256).decode())
+        listener.close()
+
+    assert code == 0, output
+    assert messages[0] == "READY=1"
+    assert messages.count("WATCHDOG=1") >= 2
+    assert messages[-1] == "STOPPING=1"

@@ -9,6 +9,7 @@ from watcher.models import Article, Entry, Match
 from watcher.store import PollRecord, Store
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+MIGRATIONS = ["m001_initial", "m002_explained_hits", "m003_story_clusters", "m004_schedule"]
 ENTRY = Entry(
     key="news.example|item-7",
     url="https://news.example/item-7",
@@ -41,11 +42,7 @@ def test_new_database_gets_schema_in_wal_mode(tmp_path: Path) -> None:
     with Store.open(tmp_path / "sub" / "watcher.db") as store:
         mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
         assert mode == "wal"
-        assert store.schema_version() == [
-            "m001_initial",
-            "m002_explained_hits",
-            "m003_story_clusters",
-        ]
+        assert store.schema_version() == MIGRATIONS
         assert {"feeds", "articles", "article_feeds", "hits", "polls"} <= set(
             store.db.table_names()
         )
@@ -55,11 +52,7 @@ def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
     Store.open(tmp_path / "watcher.db").close()
 
     with Store.open(tmp_path / "watcher.db") as store:
-        assert store.schema_version() == [
-            "m001_initial",
-            "m002_explained_hits",
-            "m003_story_clusters",
-        ]
+        assert store.schema_version() == MIGRATIONS
 
 
 def test_a_term_hits_an_article_once(tmp_path: Path) -> None:

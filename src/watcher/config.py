@@ -65,6 +65,7 @@ class Config:
     terms: tuple[Term, ...]
     fetch: FetchConfig = field(default_factory=FetchConfig)
     default_interval: float = 1800.0
+    max_backoff: float = 86400.0  # a failing feed is retried at least this often
 
     def select_terms(self, names: Sequence[str]) -> list[Term]:
         """The named terms; an unknown name is a `ConfigError`."""
@@ -164,8 +165,9 @@ class _Validator:
         self._known(storage, {"path"}, at)
         db_path = Path(self._str(storage, "path", at, default="state/watcher.db"))
         poll, at = self._table(raw, "poll"), _Where("poll")
-        self._known(poll, {"interval"}, at)
+        self._known(poll, {"interval", "max_backoff"}, at)
         default_interval = self._duration(poll, "interval", at, default="30m")
+        max_backoff = self._duration(poll, "max_backoff", at, default="1d")
         return Config(
             path=self.path,
             db_path=db_path,
@@ -173,6 +175,7 @@ class _Validator:
             terms=self._terms(raw),
             fetch=self._fetch(self._table(raw, "fetch")),
             default_interval=default_interval,
+            max_backoff=max_backoff,
         )
 
     def _known(self, table: dict[str, Any], allowed: set[str], where: _Where) -> None:

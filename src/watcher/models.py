@@ -117,3 +117,5 @@ class FeedStatus:
     last_error: str | None
     articles: int
     hits: int
+    failing_since: str | None = None  # ISO 8601, UTC; set while the feed keeps failing
+    next_due: str | None = None  # ISO 8601, UTC

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 import httpx
@@ -22,6 +22,7 @@ from watcher.extract import MIN_TEXT_CHARS, Extractor
 from watcher.feeds import canonical_url, parse_feed
 from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Extracted
+from watcher.schedule import next_due
 from watcher.store import PollRecord, Store
 from watcher.terms import Matcher
 
@@ -45,6 +46,7 @@ class PollResult:
     updated_articles: int = 0
     hits: int = 0
     error: str | None = None
+    next_due: datetime | None = None
 
     @property
     def failed(self) -> bool:
@@ -101,7 +103,9 @@ class Poller:
         except Exception as exc:  # a bug must cost one poll, not the service
             log.exception("feed %r: unexpected error", feed.name)
             error = f"{feed.url}: internal error: {type(exc).__name__}: {exc}"
-            return self._finish(PollRecord(feed.name, started, self.clock(), "failed", error=error))
+            return self._finish(
+                feed, PollRecord(feed.name, started, self.clock(), "failed", error=error)
+            )
 
     async def _poll(self, feed: FeedConfig, started: datetime) -> PollResult:
         state = self.store.feed_state(feed.name)
@@ -110,13 +114,14 @@ class Poller:
                 feed.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
             )
             if response.status == 304:
-                return self._finish(
-                    PollRecord(feed.name, started, self.clock(), "not_modified", 304)
-                )
+                unchanged = PollRecord(feed.name, started, self.clock(), "not_modified", 304)
+                return self._finish(feed, unchanged)
             parsed = parse_feed(response.content, response.url, response.content_type)
         except (FetchError, FeedError) as exc:
             error = str(exc) if isinstance(exc, FetchError) else f"{feed.url}: {exc}"
-            return self._finish(PollRecord(feed.name, started, self.clock(), "failed", error=error))
+            return self._finish(
+                feed, PollRecord(feed.name, started, self.clock(), "failed", error=error)
+            )
         if parsed.warning:
             log.info(
                 "feed %r: %s: salvaged a malformed feed: %s", feed.name, feed.url, parsed.warning
@@ -150,6 +155,7 @@ class Poller:
                     exc_info=outcome,
                 )
         return self._finish(
+            feed,
             PollRecord(
                 feed=feed.name,
                 started_at=started,
@@ -163,10 +169,14 @@ class Poller:
                 etag=response.etag,
                 last_modified=response.last_modified,
                 title=parsed.title or None,
-            )
+            ),
         )
 
-    def _finish(self, record: PollRecord) -> PollResult:
+    def _finish(self, feed: FeedConfig, record: PollRecord) -> PollResult:
+        """Store the outcome with the feed's next due time (backing off after failures)."""
+        errors = self.store.feed_state(feed.name).consecutive_errors + 1 if record.failed else 0
+        due = next_due(record.finished_at, feed.interval, errors, self.config.max_backoff)
+        record = replace(record, next_due=due)
         self.store.record_poll(record)
         if record.status == "failed":
             log.warning("feed %r failed: %s", record.feed, record.error)
@@ -188,6 +198,7 @@ class Poller:
             updated_articles=record.updated_articles,
             hits=record.hits,
             error=record.error,
+            next_due=due,
         )
 
     async def _process(self, feed: FeedConfig, entry: Entry, mark: str) -> int:

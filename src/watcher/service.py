@@ -1,37 +1,48 @@
-"""The long-running service: APScheduler polls each feed on its own interval.
+"""The long-running service: APScheduler polls each feed when it is due.
 
 One asyncio loop holds the scheduler, the shared HTTP client and the store;
-extraction runs in worker processes. SIGTERM or SIGINT stops new polls, lets
-polls in flight finish for up to `STOP_GRACE` seconds, then cancels the rest
-(each article is stored in its own transaction, so nothing is half-written).
+extraction runs in worker processes. Each feed has one job at its next due
+time, stored in the database after every poll (its interval after a success,
+exponential backoff after failures), so a restart resumes the schedule instead
+of polling everything at once. SIGTERM or SIGINT stops new polls, lets polls
+in flight finish for up to `STOP_GRACE` seconds, then cancels the rest (each
+article is stored in its own transaction, so nothing is half-written).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.config import Config, FeedConfig
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
+from watcher.notify import notify, watchdog_interval
 from watcher.pipeline import Poller
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 10.0  # seconds polls in flight get to finish after a stop signal
-START_SPREAD = 30.0  # first polls are spread over this many seconds, not fired at once
-MAX_JITTER = 60.0  # seconds of random delay added to each run, so feeds drift apart
+START_SPREAD = 30.0  # feeds due at start are spread over this many seconds, not fired at once
+HEARTBEAT = 30.0  # seconds between heartbeats in the database, for `watcher status`
 
 
-def _jitter(interval: float) -> float:
-    return min(interval / 10, MAX_JITTER)
+def first_due(now: datetime, stored: str | None, index: int, count: int, spread: float) -> datetime:
+    """When a feed is first polled: its stored due time if still ahead, else soon, spread out."""
+    if stored:
+        due = datetime.fromisoformat(stored)
+        if due > now:
+            return due
+    return now + timedelta(seconds=spread * index / max(1, count))
 
 
 async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
@@ -46,40 +57,57 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
         fetcher = await stack.enter_async_context(Fetcher(config.fetch))
         extractor = stack.enter_context(Extractor())
         poller = Poller(config, store, fetcher, extractor)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+
+        def schedule(feed: FeedConfig, due: datetime) -> None:
+            scheduler.add_job(
+                poll_job,
+                DateTrigger(run_date=due),
+                args=[feed],
+                id=f"poll:{feed.name}",
+                name=f"poll {feed.name}",
+                replace_existing=True,
+                max_instances=1,
+                misfire_grace_time=None,  # late after a sleep or stall: run once, never drop it
+            )
 
         async def poll_job(feed: FeedConfig) -> None:
             task = asyncio.current_task()
             assert task is not None
             in_flight.add(task)
             try:
-                await poller.poll(feed)
+                result = await poller.poll(feed)
             finally:
                 in_flight.discard(task)
+            if not stop.is_set() and result.next_due is not None:
+                schedule(feed, result.next_due)
 
-        scheduler = AsyncIOScheduler(timezone=UTC)
+        def heartbeat() -> None:
+            store.service_heartbeat(datetime.now(UTC))
+
         now = datetime.now(UTC)
         spread = min(START_SPREAD, min((feed.interval for feed in feeds), default=1.0))
         for index, feed in enumerate(feeds):
-            scheduler.add_job(
-                poll_job,
-                IntervalTrigger(seconds=feed.interval, jitter=_jitter(feed.interval)),
-                args=[feed],
-                id=f"poll:{feed.name}",
-                name=f"poll {feed.name}",
-                max_instances=1,  # a slow feed is skipped, not piled up
-                coalesce=True,  # after a sleep or stall, one catch-up run, not many
-                misfire_grace_time=max(1, int(feed.interval)),
-                next_run_time=now + timedelta(seconds=spread * index / max(1, len(feeds))),
-            )
+            due = first_due(now, store.feed_state(feed.name).next_due, index, len(feeds), spread)
+            schedule(feed, due)
+        scheduler.add_job(heartbeat, IntervalTrigger(seconds=HEARTBEAT), id="heartbeat")
+        ping = watchdog_interval()
+        if ping:
+            scheduler.add_job(notify, IntervalTrigger(seconds=ping), args=["WATCHDOG=1"], id="dog")
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        store.service_started(os.getpid(), now)
         scheduler.start()
+        notify("READY=1")
+        if ping:
+            notify("WATCHDOG=1")
         log.info(
             "watching %d feeds for %d terms; database %s", len(feeds), len(config.terms), store.path
         )
         try:
             await stop.wait()
         finally:
+            notify("STOPPING=1")
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
             scheduler.pause()
@@ -90,4 +118,5 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
             await asyncio.sleep(0)
             if in_flight:
                 await asyncio.wait(set(in_flight), timeout=1.0)
+            store.service_heartbeat(datetime.now(UTC), stopped=True)
         log.info("stopped")

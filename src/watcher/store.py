@@ -127,6 +127,24 @@ def m003_story_clusters(db: Database) -> None:
     )
 
 
+@migrations()
+def m004_schedule(db: Database) -> None:
+    """Each feed's next due time and failing-since, and the running service's heartbeat."""
+    db.executescript(
+        """
+        ALTER TABLE feeds ADD COLUMN next_due_at TEXT;
+        ALTER TABLE feeds ADD COLUMN failing_since TEXT;
+        CREATE TABLE service (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            heartbeat_at TEXT NOT NULL,
+            stopped_at TEXT
+        );
+        """
+    )
+
+
 CLUSTER_WINDOW = timedelta(days=7)  # copies of a story appear within days, not weeks
 
 
@@ -141,6 +159,8 @@ class FeedState:
 
     etag: str | None = None
     last_modified: str | None = None
+    consecutive_errors: int = 0
+    next_due: str | None = None  # ISO 8601, UTC
 
 
 @dataclass(frozen=True)
@@ -168,6 +188,11 @@ class PollRecord:
     etag: str | None = None
     last_modified: str | None = None
     title: str | None = None
+    next_due: datetime | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
 
 
 def stamp(moment: datetime | None) -> str | None:
@@ -234,14 +259,14 @@ class Store:
 
     def feed_state(self, name: str) -> FeedState:
         row = self.db.execute(
-            "SELECT etag, last_modified FROM feeds WHERE name = ?", [name]
+            "SELECT etag, last_modified, consecutive_errors, next_due_at FROM feeds WHERE name = ?",
+            [name],
         ).fetchone()
         return FeedState(*row) if row else FeedState()
 
     def record_poll(self, record: PollRecord) -> None:
         """Keep a poll's outcome and update the feed's health; failures keep the cache state."""
         finished = stamp(record.finished_at)
-        failed = record.status == "failed"
         with self.db.atomic():
             self.db.execute(
                 """
@@ -262,22 +287,30 @@ class Store:
                     record.error,
                 ],
             )
-            if failed:
+            if record.failed:
                 self.db.execute(
                     """
                     UPDATE feeds SET last_polled_at = ?, last_status = ?, last_error = ?,
-                        consecutive_errors = consecutive_errors + 1
+                        consecutive_errors = consecutive_errors + 1,
+                        failing_since = COALESCE(failing_since, ?), next_due_at = ?
                     WHERE name = ?
                     """,
-                    [finished, record.http_status, record.error, record.feed],
+                    [
+                        finished,
+                        record.http_status,
+                        record.error,
+                        finished,
+                        stamp(record.next_due),
+                        record.feed,
+                    ],
                 )
             else:
                 self.db.execute(
                     """
                     UPDATE feeds SET last_polled_at = ?, last_ok_at = ?, last_status = ?,
-                        last_error = NULL, consecutive_errors = 0,
+                        last_error = NULL, consecutive_errors = 0, failing_since = NULL,
                         etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),
-                        title = COALESCE(?, title)
+                        title = COALESCE(?, title), next_due_at = ?
                     WHERE name = ?
                     """,
                     [
@@ -287,6 +320,7 @@ class Store:
                         record.etag,
                         record.last_modified,
                         record.title,
+                        stamp(record.next_due),
                         record.feed,
                     ],
                 )
@@ -298,7 +332,7 @@ class Store:
             for row in self.db.execute(
                 """
                 SELECT f.name, f.last_polled_at, f.last_ok_at, f.last_status,
-                       f.consecutive_errors, f.last_error,
+                       f.consecutive_errors, f.last_error, f.failing_since, f.next_due_at,
                        (SELECT COUNT(*) FROM article_feeds af WHERE af.feed = f.name),
                        (SELECT COUNT(*) FROM hits h JOIN article_feeds af
                             ON af.article_id = h.article_id WHERE af.feed = f.name)
@@ -308,8 +342,8 @@ class Store:
         }
         statuses = []
         for feed in feeds:
-            polled, ok, status, errors, error, articles, hits = rows.get(
-                feed.name, (None, None, None, 0, None, 0, 0)
+            polled, ok, status, errors, error, since, due, articles, hits = rows.get(
+                feed.name, (None, None, None, 0, None, None, None, 0, 0)
             )
             statuses.append(
                 FeedStatus(
@@ -321,11 +355,45 @@ class Store:
                     last_status=status,
                     consecutive_errors=errors,
                     last_error=error,
+                    failing_since=since,
+                    next_due=due,
                     articles=articles,
                     hits=hits,
                 )
             )
         return statuses
+
+    # -- the running service ----------------------------------------------
+
+    def service_started(self, pid: int, now: datetime) -> None:
+        """Note that a service process started (for `watcher status`)."""
+        self.db.execute(
+            """
+            INSERT INTO service (id, pid, started_at, heartbeat_at, stopped_at)
+            VALUES (1, ?, ?, ?, NULL)
+            ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at,
+                heartbeat_at = excluded.heartbeat_at, stopped_at = NULL
+            """,
+            [pid, stamp(now), stamp(now)],
+        )
+
+    def service_heartbeat(self, now: datetime, stopped: bool = False) -> None:
+        column = "stopped_at" if stopped else "heartbeat_at"
+        self.db.execute(f"UPDATE service SET {column} = ? WHERE id = 1", [stamp(now)])
+
+    def service_state(self) -> tuple[int, str, str, str | None] | None:
+        """(pid, started_at, heartbeat_at, stopped_at) of the last service process, if any."""
+        row = self.db.execute(
+            "SELECT pid, started_at, heartbeat_at, stopped_at FROM service WHERE id = 1"
+        ).fetchone()
+        return (row[0], row[1], row[2], row[3]) if row else None
+
+    def hits_since(self, moment: datetime) -> int:
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM hits WHERE found_at >= ?", [stamp(moment)]
+            ).fetchone()[0]
+        )
 
     # -- articles and hits -------------------------------------------------
 

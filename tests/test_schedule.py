@@ -1,0 +1,41 @@
+"""Next due times: the interval after a success, capped exponential backoff after failures."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from watcher.schedule import next_due
+
+NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+HOUR = 3600.0
+DAY = 86400.0
+
+
+def delay(errors: int, interval: float = 900.0, cap: float = DAY) -> float:
+    return (next_due(NOW, interval, errors, cap, random.Random(7)) - NOW).total_seconds()
+
+
+def test_success_waits_the_interval_plus_at_most_a_minute_of_jitter() -> None:
+    assert 900.0 <= delay(0) <= 960.0
+
+
+def test_jitter_is_at_most_a_tenth_of_a_short_interval() -> None:
+    assert 10.0 <= delay(0, interval=10.0) <= 11.0
+
+
+def test_each_failure_doubles_the_delay() -> None:
+    assert [round(delay(errors, cap=DAY) // 60) for errors in (1, 2, 3)] == [30, 60, 120]
+
+
+def test_backoff_stops_at_the_cap_and_stays_there() -> None:
+    assert DAY <= delay(12) <= DAY + 60
+    assert DAY <= delay(400) <= DAY + 60
+
+
+def test_a_cap_below_the_interval_never_shortens_the_interval() -> None:
+    assert delay(3, interval=2 * DAY, cap=HOUR) >= 2 * DAY
+
+
+def test_next_due_is_in_the_future() -> None:
+    assert next_due(NOW, 1.0, 0, 4.0) > NOW + timedelta(seconds=1) - timedelta(microseconds=1)
