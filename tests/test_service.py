@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -14,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import Site, write_config
+from watcher.cli import cli
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +76,7 @@ def test_service_polls_on_its_interval_and_stops_on_sigterm(
         stored = wait_for(lambda: hit_count(tmp_path / "watcher.db") == 4, timeout=30)
         # Later runs of the interval jobs are answered by 304s.
         repolled = wait_for(lambda: ("/news.rss", 304) in fixture_site.requests(), timeout=15)
+        running = status(config)
     finally:
         code, output = stop(process)
 
@@ -81,6 +85,9 @@ def test_service_polls_on_its_interval_and_stops_on_sigterm(
     assert code == 0, output
     assert "stopped" in output
     assert hit_count(tmp_path / "watcher.db") == 4
+    assert str(running["state"]).startswith("running for 0h 0m")
+    assert (running["feeds"], running["failing"], running["hits_today"]) == (2, 0, 4)
+    assert str(status(config)["state"]).startswith("stopped at ")
 
 
 def test_service_logs_a_failing_feed_and_keeps_polling_the_others(
@@ -103,6 +110,15 @@ def test_service_logs_a_failing_feed_and_keeps_polling_the_others(
     assert repolled, output
     assert code == 0, output
     assert "feed 'Closed Port' failed: http://127.0.0.1:9/feed.xml: cannot connect" in output
+
+
+def status(config: Path) -> dict[str, object]:
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "status", "--format", "json"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.output)
+    return dict(row)
 
 
 def feed_rows(db: Path) -> dict[str, tuple[object, ...]]:

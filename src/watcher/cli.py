@@ -25,9 +25,16 @@ from watcher.config import (
     parse_duration,
 )
 from watcher.errors import ConfigError, FetchError, QueryError, WatcherError
-from watcher.formats import FORMATS, render_feeds, render_hits, render_matches, render_terms
+from watcher.formats import (
+    FORMATS,
+    render_feeds,
+    render_hits,
+    render_matches,
+    render_status,
+    render_terms,
+)
 from watcher.pipeline import PollResult, fetch_article, poll_once
-from watcher.service import serve
+from watcher.service import serve, service_status
 from watcher.store import Store
 from watcher.terms import Matcher, compile_term
 
@@ -221,6 +228,29 @@ def feeds_list(obj: _Context, form: str) -> None:
         store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
         statuses = store.feed_statuses(config.feeds)
     click.echo(render_feeds(statuses, form))
+
+
+@cli.command()
+@click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.pass_obj
+def status(obj: _Context, form: str) -> None:
+    """Show whether the service runs, hits today, and every feed's health and next poll.
+
+    Reads the database, so it works while the service runs.
+
+    \b
+    Example:
+        watcher status
+        watcher status --format json
+    """
+    config = obj.config
+    with Store.open(config.db_path) as store:
+        store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
+        summary = service_status(config, store, datetime.now(UTC))
+        feeds = store.feed_statuses(config.feeds)
+    click.echo(render_status(summary, form))
+    if form == "table":
+        click.echo("\n" + render_feeds(feeds, form))
 
 
 @cli.group()

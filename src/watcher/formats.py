@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from watcher.models import FeedStatus, Hit, Match
+from watcher.models import FeedStatus, Hit, Match, ServiceStatus
 from watcher.terms import Term
 
 FORMATS = ("table", "json", "ndjson", "csv")
@@ -53,20 +53,20 @@ def render_feeds(feeds: Sequence[FeedStatus], form: str) -> str:
     rows = [asdict(feed) for feed in feeds]
     if form == "table":
         return _table(
-            ["name", "state", "last polled", "errors", "articles", "hits", "url"],
+            ["name", "state", "last polled", "next due", "articles", "hits", "problem"],
             [
                 [
                     row["name"],
                     _state(row),
-                    (row["last_polled"] or "never")[:16].replace("T", " "),
-                    str(row["consecutive_errors"]),
+                    _minute(row["last_polled"]) or "never",
+                    _minute(row["next_due"]) if row["enabled"] else "",
                     str(row["articles"]),
                     str(row["hits"]),
-                    row["url"],
+                    _problem(row),
                 ]
                 for row in rows
             ],
-            widths=[32, 8, 16, 6, 8, 6, 0],
+            widths=[32, 8, 16, 16, 8, 6, 0],
             empty="no feeds configured",
         )
     return _serialise(rows, tuple(FeedStatus.__dataclass_fields__), form)
@@ -104,6 +104,32 @@ def render_matches(matches: Sequence[Match], mark: tuple[str, str] = ("**", "**"
             f"  {marked}"
         )
     return "\n\n".join(blocks)
+
+
+def _minute(stamp: str | None) -> str:
+    return (stamp or "")[:16].replace("T", " ")
+
+
+def _problem(row: dict[str, Any]) -> str:
+    if not row["consecutive_errors"]:
+        return ""
+    since = f" since {_minute(row['failing_since'])}" if row["failing_since"] else ""
+    return f"{row['consecutive_errors']} failures{since}: {row['last_error']}"
+
+
+def render_status(status: ServiceStatus, form: str) -> str:
+    """The service and its feeds at a glance, for `watcher status`."""
+    if form != "table":
+        return _serialise([asdict(status)], tuple(ServiceStatus.__dataclass_fields__), form)
+    lines = [
+        f"service:   {status.state}",
+        f"database:  {status.database}",
+        f"feeds:     {status.feeds} enabled, {status.failing} failing",
+        f"hits:      {status.hits_today} today, {status.hits_total} in all",
+    ]
+    if status.started_at:
+        lines.insert(1, f"started:   {_minute(status.started_at)} (pid {status.pid})")
+    return "\n".join(lines)
 
 
 def _state(row: dict[str, Any]) -> str:

@@ -119,3 +119,18 @@ class FeedStatus:
     hits: int
     failing_since: str | None = None  # ISO 8601, UTC; set while the feed keeps failing
     next_due: str | None = None  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """The service process and totals, as `watcher status` shows them."""
+
+    state: str  # "running since ...", "stopped at ...", "not responding since ...", "never run"
+    database: str
+    feeds: int
+    failing: int
+    hits_today: int
+    hits_total: int
+    pid: int | None = None
+    started_at: str | None = None
+    heartbeat_at: str | None = None

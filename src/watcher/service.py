@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher.config import Config, FeedConfig
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
+from watcher.models import ServiceStatus
 from watcher.notify import notify, watchdog_interval
 from watcher.pipeline import Poller
 from watcher.store import Store
@@ -120,3 +121,40 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
                 await asyncio.wait(set(in_flight), timeout=1.0)
             store.service_heartbeat(datetime.now(UTC), stopped=True)
         log.info("stopped")
+
+
+def service_status(config: Config, store: Store, now: datetime) -> ServiceStatus:
+    """What `watcher status` reports, read from the database (works while the service runs)."""
+    feeds = store.feed_statuses(config.feeds)
+    enabled = [feed for feed in feeds if feed.enabled]
+    recorded = store.service_state()
+    state = "never run"
+    pid = started = beat = None
+    if recorded:
+        pid, started, beat, stopped = recorded
+        if stopped:
+            state = f"stopped at {stopped[:16].replace('T', ' ')}"
+        elif now - datetime.fromisoformat(beat) > timedelta(seconds=3 * HEARTBEAT):
+            state = f"not responding since {beat[:16].replace('T', ' ')} (pid {pid})"
+        else:
+            uptime = now - datetime.fromisoformat(started)
+            state = f"running for {_span(uptime)}"
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return ServiceStatus(
+        state=state,
+        database=str(store.path),
+        feeds=len(enabled),
+        failing=sum(1 for feed in enabled if feed.consecutive_errors),
+        hits_today=store.hits_since(midnight),
+        hits_total=store.count("hits"),
+        pid=pid,
+        started_at=started,
+        heartbeat_at=beat,
+    )
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m"
