@@ -203,9 +203,22 @@ def test_feeds_table_states_ok_failing_disabled_and_new() -> None:
 def test_feeds_table_says_never_for_a_feed_not_yet_polled() -> None:
     table = render_feeds([feed(last_polled=None, last_ok=None)], "table")
 
-    assert table.splitlines()[2] == (
-        "Kyodo News — All  new    never        0       12        3     "
-        "https://english.kyodonews.net/rss/all.xml"
+    assert table.splitlines()[2] == "Kyodo News — All  new    never                  12        3"
+
+
+def test_feeds_table_says_how_long_and_why_a_feed_fails() -> None:
+    failing = feed(
+        consecutive_errors=3,
+        last_error="https://english.kyodonews.net/rss/all.xml: HTTP 503",
+        failing_since="2026-01-15T22:10:00+00:00",
+        next_due="2026-01-16T07:00:00+00:00",
+    )
+
+    row = render_feeds([failing], "table").splitlines()[2]
+
+    assert row.endswith(
+        "2026-01-16 07:00  12        3     "
+        "3 failures since 2026-01-15 22:10: https://english.kyodonews.net/rss/all.xml: HTTP 503"
     )
 
 
