@@ -198,3 +198,40 @@ def test_terms_test_fetches_and_extracts_a_page(site_config: Path, fixture_site:
 
     assert result.exit_code == 0
     assert "**Unified Complex Radio Antenna**" in result.output
+
+
+def test_disabling_a_feed_edits_the_config_and_keeps_its_comments(tmp_path: Path) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text(
+        "# my feeds\n"
+        '[[feeds]]\nname = "A"  # the wire\nurl = "https://a.example/feed"\n\n'
+        '[[feeds]]\nname = "B"\nurl = "https://b.example/feed"\n'
+    )
+
+    disabled = invoke("--config", str(config), "feeds", "disable", "B")
+    listed = json.loads(invoke("--config", str(config), "feeds", "list", "--format", "json").output)
+
+    assert disabled.output == f"disabled 'B' in {config}\n"
+    assert [(feed["name"], feed["enabled"]) for feed in listed] == [("A", True), ("B", False)]
+    assert config.read_text().startswith('# my feeds\n[[feeds]]\nname = "A"  # the wire\n')
+
+
+def test_enabling_a_feed_removes_the_switch(tmp_path: Path) -> None:
+    config = tmp_path / "watcher.toml"
+    config.write_text('[[feeds]]\nname = "B"\nurl = "https://b.example/feed"\nenabled = false\n')
+
+    invoke("--config", str(config), "feeds", "enable", "B")
+
+    assert config.read_text() == '[[feeds]]\nname = "B"\nurl = "https://b.example/feed"\n'
+
+
+def test_disabling_an_unknown_feed_changes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "watcher.toml"
+    text = '[[feeds]]\nname = "B"\nurl = "https://b.example/feed"\n'
+    config.write_text(text)
+
+    result = invoke("--config", str(config), "feeds", "disable", "C")
+
+    assert result.exit_code == 2
+    assert "no feed named 'C'" in result.output
+    assert config.read_text() == text

@@ -23,6 +23,7 @@ from watcher.config import (
     config_path,
     load_config,
     parse_duration,
+    set_feed_enabled,
 )
 from watcher.errors import ConfigError, FetchError, QueryError, WatcherError
 from watcher.formats import (
@@ -327,6 +328,36 @@ def terms_test(
     click.echo(render_matches(matches, mark))
     if not matches:
         sys.exit(EXIT_FAILED)
+
+
+@feeds.command("disable")
+@click.argument("name")
+@click.pass_obj
+def feeds_disable(obj: _Context, name: str) -> None:
+    """Stop polling a feed: sets `enabled = false` in its [[feeds]] table.
+
+    The config file keeps its comments and layout. Restart the service to apply.
+
+    \b
+    Example:
+        watcher feeds disable "Kyodo News — All"
+    """
+    set_feed_enabled(obj.path, name, enabled=False)
+    click.echo(f"disabled {name!r} in {obj.path}")
+
+
+@feeds.command("enable")
+@click.argument("name")
+@click.pass_obj
+def feeds_enable(obj: _Context, name: str) -> None:
+    """Poll a disabled feed again: removes `enabled = false` from its [[feeds]] table.
+
+    \b
+    Example:
+        watcher feeds enable "Kyodo News — All"
+    """
+    set_feed_enabled(obj.path, name, enabled=True)
+    click.echo(f"enabled {name!r} in {obj.path}")
 
 
 @cli.command()
