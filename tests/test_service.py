@@ -223,3 +223,35 @@ def test_service_tells_systemd_it_is_ready_and_alive(fixture_site: Site, tmp_pat
     assert messages[0] == "READY=1"
     assert messages.count("WATCHDOG=1") >= 2
     assert messages[-1] == "STOPPING=1"
+
+
+def test_sighup_reloads_feeds_and_terms_and_survives_a_broken_config(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    config = write_config(
+        tmp_path, [("Coastline Daily", f"{fixture_site.base}/news.rss")], interval="1h"
+    )
+    good = config.read_text()
+    process = start(config)
+    try:
+        first = wait_for(lambda: hit_count(tmp_path / "watcher.db") == 2, timeout=30)
+        config.write_text("[[feeds]]\nname = \n")  # a broken edit is refused, not fatal
+        process.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        config.write_text(
+            good.replace(
+                "[[feeds]]",
+                f'[[feeds]]\nname = "Harbour Wire"\nurl = "{fixture_site.base}/briefs.json"\n\n'
+                "[[feeds]]",
+                1,
+            )
+        )
+        process.send_signal(signal.SIGHUP)
+        added = wait_for(lambda: hit_count(tmp_path / "watcher.db") == 4, timeout=30)
+    finally:
+        code, output = stop(process)
+
+    assert first and added, output
+    assert code == 0, output
+    assert "reload failed, keeping the running config" in output
+    assert "reloaded" in output and "(1 added, 0 removed)" in output

@@ -80,6 +80,11 @@ class Poller:
         # Articles being processed right now, so two feeds carrying one story fetch it once.
         self._in_flight: dict[str, asyncio.Event] = {}
 
+    def use(self, config: Config) -> None:
+        """Poll with a reloaded config from now on (new terms, intervals, backoff)."""
+        self.config = config
+        self.matcher = Matcher(config.terms)
+
     async def poll_all(
         self,
         feeds: Iterable[FeedConfig],

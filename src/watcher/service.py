@@ -3,26 +3,31 @@
 One asyncio loop holds the scheduler, the shared HTTP client and the store;
 extraction runs in worker processes. Each feed has one job at its next due
 time, stored in the database after every poll (its interval after a success,
-exponential backoff after failures), so a restart resumes the schedule instead
-of polling everything at once. SIGTERM or SIGINT stops new polls, lets polls
-in flight finish for up to `STOP_GRACE` seconds, then cancels the rest (each
-article is stored in its own transaction, so nothing is half-written).
+exponential backoff after failures), so a restart resumes the schedule
+instead of polling everything at once. SIGHUP re-reads the config file.
+SIGTERM or SIGINT stops new polls, lets polls in flight finish for up to
+`STOP_GRACE` seconds, then cancels the rest (each article is stored in its
+own transaction, so nothing is half-written).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.config import Config, FeedConfig
+from watcher.config import Config, FeedConfig, load_config
+from watcher.errors import WatcherError
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
 from watcher.models import ServiceStatus
@@ -46,79 +51,141 @@ def first_due(now: datetime, stored: str | None, index: int, count: int, spread:
     return now + timedelta(seconds=spread * index / max(1, count))
 
 
+class Service:
+    """The scheduler, the shared client and store, and one poll job per enabled feed."""
+
+    def __init__(self, config: Config, store: Store, poller: Poller) -> None:
+        self.config = config
+        self.store = store
+        self.poller = poller
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.stopping = False
+        self.in_flight: set[asyncio.Task[object]] = set()
+
+    def enabled(self) -> dict[str, FeedConfig]:
+        return {feed.name: feed for feed in self.config.feeds if feed.enabled}
+
+    def schedule(self, name: str, due: datetime) -> None:
+        self.scheduler.add_job(
+            self.poll_job,
+            DateTrigger(run_date=due),
+            args=[name],
+            id=f"poll:{name}",
+            name=f"poll {name}",
+            replace_existing=True,
+            max_instances=1,
+            misfire_grace_time=None,  # late after a sleep or stall: run once, never drop it
+        )
+
+    def schedule_all(self, names: list[str], now: datetime) -> None:
+        """First polls: at each feed's stored due time, or soon and spread out."""
+        feeds = self.enabled()
+        spread = min(START_SPREAD, min((feeds[n].interval for n in names), default=1.0))
+        for index, name in enumerate(names):
+            stored = self.store.feed_state(name).next_due
+            self.schedule(name, first_due(now, stored, index, len(names), spread))
+
+    async def poll_job(self, name: str) -> None:
+        feed = self.enabled().get(name)
+        if feed is None:  # removed or disabled by a reload
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self.in_flight.add(task)
+        try:
+            result = await self.poller.poll(feed)
+        finally:
+            self.in_flight.discard(task)
+        if not self.stopping and name in self.enabled() and result.next_due is not None:
+            self.schedule(name, result.next_due)
+
+    def reload(self) -> None:
+        """Re-read the config file (SIGHUP): new terms and feeds apply, state is kept.
+
+        A config that does not load leaves the running one in place. Storage and
+        fetch settings need a restart, since the database and client are open.
+        """
+        try:
+            fresh = load_config(self.config.path)
+        except WatcherError as exc:
+            log.error("reload failed, keeping the running config: %s", exc)
+            return
+        if fresh.db_path != self.config.db_path or fresh.fetch != self.config.fetch:
+            log.warning("reload: [storage] and [fetch] changes apply after a restart")
+        before = set(self.enabled())
+        self.config = replace(fresh, db_path=self.config.db_path, fetch=self.config.fetch)
+        self.poller.use(self.config)
+        self.store.sync_feeds((feed.name, feed.url) for feed in self.config.feeds)
+        after = self.enabled()
+        for name in before - set(after):
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(f"poll:{name}")
+        self.schedule_all([name for name in after if name not in before], datetime.now(UTC))
+        log.info(
+            "reloaded %s: %d feeds (%d added, %d removed), %d terms",
+            self.config.path,
+            len(after),
+            len(set(after) - before),
+            len(before - set(after)),
+            len(self.config.terms),
+        )
+
+    async def finish(self) -> None:
+        """Stop polling: in-flight polls get STOP_GRACE seconds, then are cancelled."""
+        self.stopping = True
+        self.scheduler.pause()
+        if self.in_flight:
+            log.info("stopping: waiting up to %gs for %d polls", STOP_GRACE, len(self.in_flight))
+            await asyncio.wait(set(self.in_flight), timeout=STOP_GRACE)
+        self.scheduler.shutdown(wait=False)  # cancels polls that outlived the grace period
+        await asyncio.sleep(0)
+        if self.in_flight:
+            await asyncio.wait(set(self.in_flight), timeout=1.0)
+
+
 async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set or the process gets SIGTERM/SIGINT."""
+    """Run until `stop` is set or the process gets SIGTERM/SIGINT; SIGHUP reloads the config."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    feeds = [feed for feed in config.feeds if feed.enabled]
-    in_flight: set[asyncio.Task[object]] = set()
     async with AsyncExitStack() as stack:
         store = stack.enter_context(Store.open(config.db_path))
         store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
         fetcher = await stack.enter_async_context(Fetcher(config.fetch))
         extractor = stack.enter_context(Extractor())
-        poller = Poller(config, store, fetcher, extractor)
-        scheduler = AsyncIOScheduler(timezone=UTC)
-
-        def schedule(feed: FeedConfig, due: datetime) -> None:
-            scheduler.add_job(
-                poll_job,
-                DateTrigger(run_date=due),
-                args=[feed],
-                id=f"poll:{feed.name}",
-                name=f"poll {feed.name}",
-                replace_existing=True,
-                max_instances=1,
-                misfire_grace_time=None,  # late after a sleep or stall: run once, never drop it
-            )
-
-        async def poll_job(feed: FeedConfig) -> None:
-            task = asyncio.current_task()
-            assert task is not None
-            in_flight.add(task)
-            try:
-                result = await poller.poll(feed)
-            finally:
-                in_flight.discard(task)
-            if not stop.is_set() and result.next_due is not None:
-                schedule(feed, result.next_due)
-
-        def heartbeat() -> None:
-            store.service_heartbeat(datetime.now(UTC))
-
+        service = Service(config, store, Poller(config, store, fetcher, extractor))
         now = datetime.now(UTC)
-        spread = min(START_SPREAD, min((feed.interval for feed in feeds), default=1.0))
-        for index, feed in enumerate(feeds):
-            due = first_due(now, store.feed_state(feed.name).next_due, index, len(feeds), spread)
-            schedule(feed, due)
-        scheduler.add_job(heartbeat, IntervalTrigger(seconds=HEARTBEAT), id="heartbeat")
+        service.schedule_all(list(service.enabled()), now)
+        service.scheduler.add_job(
+            lambda: store.service_heartbeat(datetime.now(UTC)),
+            IntervalTrigger(seconds=HEARTBEAT),
+            id="heartbeat",
+        )
         ping = watchdog_interval()
         if ping:
-            scheduler.add_job(notify, IntervalTrigger(seconds=ping), args=["WATCHDOG=1"], id="dog")
+            service.scheduler.add_job(
+                notify, IntervalTrigger(seconds=ping), args=["WATCHDOG=1"], id="watchdog"
+            )
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, service.reload)
         store.service_started(os.getpid(), now)
-        scheduler.start()
+        service.scheduler.start()
         notify("READY=1")
         if ping:
             notify("WATCHDOG=1")
         log.info(
-            "watching %d feeds for %d terms; database %s", len(feeds), len(config.terms), store.path
+            "watching %d feeds for %d terms; database %s",
+            len(service.enabled()),
+            len(config.terms),
+            store.path,
         )
         try:
             await stop.wait()
         finally:
             notify("STOPPING=1")
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
-            scheduler.pause()
-            if in_flight:
-                log.info("stopping: waiting up to %gs for %d polls", STOP_GRACE, len(in_flight))
-                await asyncio.wait(set(in_flight), timeout=STOP_GRACE)
-            scheduler.shutdown(wait=False)  # cancels polls that outlived the grace period
-            await asyncio.sleep(0)
-            if in_flight:
-                await asyncio.wait(set(in_flight), timeout=1.0)
+            await service.finish()
             store.service_heartbeat(datetime.now(UTC), stopped=True)
         log.info("stopped")
 
