@@ -380,3 +380,25 @@ def test_corpus_japanese_feeds_without_declaration_give_japanese_titles(
 
     assert [entry.title for entry in feed.entries] == [title]
     assert JAPANESE.search(feed.entries[0].summary)
+
+
+def test_rss_ttl_in_minutes_becomes_seconds() -> None:
+    doc = b"<rss version='2.0'><channel><title>T</title><ttl>15</ttl></channel></rss>"
+
+    assert parse_feed(doc, "https://news.example/rss").ttl == 900.0
+
+
+def test_syndication_update_period_and_frequency_give_the_ttl() -> None:
+    doc = (
+        b"<rss version='2.0' xmlns:sy='http://purl.org/rss/1.0/modules/syndication/'>"
+        b"<channel><title>T</title><sy:updatePeriod>hourly</sy:updatePeriod>"
+        b"<sy:updateFrequency>2</sy:updateFrequency></channel></rss>"
+    )
+
+    assert parse_feed(doc, "https://news.example/rss").ttl == 1800.0
+
+
+def test_feed_without_freshness_hints_has_no_ttl() -> None:
+    doc = b"<rss version='2.0'><channel><title>T</title></channel></rss>"
+
+    assert parse_feed(doc, "https://news.example/rss").ttl is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import email.utils
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -138,3 +140,29 @@ def test_allow_private_addresses_lets_article_links_through(site: Site) -> None:
     result = get(LOOPBACK_OK, f"{site.base}/page.html", public_only=True)
 
     assert result.content == b"<p>hi</p>"
+
+
+def test_retry_after_seconds_are_kept_on_the_error(site: Site) -> None:
+    site.put("/busy.xml", "slow down", "text/plain", status=429, headers={"Retry-After": "120"})
+
+    with pytest.raises(FetchError, match=r"HTTP 429 \(retry after 120s\)") as caught:
+        get(LOOPBACK_OK, f"{site.base}/busy.xml")
+
+    assert caught.value.retry_after == 120.0
+
+
+def test_retry_after_as_an_http_date_is_turned_into_seconds(site: Site) -> None:
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    site.put("/down.xml", "maintenance", "text/plain", status=503, headers={"Retry-After": later})
+
+    with pytest.raises(FetchError) as caught:
+        get(LOOPBACK_OK, f"{site.base}/down.xml")
+
+    assert caught.value.retry_after is not None
+    assert 3500 <= caught.value.retry_after <= 3600
+
+
+def test_cache_control_max_age_is_reported(site: Site) -> None:
+    site.put("/feed.xml", "<rss/>", headers={"Cache-Control": "public, max-age=600"})
+
+    assert get(LOOPBACK_OK, f"{site.base}/feed.xml").max_age == 600.0

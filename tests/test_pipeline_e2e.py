@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,20 @@ def test_feed_listing_one_article_twice_stores_it_once(site: Site, tmp_path: Pat
 
     assert [h["term"] for h in hits_json(config)] == [HSR]
     assert len(site.requests("/story.html")) == 1
+
+
+def test_feed_answering_429_is_next_polled_after_its_retry_after(
+    site: Site, tmp_path: Path
+) -> None:
+    site.put("/busy.rss", "slow down", "text/plain", status=429, headers={"Retry-After": "7200"})
+    config = write_config(tmp_path, [("Busy", f"{site.base}/busy.rss")])
+
+    before = datetime.now(UTC)
+    CliRunner().invoke(cli, ["--config", str(config), "poll", "--once"], catch_exceptions=False)
+
+    with Store.open(tmp_path / "watcher.db") as store:
+        state = store.feed_state("Busy")
+    assert state.consecutive_errors == 1
+    assert state.next_due is not None
+    wait = datetime.fromisoformat(state.next_due) - before
+    assert timedelta(hours=2) <= wait <= timedelta(hours=2, minutes=2)

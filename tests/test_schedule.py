@@ -39,3 +39,15 @@ def test_a_cap_below_the_interval_never_shortens_the_interval() -> None:
 
 def test_next_due_is_in_the_future() -> None:
     assert next_due(NOW, 1.0, 0, 4.0) > NOW + timedelta(seconds=1) - timedelta(microseconds=1)
+
+
+def test_publisher_floor_delays_the_next_poll() -> None:
+    due = next_due(NOW, 900.0, 0, DAY, random.Random(7), floor=2 * HOUR)
+
+    assert 2 * HOUR <= (due - NOW).total_seconds() <= 2 * HOUR + 60
+
+
+def test_publisher_floor_never_goes_past_the_backoff_cap() -> None:
+    due = next_due(NOW, 900.0, 1, DAY, random.Random(7), floor=30 * DAY)
+
+    assert DAY <= (due - NOW).total_seconds() <= DAY + 60

@@ -21,6 +21,10 @@ class QueryError(WatcherError):
 class FetchError(WatcherError):
     """An HTTP fetch failed: network, status, size, scheme or address refused."""
 
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds the server asked us to wait (429, 503)
+
 
 class FeedError(WatcherError):
     """Fetched bytes are not a feed we can read."""

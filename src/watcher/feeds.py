@@ -100,7 +100,10 @@ def parse_feed(content: bytes, feed_url: str, content_type: str | None = None) -
     entries = tuple(_entry(item, feed_url) for item in parsed.entries)
     warning = _describe(problem) if problem else None
     return ParsedFeed(
-        title=plain_text(parsed.feed.get("title", "")), entries=entries, warning=warning
+        title=plain_text(parsed.feed.get("title", "")),
+        entries=entries,
+        warning=warning,
+        ttl=_ttl(parsed.feed),
     )
 
 
@@ -130,6 +133,28 @@ def _as_utf8(content: bytes) -> bytes:
     if best is None:
         return content
     return str(best).encode("utf-8")
+
+
+_PERIODS = {
+    "hourly": 3600,
+    "daily": 86400,
+    "weekly": 604800,
+    "monthly": 2592000,
+    "yearly": 31536000,
+}
+
+
+def _ttl(channel: Any) -> float | None:
+    """How long the publisher says the feed stays fresh: RSS <ttl> (minutes) or the
+    syndication module's updatePeriod / updateFrequency."""
+    ttl = str(channel.get("ttl", "")).strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        return int(ttl) * 60.0
+    period = _PERIODS.get(str(channel.get("sy_updateperiod", "")).strip().lower())
+    if period is None:
+        return None
+    frequency = str(channel.get("sy_updatefrequency", "1")).strip()
+    return period / max(1, int(frequency)) if frequency.isdigit() else float(period)
 
 
 def _describe(problem: Any) -> str:

@@ -10,8 +10,10 @@ private networks unless `allow_private_addresses` is on.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import ipaddress
 import socket
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -133,7 +135,9 @@ class _Response:
 
 def _result(url: str, response: _Response) -> FetchResult:
     if response.status_code not in (200, 304):
-        raise FetchError(f"{url}: HTTP {response.status_code}")
+        wait = _retry_after(response.headers.get("retry-after"))
+        asked = f" (retry after {wait:g}s)" if wait is not None else ""
+        raise FetchError(f"{url}: HTTP {response.status_code}{asked}", retry_after=wait)
     return FetchResult(
         url=url,
         status=response.status_code,
@@ -141,7 +145,33 @@ def _result(url: str, response: _Response) -> FetchResult:
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
         content_type=response.headers.get("content-type"),
+        max_age=_max_age(response.headers.get("cache-control")),
     )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _max_age(value: str | None) -> float | None:
+    """The max-age of a Cache-Control header, in seconds."""
+    for part in (value or "").split(","):
+        key, _, number = part.strip().partition("=")
+        if key.lower() == "max-age" and number.strip().isdigit():
+            return float(number)
+    return None
 
 
 def _reason(exc: Exception) -> str:

@@ -30,6 +30,7 @@ class ParsedFeed:
     title: str
     entries: tuple[Entry, ...]
     warning: str | None = None  # a recoverable problem (e.g. malformed XML salvaged)
+    ttl: float | None = None  # seconds the publisher says the feed stays fresh
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class FetchResult:
     etag: str | None
     last_modified: str | None
     content_type: str | None
+    max_age: float | None = None  # Cache-Control max-age, seconds
 
 
 @dataclass(frozen=True)

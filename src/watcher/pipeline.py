@@ -120,12 +120,15 @@ class Poller:
             )
             if response.status == 304:
                 unchanged = PollRecord(feed.name, started, self.clock(), "not_modified", 304)
-                return self._finish(feed, unchanged)
+                return self._finish(feed, unchanged, floor=response.max_age or 0.0)
             parsed = parse_feed(response.content, response.url, response.content_type)
         except (FetchError, FeedError) as exc:
             error = str(exc) if isinstance(exc, FetchError) else f"{feed.url}: {exc}"
+            wait = exc.retry_after if isinstance(exc, FetchError) else None
             return self._finish(
-                feed, PollRecord(feed.name, started, self.clock(), "failed", error=error)
+                feed,
+                PollRecord(feed.name, started, self.clock(), "failed", error=error),
+                floor=wait or 0.0,
             )
         if parsed.warning:
             log.info(
@@ -175,12 +178,16 @@ class Poller:
                 last_modified=response.last_modified,
                 title=parsed.title or None,
             ),
+            floor=max(response.max_age or 0.0, parsed.ttl or 0.0),
         )
 
-    def _finish(self, feed: FeedConfig, record: PollRecord) -> PollResult:
-        """Store the outcome with the feed's next due time (backing off after failures)."""
+    def _finish(self, feed: FeedConfig, record: PollRecord, floor: float = 0.0) -> PollResult:
+        """Store the outcome with the feed's next due time (backing off after failures,
+        no sooner than the publisher asked: `floor` seconds)."""
         errors = self.store.feed_state(feed.name).consecutive_errors + 1 if record.failed else 0
-        due = next_due(record.finished_at, feed.interval, errors, self.config.max_backoff)
+        due = next_due(
+            record.finished_at, feed.interval, errors, self.config.max_backoff, floor=floor
+        )
         record = replace(record, next_due=due)
         self.store.record_poll(record)
         if record.status == "failed":

@@ -19,11 +19,18 @@ def next_due(
     consecutive_errors: int,
     max_backoff: float,
     rng: random.Random | None = None,
+    floor: float = 0.0,
 ) -> datetime:
-    """The next poll time for a feed after a poll at `now`."""
+    """The next poll time for a feed after a poll at `now`.
+
+    `floor` is the publisher's wish (Retry-After, Cache-Control max-age, the
+    feed's ttl): honoured, but never beyond `max_backoff`, so a wrong header
+    cannot silence a feed for weeks.
+    """
+    cap = max(max_backoff, interval)
     delay = interval
     if consecutive_errors:
-        cap = max(max_backoff, interval)
         delay = min(interval * 2.0 ** min(consecutive_errors, 32), cap)
+    delay = max(delay, min(floor, cap))
     jitter = (rng or random).uniform(0, min(delay / 10, MAX_JITTER))
     return now + timedelta(seconds=delay + jitter)
