@@ -74,8 +74,9 @@ def test_service_polls_on_its_interval_and_stops_on_sigterm(
     process = start(config)
     try:
         stored = wait_for(lambda: hit_count(tmp_path / "watcher.db") == 4, timeout=30)
-        # Later runs of the interval jobs are answered by 304s.
-        repolled = wait_for(lambda: ("/news.rss", 304) in fixture_site.requests(), timeout=15)
+        # Later polls of the JSON feed are answered by 304s; the RSS feed's <ttl>15</ttl>
+        # holds it off for 15 minutes.
+        repolled = wait_for(lambda: ("/briefs.json", 304) in fixture_site.requests(), timeout=15)
         running = status(config)
     finally:
         code, output = stop(process)
@@ -88,6 +89,7 @@ def test_service_polls_on_its_interval_and_stops_on_sigterm(
     assert str(running["state"]).startswith("running for 0h 0m")
     assert (running["feeds"], running["failing"], running["hits_today"]) == (2, 0, 4)
     assert str(status(config)["state"]).startswith("stopped at ")
+    assert fixture_site.requests("/news.rss") == [("/news.rss", 200)]
 
 
 def test_service_logs_a_failing_feed_and_keeps_polling_the_others(
@@ -97,13 +99,13 @@ def test_service_logs_a_failing_feed_and_keeps_polling_the_others(
         tmp_path,
         [
             ("Closed Port", "http://127.0.0.1:9/feed.xml"),
-            ("Coastline Daily", f"{fixture_site.base}/news.rss"),
+            ("Harbour Wire", f"{fixture_site.base}/briefs.json"),
         ],
         interval="2s",
     )
     process = start(config)
     try:
-        repolled = wait_for(lambda: ("/news.rss", 304) in fixture_site.requests(), timeout=30)
+        repolled = wait_for(lambda: ("/briefs.json", 304) in fixture_site.requests(), timeout=30)
     finally:
         code, output = stop(process)
 
@@ -162,7 +164,7 @@ def test_failing_feeds_back_off_and_a_recovered_one_is_polled_again(
     config = write_config(
         tmp_path,
         [
-            ("Healthy", f"{fixture_site.base}/news.rss"),
+            ("Healthy", f"{fixture_site.base}/briefs.json"),
             ("Broken", f"{fixture_site.base}/broken.rss"),
             ("Hangs", f"{fixture_site.base}/hangs.rss"),
             ("Garbage", f"{fixture_site.base}/garbage.rss"),
@@ -175,16 +177,16 @@ def test_failing_feeds_back_off_and_a_recovered_one_is_polled_again(
     try:
         time.sleep(12)
         counts = {path: len(fixture_site.requests(path)) for path in
-                  ("/news.rss", "/broken.rss", "/hangs.rss", "/garbage.rss")}  # fmt: skip
+                  ("/briefs.json", "/broken.rss", "/hangs.rss", "/garbage.rss")}  # fmt: skip
         rows = feed_rows(tmp_path / "watcher.db")
-        fixture_site.put("/broken.rss", fixture_site.pages["/news.rss"].body.decode())
+        fixture_site.put("/broken.rss", fixture_site.pages["/world.atom"].body.decode())
         recovered = wait_for(lambda: feed_rows(tmp_path / "watcher.db")["Broken"][0] == 0, 12)
     finally:
         code, output = stop(process)
 
     assert code == 0, output
     # On time: about one poll a second for the healthy feed.
-    assert counts["/news.rss"] >= 8, counts
+    assert counts["/briefs.json"] >= 8, counts
     # Backed off: delays of 2s, 4s, 4s... give at most 5 polls in 12s.
     for path in ("/broken.rss", "/hangs.rss", "/garbage.rss"):
         assert 2 <= counts[path] <= 5, counts
