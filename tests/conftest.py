@@ -186,6 +186,7 @@ def write_config(
         "allow_private_addresses = true",
         "[poll]",
         f'interval = "{interval}"',
+        "adaptive = false",  # tests choose their intervals; adaptive polling has its own tests
         extra,
     ]
     for name, url in feeds:

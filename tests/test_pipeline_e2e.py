@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -197,3 +198,31 @@ def test_feed_answering_429_is_next_polled_after_its_retry_after(
     assert state.next_due is not None
     wait = datetime.fromisoformat(state.next_due) - before
     assert timedelta(hours=2) <= wait <= timedelta(hours=2, minutes=2)
+
+
+def test_busy_feed_is_polled_often_and_a_quiet_one_rarely(site: Site, tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+
+    def feed(every: timedelta) -> str:
+        items = "".join(
+            f"<item><title>Item {i}</title><guid isPermaLink='false'>{every}-{i}</guid>"
+            f"<pubDate>{email.utils.format_datetime(now - every * i)}</pubDate></item>"
+            for i in range(8)
+        )
+        return f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>"
+
+    site.put("/wire.rss", feed(timedelta(minutes=3)))
+    site.put("/ministry.rss", feed(timedelta(days=2)))
+    config = write_config(
+        tmp_path, [("Wire", f"{site.base}/wire.rss"), ("Ministry", f"{site.base}/ministry.rss")]
+    )
+    config.write_text(config.read_text().replace("adaptive = false", "adaptive = true"))
+
+    run(config, "poll", "--once")
+
+    with Store.open(tmp_path / "watcher.db") as store:
+        wire, ministry = store.feed_state("Wire"), store.feed_state("Ministry")
+    assert (wire.interval, ministry.interval) == (300.0, 21600.0)  # the [poll] defaults
+    assert wire.next_due is not None and ministry.next_due is not None
+    assert datetime.fromisoformat(wire.next_due) - now < timedelta(minutes=6)
+    assert datetime.fromisoformat(ministry.next_due) - now > timedelta(hours=6)

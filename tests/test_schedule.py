@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from watcher.schedule import next_due
+from watcher.schedule import adaptive_interval, next_due
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 HOUR = 3600.0
@@ -51,3 +51,25 @@ def test_publisher_floor_never_goes_past_the_backoff_cap() -> None:
     due = next_due(NOW, 900.0, 1, DAY, random.Random(7), floor=30 * DAY)
 
     assert DAY <= (due - NOW).total_seconds() <= DAY + 60
+
+
+def every(minutes: float, count: int = 10) -> list[datetime]:
+    return [NOW - timedelta(minutes=minutes * i) for i in range(count)]
+
+
+def test_busy_feed_is_polled_at_the_minimum_interval() -> None:
+    assert adaptive_interval(every(2), 1800.0, 300.0, 6 * HOUR) == 300.0
+
+
+def test_quiet_feed_is_polled_at_the_maximum_interval() -> None:
+    assert adaptive_interval(every(3 * 1440), 1800.0, 300.0, 6 * HOUR) == 6 * HOUR
+
+
+def test_feed_in_between_is_polled_at_its_median_gap() -> None:
+    times = [*every(40)[:5], NOW - timedelta(days=9)]  # one old straggler barely counts
+
+    assert adaptive_interval(times, 1800.0, 300.0, 6 * HOUR) == 40 * 60
+
+
+def test_feed_without_dates_keeps_its_configured_interval() -> None:
+    assert adaptive_interval([None, None, NOW], 1800.0, 300.0, 6 * HOUR) == 1800.0

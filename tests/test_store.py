@@ -9,7 +9,13 @@ from watcher.models import Article, Entry, Match
 from watcher.store import PollRecord, Store
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
-MIGRATIONS = ["m001_initial", "m002_explained_hits", "m003_story_clusters", "m004_schedule"]
+MIGRATIONS = [
+    "m001_initial",
+    "m002_explained_hits",
+    "m003_story_clusters",
+    "m004_schedule",
+    "m005_adaptive_interval",
+]
 ENTRY = Entry(
     key="news.example|item-7",
     url="https://news.example/item-7",

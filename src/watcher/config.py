@@ -68,6 +68,9 @@ class Config:
     fetch: FetchConfig = field(default_factory=FetchConfig)
     default_interval: float = 1800.0
     max_backoff: float = 86400.0  # a failing feed is retried at least this often
+    adaptive: bool = True  # follow each feed's publishing rate between the bounds below
+    min_interval: float = 300.0
+    max_interval: float = 21600.0
 
     def select_terms(self, names: Sequence[str]) -> list[Term]:
         """The named terms; an unknown name is a `ConfigError`."""
@@ -192,9 +195,15 @@ class _Validator:
         self._known(storage, {"path"}, at)
         db_path = Path(self._str(storage, "path", at, default="state/watcher.db"))
         poll, at = self._table(raw, "poll"), _Where("poll")
-        self._known(poll, {"interval", "max_backoff"}, at)
+        self._known(
+            poll, {"interval", "max_backoff", "adaptive", "min_interval", "max_interval"}, at
+        )
         default_interval = self._duration(poll, "interval", at, default="30m")
         max_backoff = self._duration(poll, "max_backoff", at, default="1d")
+        min_interval = self._duration(poll, "min_interval", at, default="5m")
+        max_interval = self._duration(poll, "max_interval", at, default="6h")
+        if min_interval > max_interval:
+            raise self.fail(at, "min_interval", "must not be longer than max_interval")
         return Config(
             path=self.path,
             db_path=db_path,
@@ -203,6 +212,9 @@ class _Validator:
             fetch=self._fetch(self._table(raw, "fetch")),
             default_interval=default_interval,
             max_backoff=max_backoff,
+            adaptive=self._bool(poll, "adaptive", at, True),
+            min_interval=min_interval,
+            max_interval=max_interval,
         )
 
     def _known(self, table: dict[str, Any], allowed: set[str], where: _Where) -> None:

@@ -22,7 +22,7 @@ from watcher.extract import MIN_TEXT_CHARS, Extractor
 from watcher.feeds import canonical_url, parse_feed
 from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Extracted
-from watcher.schedule import next_due
+from watcher.schedule import adaptive_interval, next_due
 from watcher.store import PollRecord, Store
 from watcher.terms import Matcher
 
@@ -179,15 +179,33 @@ class Poller:
                 title=parsed.title or None,
             ),
             floor=max(response.max_age or 0.0, parsed.ttl or 0.0),
+            entries=parsed.entries,
         )
 
-    def _finish(self, feed: FeedConfig, record: PollRecord, floor: float = 0.0) -> PollResult:
-        """Store the outcome with the feed's next due time (backing off after failures,
-        no sooner than the publisher asked: `floor` seconds)."""
-        errors = self.store.feed_state(feed.name).consecutive_errors + 1 if record.failed else 0
-        due = next_due(
-            record.finished_at, feed.interval, errors, self.config.max_backoff, floor=floor
-        )
+    def _finish(
+        self,
+        feed: FeedConfig,
+        record: PollRecord,
+        floor: float = 0.0,
+        entries: Sequence[Entry] = (),
+    ) -> PollResult:
+        """Store the outcome with the feed's next due time: its interval (adapted to how
+        often it publishes), backing off after failures, no sooner than the publisher
+        asked (`floor` seconds)."""
+        state = self.store.feed_state(feed.name)
+        errors = state.consecutive_errors + 1 if record.failed else 0
+        interval = feed.interval
+        if self.config.adaptive:
+            interval = state.interval or feed.interval
+            if entries:
+                interval = adaptive_interval(
+                    (entry.published or entry.updated for entry in entries),
+                    feed.interval,
+                    self.config.min_interval,
+                    self.config.max_interval,
+                )
+                record = replace(record, interval=interval)
+        due = next_due(record.finished_at, interval, errors, self.config.max_backoff, floor=floor)
         record = replace(record, next_due=due)
         self.store.record_poll(record)
         if record.status == "failed":

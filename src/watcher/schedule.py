@@ -7,7 +7,10 @@ that comes back is polled again within that time.
 
 from __future__ import annotations
 
+import itertools
 import random
+import statistics
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 MAX_JITTER = 60.0  # seconds; jitter keeps feeds of one host from moving in lockstep
@@ -34,3 +37,19 @@ def next_due(
     delay = max(delay, min(floor, cap))
     jitter = (rng or random).uniform(0, min(delay / 10, MAX_JITTER))
     return now + timedelta(seconds=delay + jitter)
+
+
+def adaptive_interval(
+    published: Iterable[datetime | None], configured: float, low: float, high: float
+) -> float:
+    """The polling interval a feed's own publishing rate suggests, within [low, high].
+
+    The median gap between its latest entries (up to 20): a wire feed publishing
+    every few minutes is polled at `low`, a ministry feed publishing weekly at
+    `high`. Without at least three dated entries the configured interval stays.
+    """
+    times = sorted((t for t in published if t is not None), reverse=True)[:20]
+    if len(times) < 3:
+        return configured
+    gaps = [(newer - older).total_seconds() for newer, older in itertools.pairwise(times)]
+    return min(max(statistics.median(gaps), low), high)

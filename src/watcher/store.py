@@ -145,6 +145,12 @@ def m004_schedule(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_adaptive_interval(db: Database) -> None:
+    """The interval a feed's publishing rate suggested at its last successful poll."""
+    db.execute("ALTER TABLE feeds ADD COLUMN interval_seconds REAL")
+
+
 CLUSTER_WINDOW = timedelta(days=7)  # copies of a story appear within days, not weeks
 
 
@@ -161,6 +167,7 @@ class FeedState:
     last_modified: str | None = None
     consecutive_errors: int = 0
     next_due: str | None = None  # ISO 8601, UTC
+    interval: float | None = None  # seconds, as adapted to the publishing rate
 
 
 @dataclass(frozen=True)
@@ -189,6 +196,7 @@ class PollRecord:
     last_modified: str | None = None
     title: str | None = None
     next_due: datetime | None = None
+    interval: float | None = None  # adapted to the publishing rate, on successful polls
 
     @property
     def failed(self) -> bool:
@@ -259,7 +267,8 @@ class Store:
 
     def feed_state(self, name: str) -> FeedState:
         row = self.db.execute(
-            "SELECT etag, last_modified, consecutive_errors, next_due_at FROM feeds WHERE name = ?",
+            "SELECT etag, last_modified, consecutive_errors, next_due_at, interval_seconds"
+            " FROM feeds WHERE name = ?",
             [name],
         ).fetchone()
         return FeedState(*row) if row else FeedState()
@@ -310,7 +319,8 @@ class Store:
                     UPDATE feeds SET last_polled_at = ?, last_ok_at = ?, last_status = ?,
                         last_error = NULL, consecutive_errors = 0, failing_since = NULL,
                         etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),
-                        title = COALESCE(?, title), next_due_at = ?
+                        title = COALESCE(?, title), next_due_at = ?,
+                        interval_seconds = COALESCE(?, interval_seconds)
                     WHERE name = ?
                     """,
                     [
@@ -321,6 +331,7 @@ class Store:
                         record.last_modified,
                         record.title,
                         stamp(record.next_due),
+                        record.interval,
                         record.feed,
                     ],
                 )
