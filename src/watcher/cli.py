@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 import click
 
+from watcher import logs
 from watcher.config import (
     ENV_CONFIG,
     Config,
@@ -63,22 +63,6 @@ class Since(click.ParamType):  # type: ignore[type-arg]
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _setup_logging(verbose: int) -> None:
-    under_journal = "JOURNAL_STREAM" in os.environ  # journald adds its own timestamps
-    logging.basicConfig(
-        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s"
-        if under_journal
-        else "%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
-    # httpx logs every request at INFO: one line per feed and page would flood the journal.
-    logging.getLogger("httpx").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
-    logging.getLogger("trafilatura").setLevel(logging.ERROR)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING if verbose < 2 else logging.INFO)
-
-
 class _Context:
     def __init__(self, path: str | None) -> None:
         self.path = config_path(path)
@@ -120,7 +104,7 @@ def cli(ctx: click.Context, config_file: str | None, verbose: int) -> None:
     Example:
         watcher poll --once && watcher hits --since 7d
     """
-    _setup_logging(verbose)
+    logs.setup(verbose)
     ctx.obj = _Context(config_file)
 
 

@@ -209,7 +209,9 @@ class Poller:
         record = replace(record, next_due=due)
         self.store.record_poll(record)
         if record.status == "failed":
-            log.warning("feed %r failed: %s", record.feed, record.error)
+            log.warning(
+                "feed %r failed: %s", record.feed, record.error, extra={"feed": record.feed}
+            )
         else:
             log.info(
                 "feed %r: %s, %d entries, %d new, %d updated, %d hits",
@@ -219,6 +221,7 @@ class Poller:
                 record.new_articles,
                 record.updated_articles,
                 record.hits,
+                extra={"feed": record.feed},
             )
         return PollResult(
             feed=record.feed,
