@@ -235,3 +235,51 @@ def test_disabling_an_unknown_feed_changes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "no feed named 'C'" in result.output
     assert config.read_text() == text
+
+
+@pytest.mark.slow
+def test_feeds_add_resolves_a_site_to_the_feed_it_announces(site: Site, tmp_path: Path) -> None:
+    site.put(
+        "/",
+        f'<html><head><link rel="alternate" type="application/atom+xml" href="{site.base}/w.atom">'
+        "</head><body>home</body></html>",
+        "text/html",
+    )
+    site.put(
+        "/w.atom",
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>Eastern Ledger</title></feed>',
+    )
+    config = write_config(tmp_path, [("Other", f"{site.base}/other.rss")])
+
+    result = invoke("--config", str(config), "feeds", "add", f"{site.base}/")
+    again = invoke("--config", str(config), "feeds", "add", f"{site.base}/w.atom")
+
+    assert result.output == f"added 'Eastern Ledger': {site.base}/w.atom to {config}\n"
+    assert again.output == f"{site.base}/w.atom is already in {config}\n"
+    listed = json.loads(invoke("--config", str(config), "feeds", "list", "--format", "json").output)
+    assert [feed["name"] for feed in listed] == ["Other", "Eastern Ledger"]
+
+
+@pytest.mark.slow
+def test_feeds_add_of_a_page_without_feeds_says_so(site: Site, tmp_path: Path) -> None:
+    site.put("/", "<html><body>no feeds</body></html>", "text/html")
+    config = write_config(tmp_path, [("Other", f"{site.base}/other.rss")])
+
+    result = invoke("--config", str(config), "feeds", "add", f"{site.base}/")
+
+    assert result.exit_code == 1
+    assert result.output == f"error: {site.base}/: neither a feed nor a page that links to one\n"
+
+
+def test_feeds_import_and_export_round_trip(tmp_path: Path) -> None:
+    source = write_config(
+        tmp_path, [("A", "https://a.example/rss"), ("B", "https://b.example/rss")]
+    )
+    exported = tmp_path / "feeds.opml"
+    exported.write_text(invoke("--config", str(source), "feeds", "export").output)
+    target = tmp_path / "other.toml"
+    target.write_text('[[feeds]]\nname = "B"\nurl = "https://b.example/rss"\n')
+
+    result = invoke("--config", str(target), "feeds", "import", str(exported))
+
+    assert result.output == f"added 'A': https://a.example/rss\n1 feeds added to {target}\n"

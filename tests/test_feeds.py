@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from watcher.errors import FeedError
-from watcher.feeds import canonical_url, parse_feed, plain_text
+from watcher.feeds import canonical_url, discover, parse_feed, plain_text
 
 CORPUS_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -402,3 +402,23 @@ def test_feed_without_freshness_hints_has_no_ttl() -> None:
     doc = b"<rss version='2.0'><channel><title>T</title></channel></rss>"
 
     assert parse_feed(doc, "https://news.example/rss").ttl is None
+
+
+def test_site_page_announces_its_feeds() -> None:
+    page = (
+        b"<html><head><title>Site</title>"
+        b'<link rel="alternate" type="application/rss+xml" href="/rss.xml">'
+        b'<link rel="alternate" type="application/atom+xml" href="https://cdn.example/atom">'
+        b'<link rel="stylesheet" href="/style.css">'
+        b'<link rel="alternate" hreflang="hi" href="/hi/">'
+        b"</head><body></body></html>"
+    )
+
+    assert discover(page, "https://news.example/india/") == [
+        "https://news.example/rss.xml",
+        "https://cdn.example/atom",
+    ]
+
+
+def test_page_without_feed_links_announces_nothing() -> None:
+    assert discover(b"<html><body><p>no feeds</p></body></html>", "https://x.example/") == []

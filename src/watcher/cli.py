@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 import click
@@ -23,9 +24,9 @@ from watcher.config import (
     config_path,
     load_config,
     parse_duration,
-    set_feed_enabled,
 )
 from watcher.errors import ConfigError, FetchError, QueryError, WatcherError
+from watcher.feedlist import NewFeed, add_feeds, from_opml, remove_feed, set_feed_enabled, to_opml
 from watcher.formats import (
     FORMATS,
     render_feeds,
@@ -34,7 +35,7 @@ from watcher.formats import (
     render_status,
     render_terms,
 )
-from watcher.pipeline import PollResult, fetch_article, poll_once
+from watcher.pipeline import PollResult, fetch_article, find_feed, poll_once
 from watcher.service import serve, service_status
 from watcher.store import Store
 from watcher.terms import Matcher, compile_term
@@ -312,6 +313,68 @@ def terms_test(
     click.echo(render_matches(matches, mark))
     if not matches:
         sys.exit(EXIT_FAILED)
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", help="Name for the feed (default: the feed's own title).")
+@click.pass_obj
+def feeds_add(obj: _Context, url: str, name: str | None) -> None:
+    """Add a feed; a site's URL is resolved to the feed it announces.
+
+    \b
+    Example:
+        watcher feeds add https://www.japantimes.co.jp/
+        watcher feeds add https://example.org/rss.xml --name "Example News"
+    """
+    feed_url, title = asyncio.run(find_feed(obj.config, url))
+    added = add_feeds(obj.path, [NewFeed(name or title or feed_url, feed_url)])
+    if not added:
+        click.echo(f"{feed_url} is already in {obj.path}")
+        return
+    click.echo(f"added {added[0].name!r}: {feed_url} to {obj.path}")
+
+
+@feeds.command("remove")
+@click.argument("name")
+@click.pass_obj
+def feeds_remove(obj: _Context, name: str) -> None:
+    """Remove a feed from the config file (its stored articles and hits stay).
+
+    \b
+    Example:
+        watcher feeds remove "Kyodo News — All"
+    """
+    remove_feed(obj.path, name)
+    click.echo(f"removed {name!r} from {obj.path}")
+
+
+@feeds.command("import")
+@click.argument("opml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def feeds_import(obj: _Context, opml: Path) -> None:
+    """Add the feeds of an OPML file (from another feed reader) that are not configured yet.
+
+    \b
+    Example:
+        watcher feeds import subscriptions.opml
+    """
+    added = add_feeds(obj.path, from_opml(opml.read_bytes(), str(opml)))
+    for feed in added:
+        click.echo(f"added {feed.name!r}: {feed.url}")
+    click.echo(f"{len(added)} feeds added to {obj.path}")
+
+
+@feeds.command("export")
+@click.pass_obj
+def feeds_export(obj: _Context) -> None:
+    """Print the configured feeds as OPML, for any feed reader.
+
+    \b
+    Example:
+        watcher feeds export > watcher.opml
+    """
+    click.echo(to_opml(obj.config))
 
 
 @feeds.command("disable")

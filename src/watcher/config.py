@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import tomlkit
-
 from watcher.errors import ConfigError, QueryError
 from watcher.terms import Term, compile_term
 
@@ -131,31 +129,6 @@ class _Where:
 
 
 _TOP = _Where()
-
-
-def set_feed_enabled(path: str | os.PathLike[str], name: str, enabled: bool) -> None:
-    """Enable or disable a feed by editing the config file, keeping its comments and layout.
-
-    The edited file is validated before it replaces the old one, atomically.
-    """
-    path = Path(path)
-    config = load_config(path)
-    config.select_feeds([name])  # names the feed if it does not exist
-    document = tomlkit.parse(path.read_text(encoding="utf-8"))
-    for table in document["feeds"]:
-        if table["name"] == name:
-            if enabled:
-                table.pop("enabled", None)  # the default
-            else:
-                table["enabled"] = False
-    text = tomlkit.dumps(document)
-    edited = path.with_name(f".{path.name}.edit")
-    edited.write_text(text, encoding="utf-8")
-    try:
-        load_config(edited)
-        os.replace(edited, path)
-    finally:
-        edited.unlink(missing_ok=True)
 
 
 class _Validator:

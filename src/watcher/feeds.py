@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
+import lxml.etree
+import lxml.html
 from charset_normalizer import from_bytes
 
 from watcher.errors import FeedError
@@ -269,3 +271,30 @@ def _parse_json_feed(content: bytes, feed_url: str) -> ParsedFeed:
             )
         )
     return ParsedFeed(title=plain_text(str(document.get("title") or "")), entries=tuple(entries))
+
+
+_FEED_TYPES = {
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/json",
+    "application/rdf+xml",
+}
+
+
+def discover(page: bytes, page_url: str) -> list[str]:
+    """Feed URLs a web page announces with <link rel="alternate" type="...rss+xml" href>."""
+    try:
+        tree = lxml.html.fromstring(page)
+    except (lxml.etree.ParserError, ValueError):
+        return []
+    found = []
+    for link in tree.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").lower().split(";")[0].strip()
+        href = link.get("href")
+        if "alternate" in rel and kind in _FEED_TYPES and href:
+            url = urljoin(page_url, href.strip())
+            if url.startswith(("http://", "https://")) and url not in found:
+                found.append(url)
+    return found

@@ -19,7 +19,7 @@ import httpx
 from watcher.config import Config, FeedConfig
 from watcher.errors import FeedError, FetchError
 from watcher.extract import MIN_TEXT_CHARS, Extractor
-from watcher.feeds import canonical_url, parse_feed
+from watcher.feeds import canonical_url, discover, parse_feed
 from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Extracted
 from watcher.schedule import adaptive_interval, next_due
@@ -334,3 +334,23 @@ async def poll_once(
         async with Fetcher(config.fetch, transport) as fetcher:
             poller = Poller(config, store, fetcher, extractor)
             return await poller.poll_all(feeds, on_done)
+
+
+async def find_feed(config: Config, url: str) -> tuple[str, str]:
+    """(feed URL, feed title) for a feed URL, or for a site URL by its announced feeds."""
+    async with Fetcher(config.fetch) as fetcher:
+        page = await fetcher.get(url, accept=FEED_ACCEPT)
+        try:
+            return page.url, parse_feed(page.content, page.url, page.content_type).title
+        except FeedError:
+            pass
+        candidates = discover(page.content, page.url)
+        if not candidates:
+            raise FeedError(f"{url}: neither a feed nor a page that links to one")
+        for candidate in candidates:
+            try:
+                found = await fetcher.get(candidate, accept=FEED_ACCEPT)
+                return found.url, parse_feed(found.content, found.url, found.content_type).title
+            except (FetchError, FeedError) as exc:
+                log.info("feed candidate %s: %s", candidate, exc)
+        raise FeedError(f"{url}: none of its announced feeds could be read: {candidates[0]}")
