@@ -42,6 +42,9 @@ from watcher.terms import Matcher, compile_term
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+FORMAT = click.option(
+    "--format", "form", type=click.Choice(FORMATS), default="table", show_default=True
+)
 
 
 class Since(click.ParamType):  # type: ignore[type-arg]
@@ -68,6 +71,12 @@ class _Context:
     def __init__(self, path: str | None) -> None:
         self.path = config_path(path)
         self._config: Config | None = None
+
+    def store(self) -> Store:
+        """The database, with a row for every configured feed."""
+        store = Store.open(self.config.db_path)
+        store.sync_feeds((feed.name, feed.url) for feed in self.config.feeds)
+        return store
 
     @property
     def config(self) -> Config:
@@ -167,7 +176,7 @@ def _summary(results: list[PollResult]) -> str:
 @click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only this feed (repeatable).")
 @click.option("--since", type=Since(), help="Found since a duration ago (7d) or a date.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
-@click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
+@FORMAT
 @click.pass_obj
 def hits(
     obj: _Context,
@@ -200,7 +209,7 @@ def feeds() -> None:
 
 
 @feeds.command("list")
-@click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
+@FORMAT
 @click.pass_obj
 def feeds_list(obj: _Context, form: str) -> None:
     """Show each configured feed with its health, articles and hits.
@@ -209,15 +218,13 @@ def feeds_list(obj: _Context, form: str) -> None:
     Example:
         watcher feeds list --format json
     """
-    config = obj.config
-    with Store.open(config.db_path) as store:
-        store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
-        statuses = store.feed_statuses(config.feeds)
+    with obj.store() as store:
+        statuses = store.feed_statuses(obj.config.feeds)
     click.echo(render_feeds(statuses, form))
 
 
 @cli.command()
-@click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
+@FORMAT
 @click.pass_obj
 def status(obj: _Context, form: str) -> None:
     """Show whether the service runs, hits today, and every feed's health and next poll.
@@ -229,11 +236,9 @@ def status(obj: _Context, form: str) -> None:
         watcher status
         watcher status --format json
     """
-    config = obj.config
-    with Store.open(config.db_path) as store:
-        store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
-        summary = service_status(config, store, datetime.now(UTC))
-        feeds = store.feed_statuses(config.feeds)
+    with obj.store() as store:
+        summary = service_status(obj.config, store, datetime.now(UTC))
+        feeds = store.feed_statuses(obj.config.feeds)
     click.echo(render_status(summary, form))
     if form == "table":
         click.echo("\n" + render_feeds(feeds, form))
@@ -251,7 +256,7 @@ def terms() -> None:
 
 
 @terms.command("list")
-@click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
+@FORMAT
 @click.pass_obj
 def terms_list(obj: _Context, form: str) -> None:
     """Show each configured watch-term and its query.
