@@ -1,0 +1,136 @@
+"""The database schema as forward migrations (`sqlite_utils.migrations`).
+
+Each migration runs in its own transaction together with the record of it in
+`_sqlite_migrations`; a database of any earlier version is brought up to date
+when `Store.open` applies them. Never edit an applied migration: add one.
+docs/schema.md describes the resulting tables.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("watcher")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE feeds (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            title TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            last_polled_at TEXT,
+            last_ok_at TEXT,
+            last_status INTEGER,
+            consecutive_errors INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        );
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            url TEXT UNIQUE,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('page', 'summary')),
+            note TEXT,
+            author TEXT,
+            language TEXT,
+            published TEXT,
+            feed TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            changed_at TEXT NOT NULL
+        );
+        CREATE INDEX articles_published ON articles (published);
+        CREATE TABLE article_feeds (
+            article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+            feed TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            first_seen_at TEXT NOT NULL,
+            PRIMARY KEY (article_id, feed)
+        );
+        CREATE TABLE hits (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles (id),
+            term TEXT NOT NULL,
+            phrase TEXT NOT NULL,
+            snippet TEXT NOT NULL,
+            score REAL NOT NULL,
+            found_at TEXT NOT NULL,
+            UNIQUE (article_id, term)
+        );
+        CREATE INDEX hits_term_found ON hits (term, found_at);
+        CREATE INDEX hits_found ON hits (found_at);
+        CREATE TABLE polls (
+            id INTEGER PRIMARY KEY,
+            feed TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'not_modified', 'failed')),
+            http_status INTEGER,
+            entries INTEGER NOT NULL DEFAULT 0,
+            new_articles INTEGER NOT NULL DEFAULT 0,
+            updated_articles INTEGER NOT NULL DEFAULT 0,
+            hits INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        CREATE INDEX polls_feed_started ON polls (feed, started_at);
+        """
+    )
+
+
+@migrations()
+def m002_explained_hits(db: Database) -> None:
+    """Each hit keeps which query clauses matched and where, as JSON arrays."""
+    db.executescript(
+        """
+        ALTER TABLE hits ADD COLUMN clauses TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE hits ADD COLUMN highlights TEXT NOT NULL DEFAULT '[]';
+        """
+    )
+
+
+@migrations()
+def m003_story_clusters(db: Database) -> None:
+    """Near-identical copies of a story share a cluster (see cluster.py)."""
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN simhash INTEGER;
+        ALTER TABLE articles ADD COLUMN cluster_id INTEGER;
+        UPDATE articles SET cluster_id = id;
+        CREATE INDEX articles_cluster ON articles (cluster_id);
+        CREATE TABLE article_bands (
+            band INTEGER NOT NULL,
+            article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE
+        );
+        CREATE INDEX article_bands_band ON article_bands (band);
+        """
+    )
+
+
+@migrations()
+def m004_schedule(db: Database) -> None:
+    """Each feed's next due time and failing-since, and the running service's heartbeat."""
+    db.executescript(
+        """
+        ALTER TABLE feeds ADD COLUMN next_due_at TEXT;
+        ALTER TABLE feeds ADD COLUMN failing_since TEXT;
+        CREATE TABLE service (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            heartbeat_at TEXT NOT NULL,
+            stopped_at TEXT
+        );
+        """
+    )
+
+
+@migrations()
+def m005_adaptive_interval(db: Database) -> None:
+    """The interval a feed's publishing rate suggested at its last successful poll."""
+    db.execute("ALTER TABLE feeds ADD COLUMN interval_seconds REAL")
