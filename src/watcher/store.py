@@ -1,7 +1,7 @@
 """The hit database: with schema.py (its tables), the only place with SQL.
 
-SQLite in WAL mode through sqlite-utils. Timestamps are ISO 8601 strings in UTC ("2026-11-23T19:00:00+00:00"), so they
-sort and compare as text.
+SQLite in WAL mode through sqlite-utils. Timestamps are ISO 8601 strings in
+UTC ("2026-11-23T19:00:00+00:00"), so they sort and compare as text.
 """
 
 from __future__ import annotations
