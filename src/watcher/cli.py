@@ -237,8 +237,8 @@ def status(obj: _Context, form: str) -> None:
         watcher status --format json
     """
     with obj.store() as store:
-        summary = service_status(obj.config, store, datetime.now(UTC))
         feeds = store.feed_statuses(obj.config.feeds)
+        summary = service_status(store, feeds, datetime.now(UTC))
     click.echo(render_status(summary, form))
     if form == "table":
         click.echo("\n" + render_feeds(feeds, form))

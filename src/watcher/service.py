@@ -30,7 +30,7 @@ from watcher.config import Config, FeedConfig, load_config
 from watcher.errors import WatcherError
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
-from watcher.models import ServiceStatus
+from watcher.models import FeedStatus, ServiceStatus
 from watcher.notify import notify, watchdog_interval
 from watcher.pipeline import Poller
 from watcher.store import Store
@@ -190,9 +190,8 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
         log.info("stopped")
 
 
-def service_status(config: Config, store: Store, now: datetime) -> ServiceStatus:
+def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:
     """What `watcher status` reports, read from the database (works while the service runs)."""
-    feeds = store.feed_statuses(config.feeds)
     enabled = [feed for feed in feeds if feed.enabled]
     recorded = store.service_state()
     state = "never run"
