@@ -81,7 +81,7 @@ def test_unknown_top_level_key_names_the_key_and_line(tmp_path: Path) -> None:
 
     assert message == (
         f"{tmp_path / 'watcher.toml'}:1: pol: unknown key "
-        "(expected one of: feeds, fetch, poll, storage, terms)"
+        "(expected one of: channels, delivery, feeds, fetch, poll, storage, terms)"
     )
 
 
