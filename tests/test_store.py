@@ -15,6 +15,7 @@ MIGRATIONS = [
     "m003_story_clusters",
     "m004_schedule",
     "m005_adaptive_interval",
+    "m006_outbox",
 ]
 ENTRY = Entry(
     key="news.example|item-7",

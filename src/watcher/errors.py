@@ -32,3 +32,11 @@ class FeedError(WatcherError):
 
 class StoreError(WatcherError):
     """The hit database cannot be opened or written."""
+
+
+class DeliveryError(WatcherError):
+    """A digest could not be handed to its channel (SMTP, webhook or apprise refused it)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds the receiver asked us to wait, if it did

@@ -1,6 +1,7 @@
 """The plain values that flow between the stages of one poll.
 
-feed bytes -> `Entry` -> (page) -> `Article` -> `Match` per term -> stored `Hit`.
+feed bytes -> `Entry` -> (page) -> `Article` -> `Match` per term -> stored `Hit`
+-> `Digest` per channel -> `Delivery` (the outbox row that tracks sending it).
 """
 
 from __future__ import annotations
@@ -136,3 +137,52 @@ class ServiceStatus:
     pid: int | None = None
     started_at: str | None = None
     heartbeat_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A digest in the outbox, as `watcher deliveries` shows it."""
+
+    id: str  # also the webhook-id and the email's Message-ID, stable across retries
+    channel: str
+    status: str  # "pending", "sent" or "failed"
+    hits: int
+    attempts: int
+    created_at: str  # ISO 8601, UTC
+    next_attempt_at: str | None
+    sent_at: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Story:
+    """Copies of one story under one term, newest first ("reported by N outlets")."""
+
+    cluster: int | None
+    outlets: int
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class TermGroup:
+    term: str
+    stories: tuple[Story, ...]
+
+    @property
+    def hits(self) -> int:
+        return sum(len(story.hits) for story in self.stories)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one message to one channel says: hits by term, then story; feeds that fail."""
+
+    id: str
+    channel: str
+    created_at: str  # ISO 8601, UTC
+    groups: tuple[TermGroup, ...]
+    failing: tuple[FeedStatus, ...] = ()  # feeds failing for longer than the notice period
+
+    @property
+    def hits(self) -> int:
+        return sum(group.hits for group in self.groups)

@@ -8,10 +8,21 @@ docs/schema.md describes the resulting tables.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("watcher")
+
+
+def stamp(moment: datetime | None) -> str | None:
+    """The stored form of a moment: ISO 8601 in UTC, to the second."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @migrations()
@@ -134,3 +145,43 @@ def m004_schedule(db: Database) -> None:
 def m005_adaptive_interval(db: Database) -> None:
     """The interval a feed's publishing rate suggested at its last successful poll."""
     db.execute("ALTER TABLE feeds ADD COLUMN interval_seconds REAL")
+
+
+@migrations()
+def m006_outbox(db: Database) -> None:
+    """Digests as an outbox: written with their hits before sending, marked after acceptance.
+
+    A hit belongs to at most one digest per channel (the primary key of
+    `digest_hits`), so no channel is sent a hit twice.
+    """
+    db.executescript(
+        """
+        CREATE TABLE channels (
+            name TEXT PRIMARY KEY,
+            first_seen_at TEXT NOT NULL,
+            last_run_at TEXT
+        );
+        CREATE TABLE digests (
+            id TEXT PRIMARY KEY,
+            channel TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+            hits INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            sent_at TEXT,
+            claimed_by INTEGER,
+            claimed_until TEXT
+        );
+        CREATE INDEX digests_due ON digests (status, next_attempt_at);
+        CREATE INDEX digests_channel_created ON digests (channel, created_at);
+        CREATE TABLE digest_hits (
+            channel TEXT NOT NULL,
+            hit_id INTEGER NOT NULL REFERENCES hits (id) ON DELETE CASCADE,
+            digest_id TEXT NOT NULL REFERENCES digests (id) ON DELETE CASCADE,
+            PRIMARY KEY (channel, hit_id)
+        );
+        CREATE INDEX digest_hits_digest ON digest_hits (digest_id);
+        """
+    )

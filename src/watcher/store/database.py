@@ -1,4 +1,4 @@
-"""The hit database: with schema.py (its tables), the only place with SQL.
+"""Feeds, articles, hits, polls and the service heartbeat: their SQL.
 
 SQLite in WAL mode through sqlite-utils. Timestamps are ISO 8601 strings in
 UTC ("2026-11-23T19:00:00+00:00"), so they sort and compare as text.
@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ from watcher.cluster import MAX_DISTANCE, bands, distance, simhash
 from watcher.config import FeedConfig
 from watcher.errors import StoreError
 from watcher.models import Article, Entry, FeedStatus, Hit, Match
-from watcher.schema import migrations
+from watcher.store.outbox import Outbox
+from watcher.store.schema import migrations, stamp
 
 BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock before failing
 
@@ -76,21 +77,13 @@ class PollRecord:
         return self.status == "failed"
 
 
-def stamp(moment: datetime | None) -> str | None:
-    """The stored form of a moment: ISO 8601 in UTC, to the second."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
 class Store:
     """The SQLite database of feeds, articles, hits and polls."""
 
     def __init__(self, db: Database, path: Path) -> None:
         self.db = db
         self.path = path
+        self.outbox = Outbox(db)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -414,10 +407,21 @@ class Store:
         feeds: Sequence[str] = (),
         since: datetime | None = None,
         limit: int | None = None,
+        ids: Sequence[int] | None = None,
+        digest: str | None = None,
     ) -> list[Hit]:
-        """Stored hits, newest first, filtered by term, feed (any feed carrying it) and time."""
+        """Stored hits, newest first, filtered by term, feed (any feed carrying it) and time.
+
+        `ids` picks hits by id; `digest` the hits of one digest in the outbox.
+        """
         where: list[str] = []
         params: list[Any] = []
+        if ids is not None:
+            where.append(f"h.id IN ({', '.join('?' for _ in ids)})")
+            params.extend(ids)
+        if digest is not None:
+            where.append("h.id IN (SELECT hit_id FROM digest_hits WHERE digest_id = ?)")
+            params.append(digest)
         if terms:
             where.append(f"h.term IN ({', '.join('?' for _ in terms)})")
             params.extend(terms)
@@ -451,6 +455,6 @@ class Store:
 
     def count(self, table: str) -> int:
         """Rows in one of our tables (for summaries and tests)."""
-        if table not in {"feeds", "articles", "article_feeds", "hits", "polls"}:
+        if table not in {"feeds", "articles", "article_feeds", "hits", "polls", "digests"}:
             raise ValueError(f"unknown table {table!r}")
         return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

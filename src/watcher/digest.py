@@ -1,0 +1,218 @@
+"""A channel's digest: its hits grouped by term, then story, newest first, and rendered.
+
+Pure functions of their inputs: `build` groups stored hits into a `Digest`,
+`render` turns it into a subject line, plain text and HTML (Jinja2, HTML
+autoescaped), and `to_json` into the webhook body (docs/webhooks.md).
+Picking which hits a channel gets is the outbox's job (store/outbox.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jinja2
+
+from watcher.models import Digest, FeedStatus, Hit, Story, TermGroup
+
+SUBJECT_TITLE_CHARS = 90
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("watcher", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A digest as a message: what the email or chat message says."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def build(
+    digest_id: str,
+    channel: str,
+    created_at: str,
+    hits: Sequence[Hit],
+    failing: Sequence[FeedStatus] = (),
+    term_order: Sequence[str] = (),
+) -> Digest:
+    """Group hits by term (in `term_order`, then by name), then by story, newest first."""
+    by_term: dict[str, list[Hit]] = {}
+    newest_first = sorted(hits, key=lambda hit: (hit.published or hit.found_at, hit.id))[::-1]
+    for hit in newest_first:
+        by_term.setdefault(hit.term, []).append(hit)
+    rank = {term: index for index, term in enumerate(term_order)}
+    groups = []
+    for term in sorted(by_term, key=lambda term: (rank.get(term, len(rank)), term)):
+        stories: dict[object, list[Hit]] = {}
+        for hit in by_term[term]:
+            key = hit.cluster if hit.cluster is not None else ("hit", hit.id)
+            stories.setdefault(key, []).append(hit)
+        groups.append(
+            TermGroup(
+                term=term,
+                stories=tuple(
+                    Story(
+                        cluster=copies[0].cluster,
+                        outlets=max(hit.outlets for hit in copies),
+                        hits=tuple(copies),
+                    )
+                    for copies in stories.values()
+                ),
+            )
+        )
+    return Digest(
+        id=digest_id,
+        channel=channel,
+        created_at=created_at,
+        groups=tuple(groups),
+        failing=tuple(failing),
+    )
+
+
+def long_failing(
+    feeds: Sequence[FeedStatus], now: datetime, notice: timedelta
+) -> tuple[FeedStatus, ...]:
+    """The enabled feeds that have been failing for longer than `notice`."""
+    return tuple(
+        feed
+        for feed in feeds
+        if feed.enabled
+        and feed.failing_since
+        and now - datetime.fromisoformat(feed.failing_since) >= notice
+    )
+
+
+def one_line(text: str) -> str:
+    """Text safe for a header or a subject: no line breaks or control characters."""
+    return " ".join(_LINE_BREAKS.sub(" ", text).split())
+
+
+def subject(digest: Digest) -> str:
+    """ "watcher: 5 new hits (UNICORN antenna 3, AI Dialogue 2)"; one hit names its title."""
+    if digest.hits == 0:
+        return "watcher: no new hits"
+    if digest.hits == 1:
+        group = digest.groups[0]
+        title = one_line(group.stories[0].hits[0].title)
+        if len(title) > SUBJECT_TITLE_CHARS:
+            title = title[: SUBJECT_TITLE_CHARS - 1].rstrip() + "…"
+        return f"watcher: {one_line(group.term)}: {title}"
+    counts = ", ".join(f"{one_line(group.term)} {group.hits}" for group in digest.groups)
+    return f"watcher: {digest.hits} new hits ({counts})"
+
+
+def segments(snippet: str, highlights: Sequence[Sequence[int]]) -> list[tuple[str, bool]]:
+    """The snippet cut into (text, highlighted) runs, for <mark> in HTML and *...* in text."""
+    runs: list[tuple[str, bool]] = []
+    position = 0
+    for start, end in sorted((int(span[0]), int(span[1])) for span in highlights):
+        start, end = max(start, position), min(end, len(snippet))
+        if start >= end:
+            continue
+        if start > position:
+            runs.append((snippet[position:start], False))
+        runs.append((snippet[start:end], True))
+        position = end
+    if position < len(snippet):
+        runs.append((snippet[position:], False))
+    return runs
+
+
+def starred(snippet: str, highlights: Sequence[Sequence[int]]) -> str:
+    """The snippet on one line with its highlights in *stars*, for plain text."""
+    runs = segments(snippet, highlights)
+    return one_line("".join(f"*{text}*" if marked else text for text, marked in runs))
+
+
+def render(digest: Digest) -> Rendered:
+    """The digest as a subject line, plain text and HTML."""
+    values = {
+        "digest": digest,
+        "subject": subject(digest),
+        "segments": segments,
+        "starred": starred,
+        "day": _day,
+        "one_line": one_line,
+        "link": link,
+    }
+    return Rendered(
+        subject=values["subject"],  # type: ignore[arg-type]
+        text=_TEMPLATES.get_template("digest.txt.j2").render(values),
+        html=_TEMPLATES.get_template("digest.html.j2").render(values),
+    )
+
+
+def link(url: str | None) -> str:
+    """An article URL fit for href: http(s) only, so a feed cannot plant javascript: links."""
+    return url if url and url.lower().startswith(("https://", "http://")) else "#"
+
+
+def _day(moment: str | None) -> str:
+    """ "2026-11-23 19:31 UTC" from a stored ISO 8601 time."""
+    return f"{moment[:16].replace('T', ' ')} UTC" if moment else ""
+
+
+def to_json(digest: Digest) -> dict[str, Any]:
+    """The webhook body (docs/webhooks.md, docs/webhook.schema.json)."""
+    return {
+        "type": "watcher.digest",
+        "timestamp": digest.created_at,
+        "data": {
+            "id": digest.id,
+            "channel": digest.channel,
+            "hit_count": digest.hits,
+            "terms": [
+                {
+                    "term": group.term,
+                    "hit_count": group.hits,
+                    "stories": [
+                        {
+                            "cluster": story.cluster,
+                            "outlets": story.outlets,
+                            "hits": [_hit_json(hit) for hit in story.hits],
+                        }
+                        for story in group.stories
+                    ],
+                }
+                for group in digest.groups
+            ],
+            "failing_feeds": [
+                {
+                    "name": feed.name,
+                    "url": feed.url,
+                    "failing_since": feed.failing_since,
+                    "consecutive_errors": feed.consecutive_errors,
+                    "last_error": feed.last_error,
+                }
+                for feed in digest.failing
+            ],
+        },
+    }
+
+
+def _hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        "id": hit.id,
+        "title": hit.title,
+        "url": hit.url,
+        "feed": hit.feed,
+        "published": hit.published,
+        "found_at": hit.found_at,
+        "score": hit.score,
+        "snippet": hit.snippet,
+        "highlights": hit.highlights,
+        "clauses": hit.clauses,
+        "source": hit.source,
+    }

@@ -1,0 +1,258 @@
+"""The outbox: digests written with their hits before sending, marked once accepted.
+
+A digest moves pending -> sent, or pending -> (retries) -> failed. A sender
+claims a pending digest for `lease` seconds before sending it, so that two
+processes (the service and `watcher digest send`) never send it both; a claim
+by a process that died lapses at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from watcher.models import Delivery
+from watcher.store.schema import stamp
+
+_DELIVERY_COLUMNS = (
+    "id, channel, status, hits, attempts, created_at, next_attempt_at, sent_at, last_error"
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+class Outbox:
+    """The `channels`, `digests` and `digest_hits` tables."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A transaction that takes the write lock first, so read-then-write cannot race."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- channels ------------------------------------------------------------
+
+    def sync_channels(self, names: Sequence[str], now: datetime) -> None:
+        """Note when each channel was first configured: it is sent hits found from then on."""
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO channels (name, first_seen_at) VALUES (?, ?)",
+            [(name, stamp(now)) for name in names],
+        )
+
+    def last_run(self, channel: str) -> str | None:
+        row = self.db.execute(
+            "SELECT last_run_at FROM channels WHERE name = ?", [channel]
+        ).fetchone()
+        return row[0] if row else None
+
+    def mark_run(self, channel: str, now: datetime) -> None:
+        """Note a scheduled digest run, so a restart can tell whether one was missed."""
+        self.db.execute("UPDATE channels SET last_run_at = ? WHERE name = ?", [stamp(now), channel])
+
+    # -- building digests ----------------------------------------------------
+
+    def undelivered(
+        self,
+        channel: str,
+        *,
+        terms: Sequence[str] = (),
+        min_score: float = 0.0,
+        since: datetime | None = None,
+    ) -> list[int]:
+        """Ids of hits the channel should get and has not been given, oldest first.
+
+        Without `since`, hits found before the channel was first configured are
+        left out, so a new channel does not receive the whole history.
+        """
+        where = [
+            "h.score >= ?",
+            "NOT EXISTS (SELECT 1 FROM digest_hits d WHERE d.channel = ? AND d.hit_id = h.id)",
+        ]
+        params: list[Any] = [min_score, channel]
+        if since is not None:
+            where.append("h.found_at >= ?")
+            params.append(stamp(since))
+        else:
+            where.append(
+                "h.found_at >= COALESCE((SELECT first_seen_at FROM channels WHERE name = ?), '')"
+            )
+            params.append(channel)
+        if terms:
+            where.append(f"h.term IN ({', '.join('?' for _ in terms)})")
+            params.extend(terms)
+        rows = self.db.execute(
+            f"SELECT h.id FROM hits h WHERE {' AND '.join(where)} ORDER BY h.id", params
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def create(
+        self,
+        channel: str,
+        now: datetime,
+        *,
+        terms: Sequence[str] = (),
+        min_score: float = 0.0,
+        since: datetime | None = None,
+        empty: bool = False,
+    ) -> str | None:
+        """Put the channel's undelivered hits into a new pending digest; return its id.
+
+        Returns None when there are no such hits, unless `empty` asks for a
+        digest anyway. Selecting and claiming the hits is one transaction.
+        """
+        with self._writing():
+            ids = self.undelivered(channel, terms=terms, min_score=min_score, since=since)
+            if not ids and not empty:
+                return None
+            digest_id = f"msg_{uuid.uuid4().hex}"
+            self.db.execute(
+                """
+                INSERT INTO digests (id, channel, created_at, status, hits, next_attempt_at)
+                VALUES (?, ?, ?, 'pending', ?, ?)
+                """,
+                [digest_id, channel, stamp(now), len(ids), stamp(now)],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO digest_hits (channel, hit_id, digest_id) VALUES (?, ?, ?)",
+                [(channel, hit_id, digest_id) for hit_id in ids],
+            )
+        return digest_id
+
+    # -- sending -------------------------------------------------------------
+
+    def claim_due(
+        self, now: datetime, pid: int, lease: float, channels: Sequence[str] = ()
+    ) -> list[Delivery]:
+        """Pending digests due by `now` that no live process is sending, now claimed by `pid`."""
+        where = "status = 'pending' AND next_attempt_at <= ?"
+        params: list[Any] = [stamp(now)]
+        if channels:
+            where += f" AND channel IN ({', '.join('?' for _ in channels)})"
+            params.extend(channels)
+        rows = self.db.execute(
+            f"SELECT id, claimed_by, claimed_until FROM digests WHERE {where}"
+            " ORDER BY created_at, id",
+            params,
+        ).fetchall()
+        claimed = []
+        until = stamp(now + timedelta(seconds=lease))
+        for digest_id, owner, owned_until in rows:
+            held = owned_until is not None and owned_until > stamp(now)
+            if held and owner != pid and owner is not None and _alive(owner):
+                continue
+            cursor = self.db.execute(
+                """
+                UPDATE digests SET claimed_by = ?, claimed_until = ?
+                WHERE id = ? AND status = 'pending' AND claimed_until IS ?
+                """,
+                [pid, until, digest_id, owned_until],
+            )
+            if cursor.rowcount == 1:
+                claimed.append(digest_id)
+        return sorted(self.deliveries(ids=claimed), key=lambda d: (d.created_at, d.id))
+
+    def mark_sent(self, digest_id: str, now: datetime) -> None:
+        self.db.execute(
+            """
+            UPDATE digests SET status = 'sent', sent_at = ?, attempts = attempts + 1,
+                last_error = NULL, claimed_by = NULL, claimed_until = NULL
+            WHERE id = ?
+            """,
+            [stamp(now), digest_id],
+        )
+
+    def mark_failed_attempt(self, digest_id: str, error: str, retry_at: datetime | None) -> None:
+        """Count a failed attempt: retry at `retry_at`, or give up (status failed) when None."""
+        self.db.execute(
+            """
+            UPDATE digests SET attempts = attempts + 1, last_error = ?,
+                status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END,
+                next_attempt_at = COALESCE(?, next_attempt_at),
+                claimed_by = NULL, claimed_until = NULL
+            WHERE id = ?
+            """,
+            [error, stamp(retry_at), stamp(retry_at), digest_id],
+        )
+
+    def retry_failed(self, now: datetime, channels: Sequence[str] = ()) -> int:
+        """Give failed digests a new round of attempts; returns how many."""
+        where = "status = 'failed'"
+        params: list[Any] = [stamp(now)]
+        if channels:
+            where += f" AND channel IN ({', '.join('?' for _ in channels)})"
+            params.extend(channels)
+        cursor = self.db.execute(
+            f"UPDATE digests SET status = 'pending', attempts = 0, next_attempt_at = ?"
+            f" WHERE {where}",
+            params,
+        )
+        return cursor.rowcount
+
+    def next_attempt(self) -> str | None:
+        """When the earliest pending digest is due (ISO 8601, UTC), if any is pending."""
+        row = self.db.execute(
+            "SELECT MIN(next_attempt_at) FROM digests WHERE status = 'pending'"
+        ).fetchone()
+        return row[0] if row else None
+
+    # -- reading ---------------------------------------------------------------
+
+    def deliveries(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        status: str | None = None,
+        channels: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        """Digests in the outbox, newest first."""
+        where: list[str] = []
+        params: list[Any] = []
+        if ids is not None:
+            where.append(f"id IN ({', '.join('?' for _ in ids)})")
+            params.extend(ids)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if channels:
+            where.append(f"channel IN ({', '.join('?' for _ in channels)})")
+            params.extend(channels)
+        sql = f"SELECT {_DELIVERY_COLUMNS} FROM digests"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at DESC, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [Delivery(*row) for row in self.db.execute(sql, params).fetchall()]
+
+    def counts(self) -> dict[str, int]:
+        """Digests per status: {"pending": 2, "sent": 40, "failed": 0}."""
+        counts = {"pending": 0, "sent": 0, "failed": 0}
+        for status, number in self.db.execute(
+            "SELECT status, COUNT(*) FROM digests GROUP BY status"
+        ).fetchall():
+            counts[status] = number
+        return counts
