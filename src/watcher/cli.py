@@ -8,6 +8,7 @@ Exit codes: 0 success (also when some feeds failed), 1 nothing could be done
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from datetime import UTC, datetime, timedelta
@@ -25,10 +26,13 @@ from watcher.config import (
     load_config,
     parse_duration,
 )
+from watcher.deliver.dispatch import Dispatcher, Outcome, deliver_now
+from watcher.digest import render, to_json
 from watcher.errors import ConfigError, FetchError, QueryError, WatcherError
 from watcher.feedlist import NewFeed, add_feeds, from_opml, remove_feed, set_feed_enabled, to_opml
 from watcher.formats import (
     FORMATS,
+    render_deliveries,
     render_feeds,
     render_hits,
     render_matches,
@@ -142,6 +146,9 @@ def poll(obj: _Context, once: bool, feeds: tuple[str, ...]) -> None:
     for result in failed:
         click.echo(f"failed: {result.feed}: {result.error}", err=True)
     click.echo(_summary(results), err=True)
+    immediate = [channel for channel in config.channels if channel.immediate]
+    if immediate:
+        _report(asyncio.run(deliver_now(config, immediate)))
     if len(failed) == len(results):
         sys.exit(EXIT_FAILED)
 
@@ -410,6 +417,125 @@ def feeds_enable(obj: _Context, name: str) -> None:
     """
     set_feed_enabled(obj.path, name, enabled=True)
     click.echo(f"enabled {name!r} in {obj.path}")
+
+
+@cli.group()
+def digest() -> None:
+    """Preview or send the digests of the configured [[channels]].
+
+    \b
+    Example:
+        watcher digest preview --channel desk
+        watcher digest send
+    """
+
+
+CHANNEL = click.option(
+    "--channel", "channels", multiple=True, metavar="NAME", help="Only this channel (repeatable)."
+)
+SINCE_HITS = click.option(
+    "--since",
+    type=Since(),
+    help="Also take undelivered hits found since then, before the channel was configured.",
+)
+
+
+@digest.command("preview")
+@CHANNEL
+@SINCE_HITS
+@click.option(
+    "--as",
+    "kind",
+    type=click.Choice(["text", "html", "json"]),
+    default="text",
+    show_default=True,
+    help="The plain-text part, the HTML part, or the webhook body.",
+)
+@click.pass_obj
+def digest_preview(
+    obj: _Context, channels: tuple[str, ...], since: datetime | None, kind: str
+) -> None:
+    """Show the digest each channel would get now; nothing is sent or marked.
+
+    \b
+    Example:
+        watcher digest preview --channel desk
+        watcher digest preview --channel desk --as html > digest.html
+    """
+    chosen = obj.config.select_channels(channels)
+    if not chosen:
+        raise ConfigError(f"{obj.path}: no [[channels]] configured")
+    with obj.store() as store:
+        dispatcher = Dispatcher(obj.config, store, fetcher=None)
+        for channel in chosen:
+            preview = dispatcher.preview(channel, since)
+            if kind == "json":
+                click.echo(json.dumps(to_json(preview), ensure_ascii=False, indent=2))
+            else:
+                rendered = render(preview)
+                click.echo(rendered.text if kind == "text" else rendered.html)
+
+
+@digest.command("send")
+@CHANNEL
+@SINCE_HITS
+@click.option("--retry-failed", is_flag=True, help="Give failed digests a new round of attempts.")
+@click.pass_obj
+def digest_send(
+    obj: _Context, channels: tuple[str, ...], since: datetime | None, retry_failed: bool
+) -> None:
+    """Send each channel's undelivered hits now, and any digest waiting for a retry.
+
+    Exits 0 when everything due was delivered, 1 when a digest failed.
+
+    \b
+    Example:
+        watcher digest send --channel desk
+        watcher digest send --retry-failed
+    """
+    config = obj.config
+    chosen = config.select_channels(channels)
+    if not chosen:
+        raise ConfigError(f"{obj.path}: no [[channels]] configured")
+    config.check_secrets()
+    outcomes = asyncio.run(deliver_now(config, chosen, since, retry_failed))
+    _report(outcomes)
+    if not outcomes:
+        click.echo("nothing to send", err=True)
+    if any(outcome.status != "sent" for outcome in outcomes):
+        sys.exit(EXIT_FAILED)
+
+
+def _report(outcomes: list[Outcome]) -> None:
+    for outcome in outcomes:
+        line = (
+            f"{outcome.status}: digest {outcome.digest} to {outcome.channel}, {outcome.hits} hits"
+        )
+        if outcome.error:
+            line += f": {outcome.error}"
+        click.echo(line, err=True)
+
+
+@cli.command()
+@click.option(
+    "--status", type=click.Choice(["pending", "sent", "failed"]), help="Only digests in this state."
+)
+@CHANNEL
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@FORMAT
+@click.pass_obj
+def deliveries(
+    obj: _Context, status: str | None, channels: tuple[str, ...], limit: int, form: str
+) -> None:
+    """List digests in the outbox, newest first: pending, sent and failed.
+
+    \b
+    Example:
+        watcher deliveries --status failed
+    """
+    with obj.store() as store:
+        found = store.outbox.deliveries(status=status, channels=channels, limit=limit)
+    click.echo(render_deliveries(found, form))
 
 
 @cli.command()

@@ -1,4 +1,4 @@
-"""The one HTTP client: every byte watcher reads from the network comes through here.
+"""The one HTTP client: every byte watcher reads from or posts to the web goes through here.
 
 It does conditional GETs (ETag / Last-Modified), follows at most
 `max_redirects` redirects itself so each hop is checked, caps the body after
@@ -10,9 +10,11 @@ private networks unless `allow_private_addresses` is on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import ipaddress
 import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -81,6 +83,28 @@ class Fetcher:
         except TimeoutError:
             raise FetchError(f"{url}: timed out after {self.settings.timeout:g}s") from None
 
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST `body` (a webhook delivery); return the 2xx status or raise `FetchError`.
+
+        Redirects are not followed: a receiver that moved must be reconfigured,
+        not guessed at. The response body is not read.
+        """
+        host = _checked_host(url)
+        try:
+            async with asyncio.timeout(self.settings.timeout), self._host_limit(host):
+                with _translated(url, self.settings.timeout):
+                    async with self._client.stream(
+                        "POST", url, content=body, headers=headers
+                    ) as reply:
+                        status, answer = reply.status_code, reply.headers
+        except TimeoutError:
+            raise FetchError(f"{url}: timed out after {self.settings.timeout:g}s") from None
+        if not 200 <= status < 300:
+            wait = _retry_after(answer.get("retry-after"))
+            asked = f" (retry after {wait:g}s)" if wait is not None else ""
+            raise FetchError(f"{url}: HTTP {status}{asked}", retry_after=wait)
+        return status
+
     async def _follow(self, url: str, headers: dict[str, str], check: bool) -> FetchResult:
         current = url
         for _ in range(self.settings.max_redirects + 1):
@@ -102,7 +126,7 @@ class Fetcher:
         return self._per_host[host]
 
     async def _request(self, url: str, headers: dict[str, str]) -> _Response:
-        try:
+        with _translated(url, self.settings.timeout):
             async with self._client.stream("GET", url, headers=headers) as response:
                 body = bytearray()
                 if response.status_code == 200:
@@ -114,14 +138,21 @@ class Fetcher:
                                 f"{url}: response larger than {self.settings.max_bytes} bytes"
                             )
                 return _Response(response.status_code, response.headers, bytes(body))
-        except httpx.TimeoutException:
-            raise FetchError(f"{url}: timed out after {self.settings.timeout:g}s") from None
-        except httpx.ConnectError as exc:
-            raise FetchError(f"{url}: cannot connect: {_reason(exc)}") from None
-        except httpx.DecodingError as exc:
-            raise FetchError(f"{url}: cannot decode response: {_reason(exc)}") from None
-        except httpx.HTTPError as exc:
-            raise FetchError(f"{url}: {type(exc).__name__}: {_reason(exc)}") from None
+
+
+@contextlib.contextmanager
+def _translated(url: str, timeout: float) -> Iterator[None]:
+    """httpx's exceptions as one-line `FetchError`s that name the URL."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        raise FetchError(f"{url}: timed out after {timeout:g}s") from None
+    except httpx.ConnectError as exc:
+        raise FetchError(f"{url}: cannot connect: {_reason(exc)}") from None
+    except httpx.DecodingError as exc:
+        raise FetchError(f"{url}: cannot decode response: {_reason(exc)}") from None
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: {type(exc).__name__}: {_reason(exc)}") from None
 
 
 class _Response:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from watcher.models import FeedStatus, Hit, Match, ServiceStatus
+from watcher.models import Delivery, FeedStatus, Hit, Match, ServiceStatus
 from watcher.terms import Term
 
 FORMATS = ("table", "json", "ndjson", "csv")
@@ -70,6 +70,30 @@ def render_feeds(feeds: Sequence[FeedStatus], form: str) -> str:
             empty="no feeds configured",
         )
     return _serialise(rows, tuple(FeedStatus.__dataclass_fields__), form)
+
+
+def render_deliveries(deliveries: Sequence[Delivery], form: str) -> str:
+    rows = [asdict(delivery) for delivery in deliveries]
+    if form == "table":
+        return _table(
+            ["created", "channel", "status", "hits", "tries", "sent / next try", "id", "problem"],
+            [
+                [
+                    _minute(row["created_at"]),
+                    row["channel"],
+                    row["status"],
+                    str(row["hits"]),
+                    str(row["attempts"]),
+                    _minute(row["sent_at"] if row["status"] == "sent" else row["next_attempt_at"]),
+                    row["id"],
+                    row["last_error"] or "",
+                ]
+                for row in rows
+            ],
+            widths=[16, 20, 7, 5, 5, 16, 36, 0],
+            empty="no deliveries",
+        )
+    return _serialise(rows, tuple(Delivery.__dataclass_fields__), form)
 
 
 def render_terms(terms: Sequence[Term], form: str) -> str:
@@ -126,6 +150,8 @@ def render_status(status: ServiceStatus, form: str) -> str:
         f"database:  {status.database}",
         f"feeds:     {status.feeds} enabled, {status.failing} failing",
         f"hits:      {status.hits_today} today, {status.hits_total} in all",
+        f"digests:   {status.pending_deliveries} pending, {status.failed_deliveries} failed"
+        + (" (see `watcher deliveries`)" if status.failed_deliveries else ""),
     ]
     if status.started_at:
         lines.insert(1, f"started:   {_minute(status.started_at)} (pid {status.pid})")

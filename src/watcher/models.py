@@ -137,6 +137,8 @@ class ServiceStatus:
     pid: int | None = None
     started_at: str | None = None
     heartbeat_at: str | None = None
+    pending_deliveries: int = 0  # digests waiting to be sent or retried
+    failed_deliveries: int = 0  # digests that ran out of attempts
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,7 @@ def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> Serv
             uptime = now - datetime.fromisoformat(started)
             state = f"running for {_span(uptime)}"
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    digests = store.outbox.counts()
     return ServiceStatus(
         state=state,
         database=str(store.path),
@@ -216,6 +217,8 @@ def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> Serv
         pid=pid,
         started_at=started,
         heartbeat_at=beat,
+        pending_deliveries=digests["pending"],
+        failed_deliveries=digests["failed"],
     )
 
 
