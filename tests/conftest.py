@@ -5,12 +5,14 @@ from __future__ import annotations
 import email.utils
 import gzip
 import hashlib
+import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -214,3 +216,127 @@ def site_config(tmp_path: Path, fixture_site: Site) -> Path:
             ("Harbour Wire", f"{fixture_site.base}/briefs.json"),
         ],
     )
+
+
+# --- delivery peers: a real SMTP server and a real webhook receiver ------------------------
+
+
+@dataclass
+class Received:
+    """One SMTP transaction as the server saw it."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Mailbox:
+    """An aiosmtpd SMTP server on 127.0.0.1 that keeps every message it accepts."""
+
+    def __init__(self, password: str | None = None) -> None:
+        """With `password`, the server requires AUTH (over plain SMTP: loopback only)."""
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        self.messages: list[Received] = []
+        self.logins: list[tuple[str, str]] = []
+        self.refuse = 0  # answer this many DATA commands with 451 before accepting
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+                if box.refuse:
+                    box.refuse -= 1
+                    return "451 4.3.0 try again later"
+                box.messages.append(
+                    Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+                )
+                return "250 OK"
+
+        def authenticate(
+            server: object, session: object, envelope: object, mechanism: str, data: Any
+        ) -> AuthResult:
+            if not isinstance(data, LoginPassword):
+                return AuthResult(success=False, handled=False)
+            login, secret = data.login.decode(), data.password.decode()
+            box.logins.append((login, secret))
+            return AuthResult(success=secret == password, handled=False)
+
+        auth: dict[str, Any] = {}
+        if password is not None:
+            auth = {
+                "authenticator": authenticate,
+                "auth_require_tls": False,  # loopback only
+                "auth_exclude_mechanism": ["LOGIN"],  # PLAIN: one round trip, one answer
+            }
+        self.port = free_port()  # aiosmtpd's readiness check cannot use port 0
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **auth)
+        self.controller.start()
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    yield box
+    box.close()
+
+
+@dataclass
+class Posted:
+    headers: dict[str, str]
+    body: bytes
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: records each POST, answers with chosen statuses.
+
+    `statuses` is consumed one per request (then 200); `on_post`, when set, runs
+    before the answer (a test kills the sender there).
+    """
+
+    def __init__(self) -> None:
+        self.posts: list[Posted] = []
+        self.statuses: list[int] = []
+        self.on_post: Callable[[], None] | None = None
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.posts.append(Posted({k.lower(): v for k, v in self.headers.items()}, body))
+                if receiver.on_post is not None:
+                    receiver.on_post()
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/watcher"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()

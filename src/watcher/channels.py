@@ -128,6 +128,7 @@ class DeliveryConfig:
     retry_max: float = 21600.0
     timezone: str = "UTC"  # of the channels' cron schedules, unless a channel sets its own
     failing_notice: float = 86400.0  # digests list feeds failing for longer than this
+    backfill: float = 86400.0  # a new channel is first sent the hits of this long before it
 
 
 def delivery_config(check: Checker, table: dict[str, Any]) -> DeliveryConfig:
@@ -143,6 +144,7 @@ def delivery_config(check: Checker, table: dict[str, Any]) -> DeliveryConfig:
         retry_max=retry_max,
         timezone=check.timezone(table, "timezone", at, "UTC"),
         failing_notice=check.duration(table, "failing_notice", at, default="1d"),
+        backfill=check.duration(table, "backfill", at, default="1d"),
     )
 
 

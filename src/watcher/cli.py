@@ -77,9 +77,9 @@ class _Context:
         self._config: Config | None = None
 
     def store(self) -> Store:
-        """The database, with a row for every configured feed."""
+        """The database, with a row for every configured feed and channel."""
         store = Store.open(self.config.db_path)
-        store.sync_feeds((feed.name, feed.url) for feed in self.config.feeds)
+        store.sync_config(self.config, datetime.now(UTC))
         return store
 
     @property
@@ -549,6 +549,7 @@ def run(obj: _Context) -> None:
         watcher --config /etc/watcher/watcher.toml run
     """
     config = obj.config
+    config.check_secrets()
     root = logging.getLogger()
     root.setLevel(min(root.level, logging.INFO))  # a service reports each poll by default
     click.echo(

@@ -330,7 +330,7 @@ async def poll_once(
 ) -> list[PollResult]:
     """One cycle over `feeds`, with its own HTTP client, extraction workers and store."""
     with Store.open(config.db_path) as store, Extractor(workers) as extractor:
-        store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
+        store.sync_config(config, datetime.now(UTC))
         async with Fetcher(config.fetch, transport) as fetcher:
             poller = Poller(config, store, fetcher, extractor)
             return await poller.poll_all(feeds, on_done)

@@ -8,6 +8,12 @@ instead of polling everything at once. SIGHUP re-reads the config file.
 SIGTERM or SIGINT stops new polls, lets polls in flight finish for up to
 `STOP_GRACE` seconds, then cancels the rest (each article is stored in its
 own transaction, so nothing is half-written).
+
+Digests: each channel with a cron schedule has a job in its time zone; an
+`immediate` channel is sent a digest after each poll that found hits. At
+start the service sends what a crash or a stop left behind: pending digests,
+hits no digest took yet, and a scheduled digest that fell due while it was
+down. A failed delivery is retried by one job set for the earliest retry.
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from watcher.channels import ChannelConfig
 from watcher.config import Config, FeedConfig, load_config
+from watcher.deliver.dispatch import Dispatcher
 from watcher.errors import WatcherError
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
@@ -54,10 +63,13 @@ def first_due(now: datetime, stored: str | None, index: int, count: int, spread:
 class Service:
     """The scheduler, the shared client and store, and one poll job per enabled feed."""
 
-    def __init__(self, config: Config, store: Store, poller: Poller) -> None:
+    def __init__(
+        self, config: Config, store: Store, poller: Poller, dispatcher: Dispatcher
+    ) -> None:
         self.config = config
         self.store = store
         self.poller = poller
+        self.dispatcher = dispatcher
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = False
         self.in_flight: set[asyncio.Task[object]] = set()
@@ -98,6 +110,80 @@ class Service:
             self.in_flight.discard(task)
         if not self.stopping and name in self.enabled() and result.next_due is not None:
             self.schedule(name, result.next_due)
+        if result.hits and not self.stopping:
+            await self.deliver(self.immediate())
+
+    # -- digests -------------------------------------------------------------
+
+    def immediate(self) -> list[ChannelConfig]:
+        return [channel for channel in self.config.channels if channel.immediate]
+
+    def trigger(self, channel: ChannelConfig) -> CronTrigger:
+        return CronTrigger.from_crontab(channel.schedule, timezone=channel.timezone)
+
+    def schedule_channels(self) -> None:
+        """One cron job per scheduled channel (again after a reload)."""
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("digest:"):
+                job.remove()
+        for channel in self.config.channels:
+            if not channel.immediate:
+                self.scheduler.add_job(
+                    self.digest_job,
+                    self.trigger(channel),
+                    args=[channel.name],
+                    id=f"digest:{channel.name}",
+                    name=f"digest {channel.name}",
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=3600,  # late after a stall: still send it
+                )
+
+    async def digest_job(self, name: str) -> None:
+        channel = self.dispatcher.channels.get(name)
+        if channel is not None:
+            await self.deliver([channel])
+            self.store.outbox.mark_run(name, datetime.now(UTC))
+
+    async def deliver(self, channels: list[ChannelConfig]) -> None:
+        """Write these channels' digests and send everything due; then plan the retries."""
+        try:
+            await self.dispatcher.run(channels)
+        finally:
+            self.plan_retries()
+
+    def plan_retries(self) -> None:
+        """One job at the earliest retry of a pending digest, if any is pending."""
+        due = self.store.outbox.next_attempt()
+        if due is None or self.stopping:
+            return
+        self.scheduler.add_job(
+            self.deliver,
+            DateTrigger(run_date=max(datetime.fromisoformat(due), datetime.now(UTC))),
+            args=[[]],
+            id="deliveries",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    async def catch_up(self) -> None:
+        """At start: hits and digests a crash or stop left behind, and missed digest runs."""
+        now = datetime.now(UTC)
+        missed = []
+        for channel in self.config.channels:
+            if channel.immediate:
+                missed.append(channel)
+                continue
+            last = self.store.outbox.last_run(channel.name)
+            if last is None:  # a new channel starts its schedule now
+                self.store.outbox.mark_run(channel.name, now)
+                continue
+            due = self.trigger(channel).get_next_fire_time(None, datetime.fromisoformat(last))
+            if due is not None and due <= now:
+                log.info("digest for %s fell due at %s while stopped: sending", channel.name, due)
+                missed.append(channel)
+                self.store.outbox.mark_run(channel.name, now)
+        await self.deliver(missed)
 
     def reload(self) -> None:
         """Re-read the config file (SIGHUP): new terms and feeds apply, state is kept.
@@ -115,7 +201,9 @@ class Service:
         before = set(self.enabled())
         self.config = replace(fresh, db_path=self.config.db_path, fetch=self.config.fetch)
         self.poller.use(self.config)
-        self.store.sync_feeds((feed.name, feed.url) for feed in self.config.feeds)
+        self.dispatcher.use(self.config)
+        self.schedule_channels()
+        self.store.sync_config(self.config, datetime.now(UTC))
         after = self.enabled()
         for name in before - set(after):
             with contextlib.suppress(JobLookupError):
@@ -149,12 +237,15 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     async with AsyncExitStack() as stack:
         store = stack.enter_context(Store.open(config.db_path))
-        store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
+        store.sync_config(config, datetime.now(UTC))
         fetcher = await stack.enter_async_context(Fetcher(config.fetch))
         extractor = stack.enter_context(Extractor())
-        service = Service(config, store, Poller(config, store, fetcher, extractor))
+        poller = Poller(config, store, fetcher, extractor)
+        service = Service(config, store, poller, Dispatcher(config, store, fetcher))
         now = datetime.now(UTC)
         service.schedule_all(list(service.enabled()), now)
+        service.schedule_channels()
+        service.scheduler.add_job(service.catch_up, DateTrigger(run_date=now), id="catch-up")
         service.scheduler.add_job(
             lambda: store.service_heartbeat(datetime.now(UTC)),
             IntervalTrigger(seconds=HEARTBEAT),
@@ -174,9 +265,10 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
         if ping:
             notify("WATCHDOG=1")
         log.info(
-            "watching %d feeds for %d terms; database %s",
+            "watching %d feeds for %d terms, %d channels; database %s",
             len(service.enabled()),
             len(config.terms),
+            len(config.channels),
             store.path,
         )
         try:

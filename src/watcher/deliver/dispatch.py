@@ -76,7 +76,6 @@ class Dispatcher:
         """Take up a reloaded config: channels, terms and retry settings."""
         self.config = config
         self.channels = {channel.name: channel for channel in config.channels}
-        self.store.outbox.sync_channels(list(self.channels), self.clock())
 
     def compose(self, channel: str, digest_id: str, created_at: str, hits: list[Hit]) -> Digest:
         """The digest of these hits, with the notice of feeds failing for long."""
@@ -95,17 +94,26 @@ class Dispatcher:
             self.clock(),
             terms=channel.terms,
             min_score=channel.min_score,
-            since=since,
+            since=since or self._start(channel),
             empty=channel.send_empty and not channel.immediate,
         )
 
     def preview(self, channel: ChannelConfig, since: datetime | None = None) -> Digest:
         """The digest the channel would get now, without writing or sending anything."""
         ids = self.store.outbox.undelivered(
-            channel.name, terms=channel.terms, min_score=channel.min_score, since=since
+            channel.name,
+            terms=channel.terms,
+            min_score=channel.min_score,
+            since=since or self._start(channel),
         )
         hits = self.store.hits(ids=ids) if ids else []
         return self.compose(channel.name, "preview", stamp(self.clock()) or "", hits)
+
+    def _start(self, channel: ChannelConfig) -> datetime:
+        """The oldest hits a channel is sent: from `backfill` before it was first configured."""
+        first = self.store.outbox.first_seen(channel.name)
+        start = datetime.fromisoformat(first) if first else self.clock()
+        return start - timedelta(seconds=self.config.delivery.backfill)
 
     async def run(
         self, channels: Sequence[ChannelConfig], since: datetime | None = None
@@ -178,7 +186,7 @@ async def deliver_now(
 ) -> list[Outcome]:
     """One delivery round outside the service (`watcher digest send`, `poll --once`)."""
     with Store.open(config.db_path) as store:
-        store.sync_feeds((feed.name, feed.url) for feed in config.feeds)
+        store.sync_config(config, datetime.now(UTC))
         async with Fetcher(config.fetch) as fetcher:
             dispatcher = Dispatcher(config, store, fetcher)
             if retry_failed:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from watcher.cluster import MAX_DISTANCE, bands, distance, simhash
-from watcher.config import FeedConfig
+from watcher.config import Config, FeedConfig
 from watcher.errors import StoreError
 from watcher.models import Article, Entry, FeedStatus, Hit, Match
 from watcher.store.outbox import Outbox
@@ -130,6 +130,11 @@ class Store:
                     """,
                     [name, url],
                 )
+
+    def sync_config(self, config: Config, now: datetime) -> None:
+        """Give every configured feed and channel a row (a channel notes when it first appeared)."""
+        self.sync_feeds((feed.name, feed.url) for feed in config.feeds)
+        self.outbox.sync_channels([channel.name for channel in config.channels], now)
 
     def feed_state(self, name: str) -> FeedState:
         row = self.db.execute(

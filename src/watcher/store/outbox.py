@@ -61,6 +61,12 @@ class Outbox:
             [(name, stamp(now)) for name in names],
         )
 
+    def first_seen(self, channel: str) -> str | None:
+        row = self.db.execute(
+            "SELECT first_seen_at FROM channels WHERE name = ?", [channel]
+        ).fetchone()
+        return row[0] if row else None
+
     def last_run(self, channel: str) -> str | None:
         row = self.db.execute(
             "SELECT last_run_at FROM channels WHERE name = ?", [channel]
@@ -79,26 +85,15 @@ class Outbox:
         *,
         terms: Sequence[str] = (),
         min_score: float = 0.0,
-        since: datetime | None = None,
+        since: datetime,
     ) -> list[int]:
-        """Ids of hits the channel should get and has not been given, oldest first.
-
-        Without `since`, hits found before the channel was first configured are
-        left out, so a new channel does not receive the whole history.
-        """
+        """Ids of hits found since `since` that the channel should get and was not given."""
         where = [
             "h.score >= ?",
+            "h.found_at >= ?",
             "NOT EXISTS (SELECT 1 FROM digest_hits d WHERE d.channel = ? AND d.hit_id = h.id)",
         ]
-        params: list[Any] = [min_score, channel]
-        if since is not None:
-            where.append("h.found_at >= ?")
-            params.append(stamp(since))
-        else:
-            where.append(
-                "h.found_at >= COALESCE((SELECT first_seen_at FROM channels WHERE name = ?), '')"
-            )
-            params.append(channel)
+        params: list[Any] = [min_score, stamp(since), channel]
         if terms:
             where.append(f"h.term IN ({', '.join('?' for _ in terms)})")
             params.extend(terms)
@@ -114,7 +109,7 @@ class Outbox:
         *,
         terms: Sequence[str] = (),
         min_score: float = 0.0,
-        since: datetime | None = None,
+        since: datetime,
         empty: bool = False,
     ) -> str | None:
         """Put the channel's undelivered hits into a new pending digest; return its id.
@@ -160,7 +155,7 @@ class Outbox:
         until = stamp(now + timedelta(seconds=lease))
         for digest_id, owner, owned_until in rows:
             held = owned_until is not None and owned_until > stamp(now)
-            if held and owner != pid and owner is not None and _alive(owner):
+            if held and owner is not None and _alive(owner):  # this process's own claims too
                 continue
             cursor = self.db.execute(
                 """
