@@ -218,6 +218,32 @@ def site_config(tmp_path: Path, fixture_site: Site) -> Path:
     )
 
 
+@pytest.fixture(scope="session")
+def polled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database the real pipeline filled from the fixture site (copied by each test)."""
+    folder = tmp_path_factory.mktemp("polled")
+    site = Site()
+    site.put_fixture_site()
+    try:
+        config = write_config(
+            folder,
+            [
+                ("Coastline Daily", f"{site.base}/news.rss"),
+                ("Eastern Ledger", f"{site.base}/world.atom"),
+                ("Harbour Wire", f"{site.base}/briefs.json"),
+            ],
+        )
+        from click.testing import CliRunner
+
+        from watcher.cli import cli
+
+        result = CliRunner().invoke(cli, ["--config", str(config), "poll", "--once"])
+        assert result.exit_code == 0, result.output
+    finally:
+        site.close()
+    return folder / "watcher.db"
+
+
 # --- delivery peers: a real SMTP server and a real webhook receiver ------------------------
 
 

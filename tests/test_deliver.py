@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 from standardwebhooks.webhooks import Webhook
 
-from conftest import ROOT, Mailbox, Receiver, Site, write_config
+from conftest import ROOT, Mailbox, Receiver, write_config
 from watcher.cli import cli
 from watcher.deliver.dispatch import retry_delay
 from watcher.models import Article, Entry, Match
@@ -39,27 +39,6 @@ SITE_HITS = {
 
 def invoke(config: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
-
-
-@pytest.fixture(scope="session")
-def polled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database the real pipeline filled from the fixture site (copied by each test)."""
-    folder = tmp_path_factory.mktemp("polled")
-    site = Site()
-    site.put_fixture_site()
-    try:
-        config = write_config(
-            folder,
-            [
-                ("Coastline Daily", f"{site.base}/news.rss"),
-                ("Eastern Ledger", f"{site.base}/world.atom"),
-                ("Harbour Wire", f"{site.base}/briefs.json"),
-            ],
-        )
-        assert invoke(config, "poll", "--once").exit_code == 0
-    finally:
-        site.close()
-    return folder / "watcher.db"
 
 
 def channel_config(tmp_path: Path, polled: Path, channels: str, delivery: str = "") -> Path:

@@ -247,6 +247,10 @@ def _webhook(check: Checker, table: dict[str, Any], at: Where) -> WebhookSetting
     headers = table.get("headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         raise check.fail(at, "headers", 'must be a table of strings like { X-Team = "desk" }')
+    reserved = {"content-type", "webhook-id", "webhook-timestamp", "webhook-signature"}
+    for key in headers:
+        if key.lower() in reserved:
+            raise check.fail(at, "headers", f"{key!r} is set by watcher itself")
     return WebhookSettings(
         url=url,
         headers=tuple((key, _maybe_secret(value)) for key, value in headers.items()),

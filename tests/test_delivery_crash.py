@@ -1,0 +1,185 @@
+"""`watcher run` killed with SIGKILL mid-delivery, then restarted: every hit arrives, none twice.
+
+The crash points are real: the receiver kills the service while it waits for
+the answer to its POST (sent, not yet marked), or the service is killed while
+a poll has stored some hits and still waits for a slow page (hits stored, no
+digest yet).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import Receiver, Site, write_config
+from test_deliver import SECRET, channel_config, webhook_channel
+from test_service import hit_count, stop, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def config_with_hook(tmp_path: Path, site: Site, receiver: Receiver, feeds: list[str]) -> Path:
+    config = write_config(
+        tmp_path, [(name, f"{site.base}/{path}") for name, path in _FEEDS if name in feeds]
+    )
+    with config.open("a") as file:
+        file.write("\n" + webhook_channel(receiver, schedule='"immediate"'))
+    return config
+
+
+_FEEDS = [
+    ("Coastline Daily", "news.rss"),
+    ("Eastern Ledger", "world.atom"),
+    ("Harbour Wire", "briefs.json"),
+]
+
+
+def start(config: Path, log: Path) -> subprocess.Popen[str]:
+    """The service in a process group of its own, as systemd runs it in a cgroup."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "watcher", "--config", str(config), "-v", "run"],
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def kill(process: subprocess.Popen[str]) -> None:
+    """SIGKILL to the service and its extraction workers at once, like systemd's KillMode."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    try:
+        with sqlite3.connect(db) as conn:
+            return conn.execute(sql).fetchall()
+    except sqlite3.Error:
+        return []
+
+
+def all_delivered(db: Path) -> bool:
+    """Every hit is in a sent digest of the channel, and nothing is pending."""
+    hits = rows(db, "SELECT COUNT(*) FROM hits")
+    sent = rows(
+        db,
+        "SELECT COUNT(*) FROM digest_hits dh JOIN digests d ON d.id = dh.digest_id"
+        " WHERE d.status = 'sent'",
+    )
+    pending = rows(db, "SELECT COUNT(*) FROM digests WHERE status != 'sent'")
+    return bool(hits and hits[0][0] and hits == sent and pending == [(0,)])
+
+
+def delivered_hits(receiver: Receiver) -> Counter[int]:
+    """How often each hit id reached the receiver, counting a repeated digest once."""
+    seen: dict[str, list[int]] = {}
+    for post in receiver.posts:
+        data = json.loads(post.body)["data"]
+        ids = [
+            hit["id"]
+            for group in data["terms"]
+            for story in group["stories"]
+            for hit in story["hits"]
+        ]
+        assert seen.setdefault(post.headers["webhook-id"], ids) == ids  # a repeat is identical
+    return Counter(hit for ids in seen.values() for hit in ids)
+
+
+def test_killed_between_sending_and_marking_the_digest_is_repeated_with_its_id(
+    fixture_site: Site, tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    db = tmp_path / "watcher.db"
+    config = config_with_hook(tmp_path, fixture_site, receiver, [name for name, _ in _FEEDS])
+    log = tmp_path / "service.log"
+    process = start(config, log)
+    receiver.on_post = lambda: kill(process)
+    try:
+        posted = wait_for(lambda: process.poll() is not None, timeout=60)
+    finally:
+        kill(process)
+    assert posted and process.returncode == -signal.SIGKILL, log.read_text()
+    assert rows(db, "SELECT status FROM digests") == [("pending",)]
+    receiver.on_post = None
+
+    process = start(config, log)
+    try:
+        finished = wait_for(lambda: hit_count(db) == 5 and all_delivered(db), timeout=60)
+    finally:
+        code, _ = stop(process)
+
+    assert finished and code == 0, log.read_text()
+    ids = [post.headers["webhook-id"] for post in receiver.posts]
+    assert ids[0] == ids[1]  # the in-flight digest again, with the same id
+    assert len(set(ids)) == len(ids) - 1  # and no other repeat
+    assert delivered_hits(receiver) == Counter(
+        hit_id for (hit_id,) in rows(db, "SELECT id FROM hits")
+    )
+
+
+def test_killed_between_storing_hits_and_building_the_digest_nothing_is_lost(
+    fixture_site: Site, tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    db = tmp_path / "watcher.db"
+    fixture_site.pages["/articles/a3.html"].delay = 15  # the poll waits on it, hits stored
+    config = config_with_hook(tmp_path, fixture_site, receiver, ["Coastline Daily"])
+    log = tmp_path / "service.log"
+    process = start(config, log)
+    try:
+        stored = wait_for(lambda: hit_count(db) == 2, timeout=60)
+    finally:
+        kill(process)
+    assert stored, log.read_text()
+    assert rows(db, "SELECT COUNT(*) FROM digests") == [(0,)]
+    assert receiver.posts == []
+    fixture_site.pages["/articles/a3.html"].delay = 0
+
+    process = start(config, log)
+    try:
+        finished = wait_for(lambda: all_delivered(db), timeout=60)
+    finally:
+        code, _ = stop(process)
+
+    assert finished and code == 0, log.read_text()
+    assert delivered_hits(receiver) == Counter(
+        hit_id for (hit_id,) in rows(db, "SELECT id FROM hits")
+    )
+    assert len(receiver.posts) == len({post.headers["webhook-id"] for post in receiver.posts})
+
+
+def test_a_scheduled_digest_that_fell_due_while_stopped_is_sent_at_start(
+    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    config = channel_config(tmp_path, polled, webhook_channel(receiver, schedule='"0 7 * * *"'))
+    db = tmp_path / "watcher.db"
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO channels (name, first_seen_at, last_run_at) VALUES ('hook', ?, ?)",
+            [two_days_ago, two_days_ago],
+        )
+    log = tmp_path / "service.log"
+    process = start(config, log)
+    try:
+        sent = wait_for(lambda: all_delivered(db), timeout=30)
+    finally:
+        code, _ = stop(process)
+
+    assert sent and code == 0, log.read_text()
+    [post] = receiver.posts
+    assert json.loads(post.body)["data"]["hit_count"] == 5
+    assert "fell due at" in log.read_text()
