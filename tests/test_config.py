@@ -274,3 +274,49 @@ def test_selecting_no_names_gives_the_enabled_feeds(tmp_path: Path) -> None:
 
     assert [feed.name for feed in config.select_feeds()] == ["A"]
     assert [feed.name for feed in config.select_feeds(["B"])] == ["B"]
+
+
+# --- channels ----------------------------------------------------------------------------------
+
+HOOK = '[[channels]]\nname = "hook"\ntype = "webhook"\nurl = "https://hooks.example/x"\n'
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            '[[channels]]\nname = "x"\ntype = "pigeon"\n',
+            "channels[0].type: 'pigeon' is not one of: email, webhook, apprise",
+        ),
+        (
+            HOOK + 'schedule = "every morning"\n',
+            "channels[0].schedule: 'every morning' is not a cron",
+        ),
+        (HOOK + 'timezone = "Mars/Olympus"\n', "channels[0].timezone: unknown time zone"),
+        (HOOK + 'terms = ["nope"]\n', "channels[0].terms: no term named 'nope'"),
+        (HOOK + 'secret = "whsec_abc"\n', "channels[0].secret: write secrets as env:NAME"),
+        (HOOK + 'headers = { webhook-id = "x" }\n', "channels[0].headers: 'webhook-id' is set"),
+        (HOOK + 'host = "smtp.example"\n', "channels[0].host: unknown key"),
+        (HOOK + HOOK, "channels[1].name: duplicate channel name 'hook'"),
+        (
+            '[[channels]]\nname = "m"\ntype = "email"\nhost = "h"\nfrom = "a@b.example"\n'
+            'to = ["not an address"]\n',
+            "channels[0].to: 'not an address' is not an email address",
+        ),
+    ],
+)
+def test_a_bad_channel_names_the_field(tmp_path: Path, table: str, message: str) -> None:
+    assert message in load_error(tmp_path, FEED_A + table)
+
+
+def test_a_webhook_channel_loads_with_its_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, FEED_A + HOOK + 'secret = "env:HOOK_SECRET"\n'))
+
+    [channel] = config.channels
+    assert (channel.schedule, channel.timezone, channel.terms, channel.min_score) == (
+        "0 7 * * *",
+        "UTC",
+        (),
+        0.0,
+    )
+    assert [secret.ref for secret in channel.secrets()] == ["env:HOOK_SECRET"]
