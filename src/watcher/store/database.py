@@ -21,7 +21,7 @@ from watcher.config import Config, FeedConfig
 from watcher.errors import StoreError
 from watcher.models import Article, Entry, FeedStatus, Hit, Match
 from watcher.store.outbox import Outbox
-from watcher.store.schema import migrations, stamp
+from watcher.store.schema import among, migrations, stamp
 
 BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock before failing
 
@@ -422,18 +422,18 @@ class Store:
         where: list[str] = []
         params: list[Any] = []
         if ids is not None:
-            where.append(f"h.id IN ({', '.join('?' for _ in ids)})")
+            where.append(among("h.id", ids))
             params.extend(ids)
         if digest is not None:
             where.append("h.id IN (SELECT hit_id FROM digest_hits WHERE digest_id = ?)")
             params.append(digest)
         if terms:
-            where.append(f"h.term IN ({', '.join('?' for _ in terms)})")
+            where.append(among("h.term", terms))
             params.extend(terms)
         if feeds:
             where.append(
                 "EXISTS (SELECT 1 FROM article_feeds af WHERE af.article_id = a.id"
-                f" AND af.feed IN ({', '.join('?' for _ in feeds)}))"
+                f" AND {among('af.feed', feeds)})"
             )
             params.extend(feeds)
         if since is not None:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from watcher.models import Delivery
-from watcher.store.schema import stamp
+from watcher.store.schema import among, stamp
 
 _DELIVERY_COLUMNS = (
     "id, channel, status, hits, attempts, created_at, next_attempt_at, sent_at, last_error"
@@ -95,7 +95,7 @@ class Outbox:
         ]
         params: list[Any] = [min_score, stamp(since), channel]
         if terms:
-            where.append(f"h.term IN ({', '.join('?' for _ in terms)})")
+            where.append(among("h.term", terms))
             params.extend(terms)
         rows = self.db.execute(
             f"SELECT h.id FROM hits h WHERE {' AND '.join(where)} ORDER BY h.id", params
@@ -144,7 +144,7 @@ class Outbox:
         where = "status = 'pending' AND next_attempt_at <= ?"
         params: list[Any] = [stamp(now)]
         if channels:
-            where += f" AND channel IN ({', '.join('?' for _ in channels)})"
+            where += " AND " + among("channel", channels)
             params.extend(channels)
         rows = self.db.execute(
             f"SELECT id, claimed_by, claimed_until FROM digests WHERE {where}"
@@ -196,7 +196,7 @@ class Outbox:
         where = "status = 'failed'"
         params: list[Any] = [stamp(now)]
         if channels:
-            where += f" AND channel IN ({', '.join('?' for _ in channels)})"
+            where += " AND " + among("channel", channels)
             params.extend(channels)
         cursor = self.db.execute(
             f"UPDATE digests SET status = 'pending', attempts = 0, next_attempt_at = ?"
@@ -226,13 +226,13 @@ class Outbox:
         where: list[str] = []
         params: list[Any] = []
         if ids is not None:
-            where.append(f"id IN ({', '.join('?' for _ in ids)})")
+            where.append(among("id", ids))
             params.extend(ids)
         if status is not None:
             where.append("status = ?")
             params.append(status)
         if channels:
-            where.append(f"channel IN ({', '.join('?' for _ in channels)})")
+            where.append(among("channel", channels))
             params.extend(channels)
         sql = f"SELECT {_DELIVERY_COLUMNS} FROM digests"
         if where:

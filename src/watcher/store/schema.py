@@ -8,6 +8,7 @@ docs/schema.md describes the resulting tables.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
@@ -23,6 +24,11 @@ def stamp(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def among(column: str, values: Sequence[object]) -> str:
+    """ "column IN (?, ?, ?)" with one placeholder per value."""
+    return f"{column} IN ({', '.join('?' for _ in values)})"
 
 
 @migrations()
