@@ -447,3 +447,12 @@ def test_status_counts_pending_and_failed_digests(
     status = json.loads(invoke(config, "status", "--format", "json").output)[0]
 
     assert (status["pending_deliveries"], status["failed_deliveries"]) == (1, 0)
+
+
+def test_digest_send_without_channels_says_so(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("A", "https://a.example/rss")])
+
+    result = invoke(config, "digest", "send")
+
+    assert result.exit_code == 2
+    assert result.output == f"error: {config}: no [[channels]] configured\n"

@@ -463,8 +463,6 @@ def digest_preview(
         watcher digest preview --channel desk --as html > digest.html
     """
     chosen = obj.config.select_channels(channels)
-    if not chosen:
-        raise ConfigError(f"{obj.path}: no [[channels]] configured")
     with obj.store() as store:
         dispatcher = Dispatcher(obj.config, store, fetcher=None)
         for channel in chosen:
@@ -495,8 +493,6 @@ def digest_send(
     """
     config = obj.config
     chosen = config.select_channels(channels)
-    if not chosen:
-        raise ConfigError(f"{obj.path}: no [[channels]] configured")
     config.check_secrets()
     outcomes = asyncio.run(deliver_now(config, chosen, since, retry_failed))
     _report(outcomes)

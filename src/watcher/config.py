@@ -61,11 +61,13 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
 
     def select_channels(self, names: Sequence[str] = ()) -> list[ChannelConfig]:
-        """The named channels, or every channel when no name is given."""
+        """The named channels, or every channel when no name is given; none is an error."""
+        if not self.channels:
+            raise ConfigError(f"{self.path}: no [[channels]] configured")
         known = {channel.name: channel for channel in self.channels}
         for name in names:
             if name not in known:
-                choices = ", ".join(repr(name) for name in known) or "none configured"
+                choices = ", ".join(repr(name) for name in known)
                 raise ConfigError(f"{self.path}: no channel named {name!r} (channels: {choices})")
         return [known[name] for name in dict.fromkeys(names)] or list(self.channels)
 

@@ -138,9 +138,10 @@ def starred(snippet: str, highlights: Sequence[Sequence[int]]) -> str:
 
 def render(digest: Digest) -> Rendered:
     """The digest as a subject line, plain text and HTML."""
+    line = subject(digest)
     values = {
         "digest": digest,
-        "subject": subject(digest),
+        "subject": line,
         "segments": segments,
         "starred": starred,
         "day": _day,
@@ -148,7 +149,7 @@ def render(digest: Digest) -> Rendered:
         "link": link,
     }
     return Rendered(
-        subject=values["subject"],  # type: ignore[arg-type]
+        subject=line,
         text=_TEMPLATES.get_template("digest.txt.j2").render(values),
         html=_TEMPLATES.get_template("digest.html.j2").render(values),
     )

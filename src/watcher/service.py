@@ -110,8 +110,9 @@ class Service:
             self.in_flight.discard(task)
         if not self.stopping and name in self.enabled() and result.next_due is not None:
             self.schedule(name, result.next_due)
-        if result.hits and not self.stopping:
-            await self.deliver(self.immediate())
+        immediate = self.immediate()
+        if result.hits and immediate and not self.stopping:
+            await self.deliver(immediate)
 
     # -- digests -------------------------------------------------------------
 

@@ -44,7 +44,6 @@ def message(digest: Digest, rendered: Rendered, settings: EmailSettings) -> Emai
 class EmailSender:
     def __init__(self, channel: ChannelConfig, fetcher: Fetcher) -> None:
         assert isinstance(channel.settings, EmailSettings)
-        self.channel = channel
         self.settings = channel.settings
 
     async def send(self, digest: Digest, rendered: Rendered) -> None:
