@@ -1,0 +1,16 @@
+"""The `watcher` command: parse arguments, call the library, print.
+
+`base` holds the group, the shared options and the exit codes; each other
+module adds the commands of one area.
+"""
+
+from watcher.cli import archive, digest, feeds, service, terms
+from watcher.cli.base import cli
+
+__all__ = ["cli", "main"]
+_COMMANDS = (archive, digest, feeds, service, terms)  # importing them registers their commands
+
+
+def main() -> None:
+    """Entry point of the `watcher` console script."""
+    cli(prog_name="watcher")

@@ -1,0 +1,128 @@
+"""`watcher poll`, `watcher run` and `watcher status`: polling and the service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from watcher.cli.base import (
+    EXIT_FAILED,
+    FORMAT,
+    Context,
+    cli,
+)
+from watcher.cli.digest import report_outcomes
+from watcher.config import (
+    Config,
+    FeedConfig,
+)
+from watcher.deliver.dispatch import deliver_now
+from watcher.formats import (
+    render_feeds,
+    render_status,
+)
+from watcher.pipeline import PollResult, poll_once
+from watcher.service import serve, service_status
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Poll every feed once and exit (the service is `run`).")
+@click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only this feed (repeatable).")
+@click.pass_obj
+def poll(obj: Context, once: bool, feeds: tuple[str, ...]) -> None:
+    """Poll every enabled feed once: fetch, extract, match, store.
+
+    Exits 0 when at least one feed could be polled, 1 when none could.
+
+    \b
+    Example:
+        watcher poll --once
+        watcher poll --once --feed "The Hindu — National"
+    """
+    config = obj.config
+    selected = config.select_feeds(feeds)
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        # Failed feeds are listed after the progress bar; a warning each would break it up.
+        logging.getLogger("watcher.pipeline").setLevel(logging.ERROR)
+    results = asyncio.run(_poll_with_progress(config, selected))
+    failed = [result for result in results if result.failed]
+    for result in failed:
+        click.echo(f"failed: {result.feed}: {result.error}", err=True)
+    click.echo(_summary(results), err=True)
+    immediate = [channel for channel in config.channels if channel.immediate]
+    if immediate:
+        report_outcomes(asyncio.run(deliver_now(config, immediate)))
+    if len(failed) == len(results):
+        sys.exit(EXIT_FAILED)
+
+
+async def _poll_with_progress(config: Config, feeds: list[FeedConfig]) -> list[PollResult]:
+    if not sys.stderr.isatty():
+        return await poll_once(config, feeds)
+    with click.progressbar(
+        length=len(feeds), label="polling", file=sys.stderr, show_pos=True, item_show_func=str
+    ) as bar:
+
+        def advance(result: PollResult) -> None:
+            bar.update(1, result.feed[:30])
+
+        return await poll_once(config, feeds, on_done=advance)
+
+
+def _summary(results: list[PollResult]) -> str:
+    ok = [r for r in results if not r.failed]
+    unchanged = sum(1 for r in results if r.status == "not_modified")
+    return (
+        f"polled {len(results)} feeds: {len(ok)} ok ({unchanged} unchanged), "
+        f"{len(results) - len(ok)} failed; "
+        f"{sum(r.new_articles for r in results)} new articles, "
+        f"{sum(r.updated_articles for r in results)} updated, "
+        f"{sum(r.hits for r in results)} new hits"
+    )
+
+
+@cli.command()
+@FORMAT
+@click.pass_obj
+def status(obj: Context, form: str) -> None:
+    """Show whether the service runs, hits today, and every feed's health and next poll.
+
+    Reads the database, so it works while the service runs.
+
+    \b
+    Example:
+        watcher status
+        watcher status --format json
+    """
+    with obj.store() as store:
+        feeds = store.feed_statuses(obj.config.feeds)
+        summary = service_status(store, feeds, datetime.now(UTC))
+    click.echo(render_status(summary, form))
+    if form == "table":
+        click.echo("\n" + render_feeds(feeds, form))
+
+
+@cli.command()
+@click.pass_obj
+def run(obj: Context) -> None:
+    """Run the service: poll each feed on its interval until SIGTERM or Ctrl-C.
+
+    \b
+    Example:
+        watcher run
+        watcher --config /etc/watcher/watcher.toml run
+    """
+    config = obj.config
+    config.check_secrets()
+    root = logging.getLogger()
+    root.setLevel(min(root.level, logging.INFO))  # a service reports each poll by default
+    click.echo(
+        f"watcher: {sum(f.enabled for f in config.feeds)} feeds, {len(config.terms)} terms, "
+        f"database {config.db_path}; Ctrl-C stops",
+        err=True,
+    )
+    asyncio.run(serve(config))
