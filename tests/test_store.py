@@ -16,6 +16,7 @@ MIGRATIONS = [
     "m004_schedule",
     "m005_adaptive_interval",
     "m006_outbox",
+    "m007_search",
 ]
 ENTRY = Entry(
     key="news.example|item-7",
@@ -75,7 +76,7 @@ def test_a_term_hits_an_article_once(tmp_path: Path) -> None:
 def test_hit_rows_carry_article_fields_in_utc(tmp_path: Path) -> None:
     with Store.open(tmp_path / "watcher.db") as store:
         save(store)
-        [hit] = store.hits()
+        [hit] = store.archive.hits()
 
     assert (hit.term, hit.url, hit.feed, hit.source) == (
         "Dredging",

@@ -14,6 +14,10 @@ class ConfigError(WatcherError):
     """The config file is missing, unreadable or invalid (exit code 2)."""
 
 
+class ArgumentError(WatcherError):
+    """A command-line argument names nothing that exists or contradicts another (exit code 2)."""
+
+
 class QueryError(WatcherError):
     """A watch-term query does not parse."""
 

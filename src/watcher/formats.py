@@ -12,11 +12,21 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, TextIO
 
-from watcher.models import Delivery, FeedStatus, Hit, Match, ServiceStatus
+from watcher.models import (
+    Delivery,
+    FeedStatus,
+    Hit,
+    Match,
+    SearchResult,
+    ServiceStatus,
+    StoredArticle,
+    TermCount,
+)
 from watcher.terms import Term
 
 FORMATS = ("table", "json", "ndjson", "csv")
@@ -25,28 +35,43 @@ HIT_FIELDS = (
     "cluster", "outlets", "clauses", "highlights",
 )  # fmt: skip
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+BAR_WIDTH = 30
+_EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
 
 
 def render_hits(hits: Sequence[Hit], form: str) -> str:
+    if form != "table":
+        out = io.StringIO()
+        write_hits(hits, form, out)
+        return out.getvalue().rstrip("\n")
     rows = [asdict(hit) for hit in hits]
-    if form == "table":
-        return _table(
-            ["found", "term", "score", "feed", "title", "url"],
+    return _table(
+        ["found", "term", "score", "feed", "title", "url"],
+        [
             [
-                [
-                    (row["found_at"] or "")[:16].replace("T", " "),
-                    row["term"],
-                    f"{row['score']:g}",
-                    row["feed"],
-                    row["title"],
-                    row["url"] or "",
-                ]
-                for row in rows
-            ],
-            widths=[16, 28, 5, 24, 60, 0],
-            empty="no hits",
-        )
-    return _serialise(rows, HIT_FIELDS, form)
+                (row["found_at"] or "")[:16].replace("T", " "),
+                row["term"],
+                f"{row['score']:g}",
+                row["feed"],
+                row["title"],
+                row["url"] or "",
+            ]
+            for row in rows
+        ],
+        widths=[16, 28, 5, 24, 60, 0],
+        empty="no hits",
+    )
+
+
+def write_hits(hits: Iterable[Hit], form: str, out: TextIO, with_text: bool = False) -> int:
+    """Hits as JSON, NDJSON or CSV, streamed to `out` (an export of every hit); returns how many.
+
+    `with_text` adds a column with each article's whole text.
+    """
+    fields = (*HIT_FIELDS, "text") if with_text else HIT_FIELDS
+    rows = ({key: getattr(hit, key) for key in fields} for hit in hits)
+    return _write(rows, fields, form, out)
 
 
 def render_feeds(feeds: Sequence[FeedStatus], form: str) -> str:
@@ -130,6 +155,140 @@ def render_matches(matches: Sequence[Match], mark: tuple[str, str] = ("**", "**"
     return "\n\n".join(blocks)
 
 
+def render_article(
+    article: StoredArticle,
+    spans: tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int]]],
+    form: str,
+    mark: tuple[str, str] = ("**", "**"),
+) -> str:
+    """A stored article in full with its hits, the `spans` (title, text) marked in a table."""
+    if form != "table":
+        row = asdict(article)
+        row["highlights"] = {
+            "title": [list(s) for s in spans[0]],
+            "text": [list(s) for s in spans[1]],
+        }
+        return _serialise([row], list(row), form)
+    feeds = article.feeds or (article.feed,)
+    lines = [
+        _marked(" ".join(article.title.split()), spans[0], mark),
+        _clean(article.url or "(no link)"),
+        f"feed: {_clean(feeds[0])}"
+        + (f" (also {', '.join(_clean(feed) for feed in feeds[1:])})" if feeds[1:] else ""),
+        f"published {_minute(article.published) or 'unknown'}, first seen "
+        f"{_minute(article.first_seen_at)}, text from the {article.source}"
+        + (f" ({_clean(article.note)})" if article.note else ""),
+    ]
+    for hit in article.hits:
+        lines.append(
+            f"hit {hit.id}: {hit.term}, score {hit.score:g} (matched: {', '.join(hit.clauses)})"
+        )
+    return "\n".join(lines) + "\n\n" + _marked(article.text, spans[1], mark)
+
+
+def render_search(
+    results: Sequence[SearchResult], form: str, mark: tuple[str, str] = ("**", "**")
+) -> str:
+    """Search results best first: title, where and when, the snippet with matches marked."""
+    if form != "table":
+        return _serialise(
+            [asdict(result) for result in results], tuple(SearchResult.__dataclass_fields__), form
+        )
+    if not results:
+        return "no articles found"
+    blocks = []
+    for number, result in enumerate(results, 1):
+        caught = f"  [hit: {', '.join(result.terms)}]" if result.terms else ""
+        snippet = _marked(result.snippet, [tuple(span) for span in result.highlights], mark)
+        blocks.append(
+            f"{number}. {_cell(result.title, 0)}{caught}\n"
+            f"   {_clean(result.feed)}, {_minute(result.published or result.first_seen_at)}, "
+            f"article {result.article_id}, score {result.score:g}\n"
+            f"   {' '.join(snippet.split())}\n"
+            f"   {_clean(result.url or '(no link)')}"
+        )
+    return "\n\n".join(blocks)
+
+
+def periods(first: date, last: date, by: str) -> list[str]:
+    """Every day, or the Monday of every week, from `first` to `last`, as YYYY-MM-DD."""
+    if by == "week":
+        first -= timedelta(days=first.weekday())
+    step = timedelta(days=7 if by == "week" else 1)
+    found = []
+    while first <= last:
+        found.append(first.isoformat())
+        first += step
+    return found
+
+
+def render_stats(
+    counts: Sequence[TermCount],
+    form: str,
+    periods: Sequence[str],
+    terms: Sequence[str],
+    by: str = "day",
+) -> str:
+    """Hits per term per period: a table with a bar of each period's total, or rows for programs.
+
+    `periods` lists every period to show (those without hits too), `terms` the column order.
+    """
+    if form != "table":
+        return _serialise(
+            [asdict(count) for count in counts], tuple(TermCount.__dataclass_fields__), form
+        )
+    if not counts:
+        return "no hits in this period"
+    table: dict[str, dict[str, int]] = {period: {} for period in periods}
+    for count in counts:
+        table.setdefault(count.period, {})[count.term] = count.hits
+    columns = list(dict.fromkeys([*terms, *(count.term for count in counts)]))
+    columns = [term for term in columns if any(term in row for row in table.values())]
+    totals = {period: sum(row.values()) for period, row in table.items()}
+    peak = max(totals.values())
+    return _table(
+        ["week of" if by == "week" else "day", *columns, "total", ""],
+        [
+            [
+                period,
+                *(str(row.get(term, "·")) for term in columns),  # a dot: no hits
+                str(totals[period] or "·"),
+                _bar(totals[period], peak),
+            ]
+            for period, row in sorted(table.items())
+        ],
+        widths=[10, *(16 for _ in columns), 6, 0],
+        empty="no hits in this period",
+    )
+
+
+def _bar(value: int, peak: int, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of `value` against `peak`, in eighths of a character."""
+    eighths = round(value * width * 8 / peak) if peak else 0
+    if value and not eighths:
+        eighths = 1  # a period with hits is never drawn empty
+    return "█" * (eighths // 8) + _EIGHTHS[eighths % 8]
+
+
+def _marked(
+    text: str, spans: Sequence[tuple[int, int]] | Sequence[Sequence[int]], mark: tuple[str, str]
+) -> str:
+    """`text` with each span between the marks; control characters but newlines removed."""
+    pieces = []
+    position = 0
+    for start, end in spans:
+        if start < position:
+            continue
+        pieces += [text[position:start], mark[0], text[start:end], mark[1]]
+        position = end
+    pieces.append(text[position:])
+    return _CONTROL_BUT_NEWLINE.sub(" ", "".join(pieces))
+
+
+def _clean(text: str) -> str:
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
 def _minute(stamp: str | None) -> str:
     return (stamp or "")[:16].replace("T", " ")
 
@@ -167,18 +326,33 @@ def _state(row: dict[str, Any]) -> str:
 
 
 def _serialise(rows: list[dict[str, Any]], fields: Sequence[str], form: str) -> str:
-    if form == "json":
-        return json.dumps(rows, ensure_ascii=False, indent=2)
-    if form == "ndjson":
-        return "\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
+    out = io.StringIO()
+    _write(rows, fields, form, out)
+    return out.getvalue().rstrip("\n")
+
+
+def _write(rows: Iterable[dict[str, Any]], fields: Sequence[str], form: str, out: TextIO) -> int:
+    """Rows as JSON, NDJSON or CSV, written as they come; returns how many."""
+    if form not in FORMATS[1:]:
+        raise ValueError(f"unknown format {form!r} (expected one of: {', '.join(FORMATS)})")
+    count = 0
+    writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\n")
     if form == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\n")
         writer.writeheader()
-        for row in rows:
+    elif form == "json":
+        out.write("[")
+    for row in rows:
+        if form == "csv":
             writer.writerow({key: _csv_cell(row[key]) for key in fields})
-        return out.getvalue().rstrip("\n")
-    raise ValueError(f"unknown format {form!r} (expected one of: {', '.join(FORMATS)})")
+        elif form == "ndjson":
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:  # the layout of json.dumps(rows, indent=2), one row at a time
+            item = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            out.write(("," if count else "") + "\n  " + item)
+        count += 1
+    if form == "json":
+        out.write("\n]\n" if count else "]\n")
+    return count
 
 
 def _csv_cell(value: Any) -> Any:

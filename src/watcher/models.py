@@ -104,6 +104,70 @@ class Hit:
     outlets: int = 1  # feeds that carried a copy of the story
     clauses: list[str] = field(default_factory=list)  # the query parts that matched
     highlights: list[list[int]] = field(default_factory=list)  # [start, end] in `snippet`
+    text: str | None = None  # the article's whole text, when asked for (`watcher export`)
+
+
+SORTS = ("found", "published", "score")
+
+
+@dataclass(frozen=True)
+class HitQuery:
+    """Which stored hits to list and in what order, for `watcher hits` and `watcher export`."""
+
+    terms: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()  # any feed that carried the article
+    since: datetime | None = None  # found at or after
+    until: datetime | None = None  # found before
+    min_score: float | None = None
+    delivered: bool | None = None  # True: in a digest some channel accepted; False: in none
+    sort: str = "found"  # one of SORTS (newest found, newest published, best score), or "oldest"
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as stored, with every feed that carried it and its hits (`watcher show`)."""
+
+    id: int
+    url: str | None
+    title: str
+    text: str
+    source: str  # "page" or "summary"
+    feed: str  # the first feed that brought it
+    published: str | None  # ISO 8601, UTC
+    first_seen_at: str  # ISO 8601, UTC
+    author: str | None = None
+    language: str | None = None
+    note: str | None = None  # why the page was not used, when source == "summary"
+    feeds: tuple[str, ...] = ()
+    hits: tuple[Hit, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """An article a full-text search found, best first, with why it matched."""
+
+    article_id: int
+    title: str
+    url: str | None
+    feed: str
+    published: str | None  # ISO 8601, UTC
+    first_seen_at: str  # ISO 8601, UTC
+    rank: float  # bm25 of the search index: lower is better
+    score: float  # as a watch-term's score: 3 per title match, 1 per text match, NEAR closeness
+    snippet: str
+    highlights: list[list[int]] = field(default_factory=list)  # [start, end] in `snippet`
+    clauses: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)  # watch-terms that hit the article
+
+
+@dataclass(frozen=True)
+class TermCount:
+    """Hits of one term found in one day or week (`watcher stats`)."""
+
+    period: str  # the day, or the Monday of the week, as YYYY-MM-DD (UTC)
+    term: str
+    hits: int
 
 
 @dataclass(frozen=True)

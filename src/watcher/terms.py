@@ -265,6 +265,32 @@ class Matcher:
                 matches.append(_explain(term, found, article))
         return matches
 
+    def locate(self, title: str, text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Where the terms match in a whole article: character spans in the title and the text.
+
+        Overlapping and touching spans are merged, so each is one mark.
+        """
+        article = _Article(title, text)
+        places: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
+        for term in self.terms:
+            found = _evaluate(term.tree, article, (TITLE, TEXT))
+            if found.ok:
+                for span in found.spans:
+                    places[span.place].append(
+                        article.fields[span.place].chars(span.start, span.end)
+                    )
+        return _merged(places[TITLE]), _merged(places[TEXT])
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
 
 def match_terms(terms: Iterable[Term], title: str, text: str) -> list[Match]:
     """The matches of `terms` in one article (build a `Matcher` to match many)."""

@@ -48,6 +48,7 @@ HARD = (
     "\u3001\u3002\u3010\u3011\uff08\uff09\uff0c\uff0e\uff1a\uff1b\uff01\uff1f"  # CJK
 )
 _FAST = re.compile(rf"[^\W{SPACELESS}]+|[{SPACELESS}]|[{HARD}]")
+_HARD_SET = frozenset(HARD.replace("\\", ""))
 _MARKED = regex.compile(rf"[{SPACELESS}]|(?:(?![{SPACELESS}])[\w\p{{M}}])+|[{HARD}]")
 _MARK = regex.compile(r"\p{M}")
 _SPACELESS_CHAR = re.compile(f"[{SPACELESS}]")
@@ -83,6 +84,20 @@ def fold_text(text: str) -> str:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     return text.casefold()
+
+
+def index_text(text: str) -> str:
+    """The words of `text` as the full-text index keeps them: folded, space-separated.
+
+    SQLite's tokenizer only has to split on the spaces, so its words are ours
+    (each Han or kana character one word, marks inside their word), and a
+    query's words, folded the same way, find them. Clause punctuation is left
+    out; `_` joins nothing in the index.
+    """
+    folded = fold_text(text)
+    return " ".join(
+        word.replace("_", " ") for word in _words(folded).findall(folded) if word not in _HARD_SET
+    )
 
 
 def joins(before: str, after: str) -> bool:

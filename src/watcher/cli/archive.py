@@ -1,43 +1,263 @@
-"""`watcher hits`: reading the stored hits."""
+"""`watcher hits`, `show`, `search`, `stats` and `export`: reading the hit database."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import difflib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import click
 
-from watcher.cli.base import (
-    FORMAT,
-    Context,
-    Since,
-    cli,
+from watcher.cli.base import FORMAT, Context, Since, Until, cli, marks
+from watcher.errors import ArgumentError
+from watcher.formats import (
+    periods,
+    render_article,
+    render_hits,
+    render_search,
+    render_stats,
+    write_hits,
 )
-from watcher.formats import render_hits
+from watcher.models import SORTS, HitQuery
+from watcher.search import search as search_articles
 from watcher.store import Store
+from watcher.terms import Matcher
+
+STATS_SPAN = {"day": timedelta(days=30), "week": timedelta(weeks=26)}  # without --since
+
+_FILTERS = (
+    click.option(
+        "--term", "terms", multiple=True, metavar="NAME", help="Only this term (repeatable)."
+    ),
+    click.option(
+        "--feed", "feeds", multiple=True, metavar="NAME", help="Only this feed (repeatable)."
+    ),
+    click.option("--since", type=Since(), help="Found since a duration ago (7d) or a date."),
+    click.option("--until", type=Until(), help="Found before a duration ago or a date (included)."),
+    click.option(
+        "--min-score", type=float, metavar="SCORE", help="Only hits scoring at least this."
+    ),
+    click.option(
+        "--delivered/--undelivered",
+        default=None,
+        help="Only hits some channel was sent, or only hits no channel was sent yet.",
+    ),
+)
+
+
+def hit_filters(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that narrow hits, shared by `hits` and `export`."""
+    for option in reversed(_FILTERS):
+        command = option(command)
+    return command
+
+
+def _query(obj: Context, store: Store, **filters: Any) -> HitQuery:
+    """The filters as a `HitQuery`, after checking that each term and feed exists."""
+    _known(
+        "term", filters["terms"], [t.name for t in obj.config.terms], store.archive.stored_terms()
+    )
+    _known(
+        "feed", filters["feeds"], [f.name for f in obj.config.feeds], store.archive.stored_feeds()
+    )
+    since, until = filters["since"], filters["until"]
+    if since is not None and until is not None and since >= until:
+        raise ArgumentError(
+            f"--since {since:%Y-%m-%d %H:%M} is not before --until {until:%Y-%m-%d %H:%M}"
+        )
+    return HitQuery(**filters)
+
+
+def _known(kind: str, given: Sequence[str], configured: list[str], stored: list[str]) -> None:
+    known = list(dict.fromkeys([*configured, *stored]))
+    for name in given:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f" (known: {', '.join(map(repr, known))})"
+            )
+            raise ArgumentError(f"no {kind} named {name!r} in the config or the database{hint}")
 
 
 @cli.command()
-@click.option("--term", "terms", multiple=True, metavar="NAME", help="Only this term (repeatable).")
-@click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only this feed (repeatable).")
-@click.option("--since", type=Since(), help="Found since a duration ago (7d) or a date.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many (newest first).")
+@hit_filters
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default="found",
+    show_default=True,
+    help="Newest found, newest published, or best score first.",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
 @FORMAT
 @click.pass_obj
-def hits(
-    obj: Context,
-    terms: tuple[str, ...],
-    feeds: tuple[str, ...],
-    since: datetime | None,
-    limit: int | None,
-    form: str,
-) -> None:
-    """List stored hits, newest first.
+def hits(obj: Context, /, form: str, **filters: Any) -> None:
+    """List stored hits, newest first; `watcher show ID` prints one in full.
 
     \b
     Example:
         watcher hits --term "UNICORN antenna" --since 7d
-        watcher hits --format json --limit 20
+        watcher hits --since 2026-11-01 --until 2026-11-30 --min-score 3 --undelivered
+        watcher hits --sort score --format json --limit 20
     """
-    with Store.open(obj.config.db_path) as store:
-        found = store.hits(terms=terms, feeds=feeds, since=since, limit=limit)
+    with obj.store() as store:
+        found = store.archive.hits(_query(obj, store, **filters))
     click.echo(render_hits(found, form))
+
+
+@cli.command()
+@click.argument("number", metavar="ID", type=int)
+@click.option(
+    "--article", is_flag=True, help="ID is an article's (from `watcher search`), not a hit's."
+)
+@FORMAT
+@click.pass_obj
+def show(obj: Context, number: int, article: bool, form: str) -> None:
+    """Print a hit's article in full, every match of its terms marked.
+
+    \b
+    Example:
+        watcher show 42
+        watcher show --article 1234 --format json
+    """
+    with obj.store() as store:
+        stored = store.archive.article(number) if article else store.archive.article_of_hit(number)
+    if stored is None:
+        where = "`watcher search`" if article else "`watcher hits`"
+        raise ArgumentError(
+            f"no {'article' if article else 'hit'} {number} in the database (see {where})"
+        )
+    hit_terms = {hit.term for hit in stored.hits}
+    matcher = Matcher(term for term in obj.config.terms if term.name in hit_terms)
+    spans = matcher.locate(stored.title, stored.text)
+    click.echo(render_article(stored, spans, form, marks()))
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only this feed (repeatable).")
+@click.option("--since", type=Since(), help="First seen since a duration ago (7d) or a date.")
+@click.option(
+    "--until", type=Until(), help="First seen before a duration ago or a date (included)."
+)
+@click.option("--limit", type=click.IntRange(min=1, max=1000), default=20, show_default=True)
+@FORMAT
+@click.pass_obj
+def search(
+    obj: Context,
+    query: str,
+    feeds: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    form: str,
+) -> None:
+    """Search every stored article, hit or not, best match first.
+
+    QUERY is in the watch-term language (docs/queries.md), so a search shows
+    what a new term would have caught. Exits 1 when nothing is found.
+
+    \b
+    Example:
+        watcher search 'lithium NEAR/10 "rare earth*"'
+        watcher search '=JWG OR "joint working group"' --since 30d --format json
+    """
+    with obj.store() as store:
+        _known("feed", feeds, [f.name for f in obj.config.feeds], store.archive.stored_feeds())
+        found = search_articles(store, query, since=since, until=until, feeds=feeds, limit=limit)
+    click.echo(render_search(found, form, marks()))
+    if not found:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--by", type=click.Choice(["day", "week"]), default="day", show_default=True)
+@click.option("--term", "terms", multiple=True, metavar="NAME", help="Only this term (repeatable).")
+@click.option(
+    "--since",
+    type=Since(),
+    help="Found since a duration ago or a date [default: 30d by day, 26w by week].",
+)
+@click.option("--until", type=Until(), help="Found before a duration ago or a date (included).")
+@FORMAT
+@click.pass_obj
+def stats(
+    obj: Context,
+    by: str,
+    terms: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
+    form: str,
+) -> None:
+    """Hits found per term per day or week (UTC), with a bar of each period's total.
+
+    \b
+    Example:
+        watcher stats
+        watcher stats --by week --since 2026-01-01 --format json
+    """
+    now = datetime.now(UTC)
+    since = since or now - STATS_SPAN[by]
+    with obj.store() as store:
+        query = _query(
+            obj,
+            store,
+            terms=terms,
+            feeds=(),
+            since=since,
+            until=until,
+            min_score=None,
+            delivered=None,
+        )
+        counts = store.archive.stats(since=query.since, until=query.until, terms=terms, by=by)
+    shown = periods(since.date(), ((until or now) - timedelta(seconds=1)).date(), by)
+    click.echo(render_stats(counts, form, shown, [term.name for term in obj.config.terms], by))
+
+
+@cli.command()
+@hit_filters
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["csv", "json", "ndjson"]),
+    default="csv",
+    show_default=True,
+)
+@click.option("--with-text", is_flag=True, help="Add each article's whole text.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file (replaced only when complete) instead of stdout.",
+)
+@click.pass_obj
+def export(
+    obj: Context, /, form: str, with_text: bool, output: Path | None, **filters: Any
+) -> None:
+    """Write every hit matching the filters, oldest first, for a spreadsheet or a script.
+
+    \b
+    Example:
+        watcher export --since 2026-11-01 --until 2026-11-30 -o november.csv
+        watcher export --format ndjson --term "UNICORN antenna" --with-text
+    """
+    with obj.store() as store:
+        query = _query(obj, store, **filters, sort="oldest")
+        found = store.archive.iter_hits(query, with_text=with_text)
+        if output is None:
+            count = write_hits(found, form, sys.stdout, with_text)
+        else:
+            partial = output.with_name(output.name + ".part")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as out:
+                    count = write_hits(found, form, out, with_text)
+                os.replace(partial, output)
+            finally:
+                partial.unlink(missing_ok=True)
+    click.echo(f"exported {count} hits" + (f" to {output}" if output else ""), err=True)

@@ -7,6 +7,7 @@ Exit codes: 0 success (also when some feeds failed), 1 nothing could be done
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from watcher.config import (
     load_config,
     parse_duration,
 )
-from watcher.errors import ConfigError, QueryError, WatcherError
+from watcher.errors import ArgumentError, ConfigError, QueryError, WatcherError
 from watcher.formats import FORMATS
 from watcher.store import Store
 
@@ -51,6 +52,23 @@ class Since(click.ParamType):  # type: ignore[type-arg]
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class Until(Since):
+    """Like `Since`, but a bare date means the end of that day: --until 2026-11-30 includes it."""
+
+    name = "until"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
+        moment = super().convert(value, param, ctx)
+        if isinstance(value, str) and len(value.strip()) == len("2026-11-30"):
+            moment += timedelta(days=1)
+        return moment
+
+
+def marks() -> tuple[str, str]:
+    """How matched words stand out: bold underline on a terminal, **stars** in a pipe or file."""
+    return ("\x1b[1;4m", "\x1b[0m") if sys.stdout.isatty() else ("**", "**")
+
+
 class Context:
     def __init__(self, path: str | None) -> None:
         self.path = config_path(path)
@@ -77,7 +95,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except WatcherError as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(EXIT_CONFIG if isinstance(exc, ConfigError | QueryError) else EXIT_FAILED)
+            ctx.exit(
+                EXIT_CONFIG
+                if isinstance(exc, ArgumentError | ConfigError | QueryError)
+                else EXIT_FAILED
+            )
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,6 +13,7 @@ from watcher.cli.base import (
     FORMAT,
     Context,
     cli,
+    marks,
 )
 from watcher.errors import FetchError
 from watcher.formats import (
@@ -92,8 +93,6 @@ def terms_test(
     else:
         body = path.read() if path is not None else text or ""
     matches = Matcher(chosen).match(title, body)
-    color = sys.stdout.isatty()
-    mark = ("\x1b[1;4m", "\x1b[0m") if color else ("**", "**")  # bold underline on a terminal
-    click.echo(render_matches(matches, mark))
+    click.echo(render_matches(matches, marks()))
     if not matches:
         sys.exit(EXIT_FAILED)

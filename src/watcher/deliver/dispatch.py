@@ -106,7 +106,7 @@ class Dispatcher:
             min_score=channel.min_score,
             since=since or self._start(channel),
         )
-        hits = self.store.hits(ids=ids) if ids else []
+        hits = self.store.archive.hits(ids=ids) if ids else []
         return self.compose(channel.name, "preview", stamp(self.clock()) or "", hits)
 
     def _start(self, channel: ChannelConfig) -> datetime:
@@ -137,7 +137,7 @@ class Dispatcher:
                 channel.name,
                 delivery.id,
                 delivery.created_at,
-                self.store.hits(digest=delivery.id),
+                self.store.archive.hits(digest=delivery.id),
             )
             assert self.fetcher is not None, "a Dispatcher without a fetcher only previews"
             await sender_for(channel, self.fetcher).send(digest, render(digest))

@@ -12,16 +12,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database
 
 from watcher.cluster import MAX_DISTANCE, bands, distance, simhash
 from watcher.config import Config, FeedConfig
 from watcher.errors import StoreError
-from watcher.models import Article, Entry, FeedStatus, Hit, Match
+from watcher.models import Article, Entry, FeedStatus, Match
+from watcher.store.archive import Archive
+from watcher.store.fulltext import FullText
 from watcher.store.outbox import Outbox
-from watcher.store.schema import among, migrations, stamp
+from watcher.store.schema import migrations, stamp
 
 BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock before failing
 
@@ -78,12 +79,18 @@ class PollRecord:
 
 
 class Store:
-    """The SQLite database of feeds, articles, hits and polls."""
+    """The SQLite database of feeds, articles, hits and polls.
+
+    Its parts: `outbox` (digests), `fulltext` (the search index) and `archive`
+    (reading hits and articles).
+    """
 
     def __init__(self, db: Database, path: Path) -> None:
         self.db = db
         self.path = path
         self.outbox = Outbox(db)
+        self.fulltext = FullText(db)
+        self.archive = Archive(db)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -342,8 +349,13 @@ class Store:
                 )
                 article_id = int(cursor.lastrowid or 0)
                 self._cluster(article_id, article, now)
+                self.fulltext.add(article_id, article.title, article.text)
             else:
                 article_id = known.article_id
+                old = self.db.execute(
+                    "SELECT title, text FROM articles WHERE id = ?", [article_id]
+                ).fetchone()
+                self.fulltext.replace(article_id, old, (article.title, article.text))
                 self.db.execute(
                     """
                     UPDATE articles SET title = ?, text = ?, source = ?, note = ?, author = ?,
@@ -404,59 +416,6 @@ class Store:
             "UPDATE articles SET simhash = ?, cluster_id = ? WHERE id = ?",
             [None if fingerprint is None else _signed(fingerprint), cluster_id, article_id],
         )
-
-    def hits(
-        self,
-        *,
-        terms: Sequence[str] = (),
-        feeds: Sequence[str] = (),
-        since: datetime | None = None,
-        limit: int | None = None,
-        ids: Sequence[int] | None = None,
-        digest: str | None = None,
-    ) -> list[Hit]:
-        """Stored hits, newest first, filtered by term, feed (any feed carrying it) and time.
-
-        `ids` picks hits by id; `digest` the hits of one digest in the outbox.
-        """
-        where: list[str] = []
-        params: list[Any] = []
-        if ids is not None:
-            where.append(among("h.id", ids))
-            params.extend(ids)
-        if digest is not None:
-            where.append("h.id IN (SELECT hit_id FROM digest_hits WHERE digest_id = ?)")
-            params.append(digest)
-        if terms:
-            where.append(among("h.term", terms))
-            params.extend(terms)
-        if feeds:
-            where.append(
-                "EXISTS (SELECT 1 FROM article_feeds af WHERE af.article_id = a.id"
-                f" AND {among('af.feed', feeds)})"
-            )
-            params.extend(feeds)
-        if since is not None:
-            where.append("h.found_at >= ?")
-            params.append(stamp(since))
-        sql = f"""
-            SELECT h.id, h.term, a.url, a.title, a.published, a.feed, h.snippet, h.score,
-                   h.found_at, a.source, a.cluster_id,
-                   (SELECT COUNT(DISTINCT af.feed) FROM articles c
-                        JOIN article_feeds af ON af.article_id = c.id
-                        WHERE c.cluster_id = a.cluster_id),
-                   h.clauses, h.highlights
-            FROM hits h JOIN articles a ON a.id = h.article_id
-            {"WHERE " + " AND ".join(where) if where else ""}
-            ORDER BY h.found_at DESC, h.id DESC
-        """
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return [
-            Hit(*row[:-2], clauses=json.loads(row[-2]), highlights=json.loads(row[-1]))  # type: ignore[misc]
-            for row in self.db.execute(sql, params).fetchall()
-        ]
 
     def count(self, table: str) -> int:
         """Rows in one of our tables (for summaries and tests)."""

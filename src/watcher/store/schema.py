@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from watcher.words import index_text
+
 migrations = Migrations("watcher")
 
 
@@ -191,3 +193,33 @@ def m006_outbox(db: Database) -> None:
         CREATE INDEX digest_hits_digest ON digest_hits (digest_id);
         """
     )
+
+
+FULLTEXT_TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* N* Co M*'"
+
+
+@migrations()
+def m007_search(db: Database) -> None:
+    """Full-text search over every stored article, and indexes for the hit filters.
+
+    `articles_fts` is a contentless FTS5 table: it holds the index of each
+    article's title and text as `words.index_text` writes them (our own words,
+    so SQLite's tokenizer only splits on spaces), not a second copy of the
+    text. The store keeps it in step with `articles` (see store/fulltext.py).
+    """
+    db.executescript(
+        f"""
+        CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, text, content='', tokenize="{FULLTEXT_TOKENIZER}"
+        );
+        INSERT INTO articles_fts (articles_fts, rank) VALUES ('rank', 'bm25(3.0, 1.0)');
+        CREATE INDEX articles_first_seen ON articles (first_seen_at);
+        CREATE INDEX digest_hits_hit ON digest_hits (hit_id);
+        """
+    )
+    rows = db.execute("SELECT id, title, text FROM articles")
+    while batch := rows.fetchmany(500):
+        db.conn.executemany(
+            "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+            [(id_, index_text(title), index_text(text)) for id_, title, text in batch],
+        )

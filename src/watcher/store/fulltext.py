@@ -1,0 +1,122 @@
+"""The full-text index of every stored article: its SQL.
+
+`articles_fts` is contentless (see schema.m007_search): SQLite keeps only the
+index, so removing an article from it takes the words it was indexed with,
+which `index_text` recomputes from the article's stored title and text. The
+store calls `add` when it inserts an article, `replace` when it updates one
+and `remove` before it deletes some, all in the same transaction; `rebuild`
+recreates the index from `articles` should it ever drift.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from watcher.errors import QueryError, StoreError
+from watcher.store.schema import among, stamp
+from watcher.words import index_text
+
+REBUILD_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An article the index ranks for a search, before the query is checked on its words."""
+
+    article_id: int
+    rank: float  # bm25: lower is better
+
+
+class FullText:
+    """Keeps `articles_fts` in step with `articles` and ranks articles for a search."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, article_id: int, title: str, text: str) -> None:
+        self.db.execute(
+            "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
+            [article_id, index_text(title), index_text(text)],
+        )
+
+    def replace(self, article_id: int, old: tuple[str, str], new: tuple[str, str]) -> None:
+        """Re-index an article whose title or text changed from `old` to `new`."""
+        if old == new:
+            return
+        self.remove([(article_id, *old)])
+        self.add(article_id, *new)
+
+    def remove(self, articles: Iterable[tuple[int, str, str]]) -> None:
+        """Take (id, title, text) articles out of the index, as they were indexed."""
+        self.db.conn.executemany(
+            "INSERT INTO articles_fts (articles_fts, rowid, title, text)"
+            " VALUES ('delete', ?, ?, ?)",
+            [(id_, index_text(title), index_text(text)) for id_, title, text in articles],
+        )
+
+    def ranked(
+        self,
+        expression: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        feeds: Sequence[str] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[Candidate]:
+        """Articles whose index matches an FTS5 `expression`, best first."""
+        where = ["articles_fts MATCH ?"]
+        params: list[object] = [expression]
+        if since is not None:
+            where.append("a.first_seen_at >= ?")
+            params.append(stamp(since))
+        if until is not None:
+            where.append("a.first_seen_at < ?")
+            params.append(stamp(until))
+        if feeds:
+            where.append(
+                "EXISTS (SELECT 1 FROM article_feeds af WHERE af.article_id = a.id"
+                f" AND {among('af.feed', feeds)})"
+            )
+            params.extend(feeds)
+        try:
+            rows = self.db.execute(
+                f"""
+                SELECT f.rowid, f.rank FROM articles_fts f JOIN articles a ON a.id = f.rowid
+                WHERE {" AND ".join(where)}
+                ORDER BY f.rank LIMIT ? OFFSET ?
+                """,
+                [*params, limit, offset],
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise QueryError(f"search index rejected {expression!r}: {exc}") from None
+        return [Candidate(article_id, rank) for article_id, rank in rows]
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Index every stored article afresh; returns how many. `progress(done, total)`."""
+        total = int(self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+        done = 0
+        with self.db.atomic():
+            self.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
+            rows = self.db.execute("SELECT id, title, text FROM articles")
+            while batch := rows.fetchmany(REBUILD_BATCH):
+                for article_id, title, text in batch:
+                    self.add(article_id, title, text)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, total)
+        return done
+
+    def check(self) -> None:
+        """Raise `StoreError` when the index is damaged (then `rebuild` it)."""
+        try:
+            self.db.execute(
+                "INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 0)"
+            )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the search index is damaged ({exc}); rebuild it") from None
