@@ -6,6 +6,7 @@ import email.utils
 import gzip
 import hashlib
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +43,17 @@ class Page:
     delay: float = 0.0  # seconds to stall before answering (a hanging server)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Says nothing when a client hangs up mid-answer (a fetcher at its size cap, a closed pool).
+
+    The default prints a traceback to stderr, which a CliRunner test in progress captures.
+    """
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class Site:
     """A web server on 127.0.0.1 serving chosen bytes, with ETag and Last-Modified.
 
@@ -67,7 +79,7 @@ class Site:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -81,7 +81,7 @@ def test_unknown_top_level_key_names_the_key_and_line(tmp_path: Path) -> None:
 
     assert message == (
         f"{tmp_path / 'watcher.toml'}:1: pol: unknown key "
-        "(expected one of: channels, delivery, feeds, fetch, poll, storage, terms)"
+        "(expected one of: channels, delivery, feeds, fetch, poll, retention, storage, terms)"
     )
 
 
@@ -320,3 +320,42 @@ def test_a_webhook_channel_loads_with_its_defaults(tmp_path: Path) -> None:
         0.0,
     )
     assert [secret.ref for secret in channel.secrets()] == ["env:HOOK_SECRET"]
+
+
+# --- [retention] ------------------------------------------------------------------------
+
+
+def test_retention_defaults_keep_articles_half_a_year_and_polls_three_months(
+    tmp_path: Path,
+) -> None:
+    retention = load_config(write(tmp_path, FEED_A)).retention
+
+    assert (retention.articles, retention.polls, retention.schedule) == (
+        180 * 86400,
+        90 * 86400,
+        "30 3 * * *",
+    )
+
+
+def test_retention_forever_keeps_everything(tmp_path: Path) -> None:
+    text = '[retention]\narticles = "forever"\npolls = "2w"\n' + FEED_A
+    retention = load_config(write(tmp_path, text)).retention
+
+    assert (retention.articles, retention.polls) == (None, 14 * 86400)
+
+
+def test_retention_period_in_words_names_the_field_and_the_alternative(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[retention]\narticles = "six months"\n' + FEED_A)
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:2: retention.articles: "
+        "'six months' is not a duration like 90s, 15m, 6h or 7d, or \"forever\""
+    )
+
+
+def test_retention_schedule_must_be_a_cron_expression(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[retention]\nschedule = "daily"\n' + FEED_A)
+
+    assert message.startswith(
+        f"{tmp_path / 'watcher.toml'}:2: retention.schedule: 'daily' is not a cron expression ("
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -257,3 +258,51 @@ def test_sighup_reloads_feeds_and_terms_and_survives_a_broken_config(
     assert code == 0, output
     assert "reload failed, keeping the running config" in output
     assert "reloaded" in output and "(1 added, 0 removed)" in output
+
+
+EMPTY_RSS = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet Desk</title>'
+    "<link>http://127.0.0.1/</link><description>nothing today</description></channel></rss>"
+)
+
+
+def test_housekeeping_missed_while_stopped_runs_at_start_and_not_again(
+    fixture_site: Site, tmp_path: Path, polled: Path
+) -> None:
+    shutil.copy(polled, tmp_path / "watcher.db")
+    fixture_site.put("/quiet.rss", EMPTY_RSS)
+    config = write_config(
+        tmp_path,
+        [("Quiet Desk", f"{fixture_site.base}/quiet.rss")],
+        extra='[retention]\narticles = "30d"\npolls = "30d"\n',
+    )
+    with sqlite3.connect(tmp_path / "watcher.db") as conn:
+        old = "2025-01-01T00:00:00+00:00"
+        conn.execute("UPDATE articles SET first_seen_at = ?, changed_at = ?", [old, old])
+        conn.execute("UPDATE polls SET started_at = ?", [old])
+
+    process = start(config)
+    try:
+        done = wait_for(lambda: article_count(tmp_path / "watcher.db") == 5, timeout=30)
+        time.sleep(1)  # the job notes its run after deleting
+    finally:
+        code, output = stop(process)
+    assert done and code == 0, output
+    assert "housekeeping: deleted 4 articles without hits and 3 polls" in output
+    assert hit_count(tmp_path / "watcher.db") == 5
+
+    process = start(config)
+    try:
+        time.sleep(3)
+    finally:
+        code, output = stop(process)
+    assert code == 0, output
+    assert "housekeeping: deleted" not in output  # it ran today; next at 03:30 UTC
+
+
+def article_count(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+    except sqlite3.Error:
+        return -1

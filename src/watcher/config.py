@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from apscheduler.triggers.cron import CronTrigger
+
 from watcher.channels import ChannelConfig, DeliveryConfig, channel_configs, delivery_config
 from watcher.errors import ConfigError, QueryError
 from watcher.terms import Term, compile_term
@@ -46,6 +48,17 @@ class FetchConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """What housekeeping deletes, and when the service runs it (`[retention]`)."""
+
+    # Articles no term hit (nor any copy of their story) are deleted this long after
+    # they were first seen; None keeps them. Hits and their articles are never deleted.
+    articles: float | None = 180 * 86400.0
+    polls: float | None = 90 * 86400.0  # the poll log
+    schedule: str = "30 3 * * *"  # cron, UTC
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     db_path: Path
@@ -59,6 +72,7 @@ class Config:
     max_interval: float = 21600.0
     channels: tuple[ChannelConfig, ...] = ()
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     def select_channels(self, names: Sequence[str] = ()) -> list[ChannelConfig]:
         """The named channels, or every channel when no name is given; none is an error."""
@@ -129,7 +143,9 @@ class _ConfigChecker(Checker):
     """Turns the raw TOML tables into `Config`, naming field and line on error."""
 
     def config(self, raw: dict[str, Any]) -> Config:
-        sections = {"storage", "fetch", "poll", "feeds", "terms", "delivery", "channels"}
+        sections = {
+            "storage", "fetch", "poll", "feeds", "terms", "delivery", "channels", "retention"
+        }  # fmt: skip
         self.known(raw, sections, TOP)
         storage, at = self.table(raw, "storage"), Where("storage")
         self.known(storage, {"path"}, at)
@@ -156,6 +172,7 @@ class _ConfigChecker(Checker):
             ),
             delivery=delivery,
             fetch=self._fetch(self.table(raw, "fetch")),
+            retention=self._retention(self.table(raw, "retention")),
             default_interval=default_interval,
             max_backoff=max_backoff,
             adaptive=self.flag(poll, "adaptive", at, True),
@@ -175,6 +192,31 @@ class _ConfigChecker(Checker):
             allow_private_addresses=self.flag(table, "allow_private_addresses", at, False),
             user_agent=self.text(table, "user_agent", at, default=DEFAULT_USER_AGENT),
         )
+
+    def _retention(self, table: dict[str, Any]) -> RetentionConfig:
+        at = Where("retention")
+        self.known(table, {field.name for field in fields(RetentionConfig)}, at)
+        schedule = self.text(table, "schedule", at, default=RetentionConfig.schedule)
+        try:
+            CronTrigger.from_crontab(schedule, timezone="UTC")
+        except ValueError as exc:
+            raise self.fail(
+                at, "schedule", f"{schedule!r} is not a cron expression ({exc})"
+            ) from None
+        return RetentionConfig(
+            articles=self._kept(table, "articles", at, "180d"),
+            polls=self._kept(table, "polls", at, "90d"),
+            schedule=schedule,
+        )
+
+    def _kept(self, table: dict[str, Any], key: str, at: Where, default: str) -> float | None:
+        """A retention period: a duration, or "forever"."""
+        if table.get(key) == "forever":
+            return None
+        try:
+            return self.duration(table, key, at, default=default)
+        except ConfigError as exc:
+            raise ConfigError(f'{exc}, or "forever"') from None
 
     def _feeds(self, raw: dict[str, Any], default_interval: float) -> tuple[FeedConfig, ...]:
         feeds: list[FeedConfig] = []

@@ -14,6 +14,9 @@ Digests: each channel with a cron schedule has a job in its time zone; an
 start the service sends what a crash or a stop left behind: pending digests,
 hits no digest took yet, and a scheduled digest that fell due while it was
 down. A failed delivery is retried by one job set for the earliest retry.
+
+Housekeeping runs daily on `[retention] schedule`, in a thread with its own
+connection, deleting in short batches while polls go on.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -42,7 +47,7 @@ from watcher.fetch import Fetcher
 from watcher.models import FeedStatus, ServiceStatus
 from watcher.notify import notify, watchdog_interval
 from watcher.pipeline import Poller
-from watcher.store import Store
+from watcher.store import Pruned, Store
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +173,7 @@ class Service:
         )
 
     async def catch_up(self) -> None:
-        """At start: hits and digests a crash or stop left behind, and missed digest runs."""
+        """At start: what a crash or stop left behind, missed digest runs, missed housekeeping."""
         now = datetime.now(UTC)
         missed = []
         for channel in self.config.channels:
@@ -184,6 +189,13 @@ class Service:
                 log.info("digest for %s fell due at %s while stopped: sending", channel.name, due)
                 missed.append(channel)
                 self.store.outbox.mark_run(channel.name, now)
+        last = self.store.last_housekeeping()
+        trigger = CronTrigger.from_crontab(self.config.retention.schedule, timezone=UTC)
+        due = (
+            now if last is None else trigger.get_next_fire_time(None, datetime.fromisoformat(last))
+        )
+        if due is not None and due <= now:
+            self.scheduler.add_job(self.housekeeping_job, DateTrigger(run_date=now), id="housekeep")
         await self.deliver(missed)
 
     def reload(self) -> None:
@@ -204,6 +216,7 @@ class Service:
         self.poller.use(self.config)
         self.dispatcher.use(self.config)
         self.schedule_channels()
+        self.schedule_housekeeping()
         self.store.sync_config(self.config, datetime.now(UTC))
         after = self.enabled()
         for name in before - set(after):
@@ -217,6 +230,32 @@ class Service:
             len(set(after) - before),
             len(before - set(after)),
             len(self.config.terms),
+        )
+
+    def schedule_housekeeping(self) -> None:
+        self.scheduler.add_job(
+            self.housekeeping_job,
+            CronTrigger.from_crontab(self.config.retention.schedule, timezone=UTC),
+            id="housekeeping",
+            name="housekeeping",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+
+    async def housekeeping_job(self) -> None:
+        """Prune in a thread, so polls and digests go on meanwhile."""
+        try:
+            pruned = await asyncio.to_thread(housekeep, self.config, datetime.now(UTC))
+        except (WatcherError, sqlite3.Error) as exc:
+            log.error("housekeeping failed (it runs again at its next time): %s", exc)
+            return
+        self.store.housekept(datetime.now(UTC))
+        log.info(
+            "housekeeping: deleted %d articles without hits and %d polls",
+            pruned.articles,
+            pruned.polls,
         )
 
     async def finish(self) -> None:
@@ -246,6 +285,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
         now = datetime.now(UTC)
         service.schedule_all(list(service.enabled()), now)
         service.schedule_channels()
+        service.schedule_housekeeping()
         service.scheduler.add_job(service.catch_up, DateTrigger(run_date=now), id="catch-up")
         service.scheduler.add_job(
             lambda: store.service_heartbeat(datetime.now(UTC)),
@@ -281,6 +321,28 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
             await service.finish()
             store.service_heartbeat(datetime.now(UTC), stopped=True)
         log.info("stopped")
+
+
+def housekeep(
+    config: Config,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Pruned:
+    """Delete what `[retention]` no longer keeps (or count it, dry), on a connection of its own.
+
+    Safe beside the running service: each batch is a short transaction of its own.
+    """
+    kept = config.retention
+    articles = None if kept.articles is None else now - timedelta(seconds=kept.articles)
+    polls = None if kept.polls is None else now - timedelta(seconds=kept.polls)
+    with Store.open(config.db_path) as store:
+        if dry_run:
+            return store.retention.count(articles_before=articles, polls_before=polls)
+        return store.retention.prune(
+            articles_before=articles, polls_before=polls, progress=progress
+        )
 
 
 def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:

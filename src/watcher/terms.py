@@ -268,7 +268,7 @@ class Matcher:
     def locate(self, title: str, text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         """Where the terms match in a whole article: character spans in the title and the text.
 
-        Overlapping and touching spans are merged, so each is one mark.
+        Overlapping spans, and spans only a space or dash apart, are merged into one mark.
         """
         article = _Article(title, text)
         places: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
@@ -279,13 +279,13 @@ class Matcher:
                     places[span.place].append(
                         article.fields[span.place].chars(span.start, span.end)
                     )
-        return _merged(places[TITLE]), _merged(places[TEXT])
+        return _merged(title, places[TITLE]), _merged(text, places[TEXT])
 
 
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _merged(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
+        if merged and _adjoins(text, merged[-1][1], start):
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
             merged.append((start, end))
@@ -318,6 +318,11 @@ def _explain(term: Term, found: _Found, article: _Article) -> Match:
     )
 
 
+def _adjoins(text: str, end: int, start: int) -> bool:
+    """Whether a span ending at `end` and one starting at `start` read as one phrase."""
+    return start <= end or (start - end <= 3 and _JOINER.fullmatch(text, end, start) is not None)
+
+
 def _snippet(words: Words, spans: list[_Span]) -> tuple[str, tuple[tuple[int, int], ...]]:
     """Text around the first span, cut at word boundaries, and where the spans fall in it."""
     text = words.text
@@ -335,7 +340,7 @@ def _snippet(words: Words, spans: list[_Span]) -> tuple[str, tuple[tuple[int, in
         start, stop = words.chars(span.start, span.end)
         if start < left or stop > right or (marks and start < marks[-1][1]):
             continue
-        if marks and start - marks[-1][1] <= 3 and _JOINER.fullmatch(text, marks[-1][1], start):
+        if marks and _adjoins(text, marks[-1][1], start):
             marks[-1] = (marks[-1][0], stop)  # "Ahmedabad–Mumbai bullet train" is one mark
         else:
             marks.append((start, stop))

@@ -252,6 +252,7 @@ def export(
         found = store.archive.iter_hits(query, with_text=with_text)
         if output is None:
             count = write_hits(found, form, sys.stdout, with_text)
+            sys.stdout.flush()
         else:
             partial = output.with_name(output.name + ".part")
             try:

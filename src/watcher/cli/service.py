@@ -1,4 +1,4 @@
-"""`watcher poll`, `watcher run` and `watcher status`: polling and the service."""
+"""`watcher poll`, `run`, `status` and `housekeeping`: polling, the service and its upkeep."""
 
 from __future__ import annotations
 
@@ -9,24 +9,14 @@ from datetime import UTC, datetime
 
 import click
 
-from watcher.cli.base import (
-    EXIT_FAILED,
-    FORMAT,
-    Context,
-    cli,
-)
+from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli
 from watcher.cli.digest import report_outcomes
-from watcher.config import (
-    Config,
-    FeedConfig,
-)
+from watcher.config import Config, FeedConfig
 from watcher.deliver.dispatch import deliver_now
-from watcher.formats import (
-    render_feeds,
-    render_status,
-)
+from watcher.formats import render_feeds, render_status
 from watcher.pipeline import PollResult, poll_once
-from watcher.service import serve, service_status
+from watcher.service import housekeep, serve, service_status
+from watcher.store import Store
 
 
 @cli.command()
@@ -126,3 +116,46 @@ def run(obj: Context) -> None:
         err=True,
     )
     asyncio.run(serve(config))
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@click.option("--rebuild-search", is_flag=True, help="Also rebuild the search index from scratch.")
+@click.pass_obj
+def housekeeping(obj: Context, dry_run: bool, rebuild_search: bool) -> None:
+    """Delete old articles no term hit, and the old poll log, as [retention] says.
+
+    Hits, their articles and copies of their stories are never deleted. The
+    service does this daily on its own; this runs it now, also beside the
+    running service.
+
+    \b
+    Example:
+        watcher housekeeping --dry-run
+        watcher housekeeping
+    """
+    config = obj.config
+    now = datetime.now(UTC)
+    kept = config.retention
+    if kept.articles is None and kept.polls is None:
+        click.echo("[retention] keeps everything: nothing to delete", err=True)
+    verb = "would delete" if dry_run else "deleted"
+    if dry_run or not sys.stderr.isatty():
+        pruned = housekeep(config, now, dry_run=dry_run)
+    else:
+        total = housekeep(config, now, dry_run=True).articles
+        with click.progressbar(length=total, label="deleting articles", file=sys.stderr) as bar:
+            done = 0
+
+            def advance(count: int) -> None:
+                nonlocal done
+                bar.update(count - done)
+                done = count
+
+            pruned = housekeep(config, now, progress=advance)
+    click.echo(f"{verb} {pruned.articles} articles without hits and {pruned.polls} polls", err=True)
+    if rebuild_search and not dry_run:
+        with Store.open(config.db_path) as store:
+            indexed = store.fulltext.rebuild()
+            store.fulltext.check()
+        click.echo(f"search index rebuilt: {indexed} articles", err=True)

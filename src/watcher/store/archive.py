@@ -78,7 +78,8 @@ class Archive:
             where.append("h.id IN (SELECT hit_id FROM digest_hits WHERE digest_id = ?)")
             params.append(digest)
         sql = f"""
-            SELECT {_HIT_COLUMNS} FROM hits h JOIN articles a ON a.id = h.article_id
+            SELECT {_HIT_COLUMNS}{", a.text" if with_text else ""}
+            FROM hits h JOIN articles a ON a.id = h.article_id
             {"WHERE " + " AND ".join(where) if where else ""}
             ORDER BY {_ORDER[query.sort]}
         """

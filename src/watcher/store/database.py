@@ -22,6 +22,7 @@ from watcher.models import Article, Entry, FeedStatus, Match
 from watcher.store.archive import Archive
 from watcher.store.fulltext import FullText
 from watcher.store.outbox import Outbox
+from watcher.store.retention import Retention
 from watcher.store.schema import migrations, stamp
 
 BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock before failing
@@ -81,8 +82,8 @@ class PollRecord:
 class Store:
     """The SQLite database of feeds, articles, hits and polls.
 
-    Its parts: `outbox` (digests), `fulltext` (the search index) and `archive`
-    (reading hits and articles).
+    Its parts: `outbox` (digests), `fulltext` (the search index), `archive`
+    (reading hits and articles) and `retention` (housekeeping).
     """
 
     def __init__(self, db: Database, path: Path) -> None:
@@ -91,6 +92,7 @@ class Store:
         self.outbox = Outbox(db)
         self.fulltext = FullText(db)
         self.archive = Archive(db)
+        self.retention = Retention(db, self.fulltext)
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -269,6 +271,14 @@ class Store:
     def service_heartbeat(self, now: datetime, stopped: bool = False) -> None:
         column = "stopped_at" if stopped else "heartbeat_at"
         self.db.execute(f"UPDATE service SET {column} = ? WHERE id = 1", [stamp(now)])
+
+    def housekept(self, now: datetime) -> None:
+        """Note that housekeeping finished (a restart catches up on a missed run)."""
+        self.db.execute("UPDATE service SET housekept_at = ? WHERE id = 1", [stamp(now)])
+
+    def last_housekeeping(self) -> str | None:
+        row = self.db.execute("SELECT housekept_at FROM service WHERE id = 1").fetchone()
+        return row[0] if row else None
 
     def service_state(self) -> tuple[int, str, str, str | None] | None:
         """(pid, started_at, heartbeat_at, stopped_at) of the last service process, if any."""

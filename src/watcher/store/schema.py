@@ -200,7 +200,7 @@ FULLTEXT_TOKENIZER = "unicode61 remove_diacritics 0 categories 'L* N* Co M*'"
 
 @migrations()
 def m007_search(db: Database) -> None:
-    """Full-text search over every stored article, and indexes for the hit filters.
+    """Full-text search over every stored article; indexes and a last run for housekeeping.
 
     `articles_fts` is a contentless FTS5 table: it holds the index of each
     article's title and text as `words.index_text` writes them (our own words,
@@ -215,6 +215,8 @@ def m007_search(db: Database) -> None:
         INSERT INTO articles_fts (articles_fts, rank) VALUES ('rank', 'bm25(3.0, 1.0)');
         CREATE INDEX articles_first_seen ON articles (first_seen_at);
         CREATE INDEX digest_hits_hit ON digest_hits (hit_id);
+        CREATE INDEX article_bands_article ON article_bands (article_id);
+        ALTER TABLE service ADD COLUMN housekept_at TEXT;
         """
     )
     rows = db.execute("SELECT id, title, text FROM articles")

@@ -1,0 +1,112 @@
+"""Housekeeping: deleting old articles no term hit, and the old poll log. Its SQL.
+
+An article is kept while it has a hit, and while any copy of its story (its
+cluster) has one, so "reported by N outlets" stays true. Deleting an article
+takes its feed links and cluster keys with it (ON DELETE CASCADE) and its
+words out of the search index (store/fulltext.py) in the same transaction.
+Work goes in batches, each its own short transaction, so the service keeps
+polling while a large backlog is pruned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from watcher.store.fulltext import FullText
+from watcher.store.schema import among, stamp
+
+BATCH = 1000
+
+_PRUNABLE = """
+    FROM articles a
+    WHERE a.first_seen_at < :before AND a.changed_at < :before
+      AND NOT EXISTS (SELECT 1 FROM hits h WHERE h.article_id = a.id)
+      AND NOT EXISTS (
+          SELECT 1 FROM articles copy JOIN hits h ON h.article_id = copy.id
+          WHERE copy.cluster_id = a.cluster_id
+      )
+"""
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What one housekeeping run deleted (or, dry, would delete)."""
+
+    articles: int
+    polls: int
+
+
+class Retention:
+    """Deletes what the retention settings no longer keep."""
+
+    def __init__(self, db: Database, fulltext: FullText) -> None:
+        self.db = db
+        self.fulltext = fulltext
+
+    def count(self, *, articles_before: datetime | None, polls_before: datetime | None) -> Pruned:
+        """What `prune` would delete now."""
+        articles = polls = 0
+        if articles_before is not None:
+            articles = self.db.execute(
+                f"SELECT COUNT(*) {_PRUNABLE}", {"before": stamp(articles_before)}
+            ).fetchone()[0]
+        if polls_before is not None:
+            polls = self.db.execute(
+                "SELECT COUNT(*) FROM polls WHERE started_at < ?", [stamp(polls_before)]
+            ).fetchone()[0]
+        return Pruned(articles, polls)
+
+    def prune(
+        self,
+        *,
+        articles_before: datetime | None,
+        polls_before: datetime | None,
+        progress: Callable[[int], None] | None = None,
+        batch: int = BATCH,
+    ) -> Pruned:
+        """Delete prunable articles first seen, and polls started, before the given moments.
+
+        `progress(articles deleted so far)` is called after each batch.
+        """
+        articles = polls = 0
+        if articles_before is not None:
+            after = ("", 0)  # keyset: (first_seen_at, id) of the last article looked at
+            while True:
+                with self.db.atomic():
+                    rows = self.db.execute(
+                        f"""
+                        SELECT a.id, a.title, a.text, a.first_seen_at {_PRUNABLE}
+                          AND (a.first_seen_at, a.id) > (:seen, :id)
+                        ORDER BY a.first_seen_at, a.id LIMIT :batch
+                        """,
+                        {
+                            "before": stamp(articles_before),
+                            "seen": after[0],
+                            "id": after[1],
+                            "batch": batch,
+                        },
+                    ).fetchall()
+                    if not rows:
+                        break
+                    ids = [row[0] for row in rows]
+                    self.fulltext.remove((id_, title, text) for id_, title, text, _ in rows)
+                    self.db.execute(f"DELETE FROM articles WHERE {among('id', ids)}", ids)
+                after = (rows[-1][3], rows[-1][0])
+                articles += len(rows)
+                if progress is not None:
+                    progress(articles)
+        if polls_before is not None:
+            while True:
+                cursor = self.db.execute(
+                    "DELETE FROM polls WHERE id IN"
+                    " (SELECT id FROM polls WHERE started_at < ? ORDER BY id LIMIT ?)",
+                    [stamp(polls_before), batch],
+                )
+                polls += cursor.rowcount
+                if cursor.rowcount < batch:
+                    break
+        return Pruned(articles, polls)

@@ -1,0 +1,405 @@
+"""Reading the hit database: `watcher hits` filters, `show`, `search`, `stats`, `export`.
+
+Each test copies the database the real pipeline built from the fixture site
+(tests/fixtures/site/EXPECTED.md): five hits, on articles a1 (T1), a2 (T4,
+also carried by the Atom feed as a5), a4 (T3), a7 (T2) and a8 (T4).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from conftest import write_config
+from watcher.cli import cli
+from watcher.store import Store
+
+T1, T2, T3, T4 = (
+    "JWG on critical minerals",
+    "India–Japan AI Dialogue",
+    "UNICORN antenna",
+    "Ahmedabad–Mumbai HSR",
+)
+FEEDS = [
+    ("Coastline Daily", "https://coast.example/rss"),
+    ("Eastern Ledger", "https://ledger.example/atom"),
+    ("Harbour Wire", "https://harbour.example/feed.json"),
+]
+
+
+def invoke(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def config(tmp_path: Path, polled: Path) -> Path:
+    shutil.copy(polled, tmp_path / "watcher.db")
+    return write_config(tmp_path, FEEDS)
+
+
+def execute(config: Path, sql: str, *params: object) -> None:
+    with sqlite3.connect(config.parent / "watcher.db") as conn:
+        conn.execute(sql, params)
+
+
+def slug(url: str) -> str:
+    """ "a2" for http://127.0.0.1:1234/articles/a2.html."""
+    return url.rsplit("/", 1)[1].split(".")[0]
+
+
+def listed(config: Path, *args: str) -> list[tuple[str, str]]:
+    """(article, term) of each hit `watcher hits` lists with these options, in its order."""
+    result = invoke(config, "hits", "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    return [(slug(hit["url"]), hit["term"]) for hit in json.loads(result.output)]
+
+
+def hit_id(config: Path, article: str) -> int:
+    result = invoke(config, "hits", "--format", "json")
+    return next(hit["id"] for hit in json.loads(result.output) if slug(hit["url"]) == article)
+
+
+def set_hit(config: Path, article: str, column: str, value: object) -> None:
+    """Give the hit on one fixture article (a1, a2, ...) another found_at or score."""
+    execute(
+        config,
+        f"UPDATE hits SET {column} = ?"
+        " WHERE article_id = (SELECT id FROM articles WHERE url LIKE ?)",
+        value,
+        f"%/{article}.html",
+    )
+
+
+# -- watcher hits -----------------------------------------------------------------------
+
+
+def test_hits_of_one_term(config: Path) -> None:
+    assert sorted(listed(config, "--term", T4)) == [("a2", T4), ("a8", T4)]
+
+
+def test_hits_of_a_feed_include_articles_it_carried_after_another_feed(config: Path) -> None:
+    # a2 came first through the RSS feed and again through the Atom feed (as a5).
+    assert sorted(listed(config, "--feed", "Eastern Ledger")) == [("a2", T4), ("a4", T3)]
+    assert sorted(listed(config, "--feed", "Harbour Wire")) == [("a7", T2), ("a8", T4)]
+
+
+def test_since_and_until_take_dates_and_until_includes_its_day(config: Path) -> None:
+    set_hit(config, "a1", "found_at", "2026-10-01T23:30:00+00:00")
+    set_hit(config, "a4", "found_at", "2026-10-15T08:00:00+00:00")
+
+    assert listed(config, "--since", "2026-10-01", "--until", "2026-10-01") == [("a1", T1)]
+    assert listed(config, "--since", "2026-10-02", "--until", "2026-10-31") == [("a4", T3)]
+    assert sorted(listed(config, "--since", "7d")) == [("a2", T4), ("a7", T2), ("a8", T4)]
+    assert listed(config, "--until", "2026-10-16") == [("a4", T3), ("a1", T1)]
+
+
+def test_min_score_and_sorting_by_score(config: Path) -> None:
+    for article, score in [("a1", 9), ("a2", 12.5), ("a4", 4), ("a7", 3), ("a8", 1)]:
+        set_hit(config, article, "score", score)
+
+    assert listed(config, "--min-score", "9", "--sort", "score") == [("a2", T4), ("a1", T1)]
+    assert listed(config, "--sort", "score", "--limit", "3") == [
+        ("a2", T4),
+        ("a1", T1),
+        ("a4", T3),
+    ]
+
+
+def test_sorting_by_published_puts_the_newest_story_first(config: Path) -> None:
+    # Published dates in the fixture feeds: a8 Nov 10, a7 Nov 9, a4 and a2 Nov 4, a1 Nov 3.
+    assert [article for article, _ in listed(config, "--sort", "published")] == [
+        "a8",
+        "a7",
+        "a4",
+        "a2",
+        "a1",
+    ]
+
+
+def test_delivered_means_a_channel_accepted_the_digest(config: Path) -> None:
+    now = datetime.now(UTC)
+    with Store.open(config.parent / "watcher.db") as store:
+        store.outbox.sync_channels(["desk"], now)
+        digest = store.outbox.create("desk", now, terms=[T3], since=now - timedelta(days=1))
+        assert digest is not None
+        assert listed(config, "--delivered") == []  # pending is not delivered
+        store.outbox.mark_sent(digest, now)
+
+    assert listed(config, "--delivered") == [("a4", T3)]
+    assert sorted(listed(config, "--undelivered")) == [
+        ("a1", T1),
+        ("a2", T4),
+        ("a7", T2),
+        ("a8", T4),
+    ]
+
+
+def test_hits_as_csv_and_ndjson(config: Path) -> None:
+    as_csv = invoke(config, "hits", "--format", "csv", "--term", T1)
+    rows = list(csv.DictReader(io.StringIO(as_csv.output)))
+    assert [(slug(row["url"]), row["term"]) for row in rows] == [("a1", T1)]
+    assert "Joint Working Group on Critical Minerals" in rows[0]["snippet"]
+
+    as_ndjson = invoke(config, "hits", "--format", "ndjson", "--term", T4)
+    assert sorted(slug(json.loads(line)["url"]) for line in as_ndjson.output.splitlines()) == [
+        "a2",
+        "a8",
+    ]
+
+
+def test_an_unknown_term_is_an_error_that_suggests_the_closest(config: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(config), "hits", "--term", "UNICORN antena"])
+
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: no term named 'UNICORN antena' in the config or the database;"
+        " did you mean 'UNICORN antenna'?\n"
+    )
+
+
+def test_a_term_removed_from_the_config_still_filters_its_stored_hits(
+    tmp_path: Path, polled: Path
+) -> None:
+    shutil.copy(polled, tmp_path / "watcher.db")
+    only_t1 = '[[terms]]\nname = "JWG on critical minerals"\nquery = "=JWG"\n'
+    config = write_config(tmp_path, FEEDS, terms=only_t1)
+
+    assert sorted(listed(config, "--term", T4)) == [("a2", T4), ("a8", T4)]
+
+
+def test_since_after_until_is_an_error(config: Path) -> None:
+    result = invoke(config, "hits", "--since", "2026-11-20", "--until", "2026-11-01")
+
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: --since 2026-11-20 00:00 is not before --until 2026-11-02 00:00\n"
+    )
+
+
+# -- watcher show -----------------------------------------------------------------------
+
+
+def test_show_prints_the_whole_article_with_every_match_marked(config: Path) -> None:
+    result = invoke(config, "show", str(hit_id(config, "a2")))
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        "Viaduct work races ahead on **Mumbai–Ahmedabad bullet train**"
+        " as last girder spans the Narmada"
+    )
+    assert slug(lines[1]) == "a2"
+    assert lines[2] == "feed: Coastline Daily (also Eastern Ledger)"
+    assert lines[4].startswith(f"hit {hit_id(config, 'a2')}: {T4}, score ")
+    body = "\n".join(lines[6:])
+    assert "**NHSRCL**" in body
+    assert "**Mumbai‑Ahmedabad high‑speed rail**" in body  # non-breaking hyphens, as written
+
+
+def test_show_as_json_gives_the_spans_of_the_matches(config: Path) -> None:
+    result = invoke(config, "show", str(hit_id(config, "a1")), "--format", "json")
+
+    [article] = json.loads(result.output)
+    marked = [article["text"][start:end] for start, end in article["highlights"]["text"]]
+    assert marked == ["India–Japan Joint Working Group", "Critical Minerals"]
+    assert [hit["term"] for hit in article["hits"]] == [T1]
+    assert article["feeds"] == ["Coastline Daily"]
+
+
+def test_show_of_an_unknown_hit_is_a_one_line_error(config: Path) -> None:
+    result = invoke(config, "show", "9999")
+
+    assert result.exit_code == 2
+    assert result.output == "error: no hit 9999 in the database (see `watcher hits`)\n"
+
+
+# -- watcher search ---------------------------------------------------------------------
+
+
+def search(config: Path, *args: str) -> list[dict[str, object]]:
+    result = invoke(config, "search", *args, "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.output)  # type: ignore[no-any-return]
+
+
+def test_search_finds_stories_no_term_caught(config: Path) -> None:
+    [found] = search(config, '"maritime security"')
+
+    assert slug(str(found["url"])) == "a6"
+    assert found["terms"] == []
+    assert found["clauses"] == ['"maritime security"']
+
+
+def test_search_results_say_which_terms_hit_them_and_rank_title_matches_first(
+    config: Path,
+) -> None:
+    found = search(config, "Tokyo")
+
+    # a7's headline names Tokyo; a1 only mentions it in the text, as does a9.
+    assert slug(str(found[0]["url"])) == "a7"
+    assert found[0]["terms"] == [T2]
+    assert {slug(str(result["url"])) for result in found} >= {"a1", "a7"}
+
+
+def test_each_term_searched_finds_exactly_the_articles_it_hit(config: Path) -> None:
+    from watcher.config import load_config
+    from watcher.search import search as search_articles
+
+    terms = load_config(config).terms
+    with Store.open(config.parent / "watcher.db") as store:
+        for term in terms:
+            found = {result.url for result in search_articles(store, term.query, limit=100)}
+            hit = {hit.url for hit in store.archive.hits() if hit.term == term.name}
+            assert found == hit, term.name
+
+
+def test_search_that_finds_nothing_exits_1(config: Path) -> None:
+    result = invoke(config, "search", "zeppelin")
+
+    assert result.exit_code == 1
+    assert result.output == "no articles found\n"
+
+
+def test_a_malformed_search_names_the_position(config: Path) -> None:
+    result = invoke(config, "search", '"rare earth')
+
+    assert result.exit_code == 2
+    assert result.output == "error: at 1: unterminated quote\n"
+
+
+# -- watcher stats ----------------------------------------------------------------------
+
+
+def test_stats_counts_hits_per_term_per_day(config: Path) -> None:
+    today = datetime.now(UTC).date()
+    set_hit(config, "a8", "found_at", f"{today - timedelta(days=2)}T09:00:00+00:00")
+
+    result = invoke(config, "stats", "--since", "3d", "--format", "json")
+
+    assert json.loads(result.output) == [
+        {"period": str(today - timedelta(days=2)), "term": T4, "hits": 1},
+        {"period": str(today), "term": T4, "hits": 1},  # terms in alphabetical order
+        {"period": str(today), "term": T2, "hits": 1},
+        {"period": str(today), "term": T1, "hits": 1},
+        {"period": str(today), "term": T3, "hits": 1},
+    ]
+
+
+def test_stats_table_has_a_row_per_day_and_a_bar_of_the_total(config: Path) -> None:
+    today = datetime.now(UTC).date()
+    set_hit(config, "a8", "found_at", f"{today - timedelta(days=2)}T09:00:00+00:00")
+
+    result = invoke(config, "stats", "--since", "3d")
+
+    rows = result.output.splitlines()[2:]
+    assert [row.split()[0] for row in rows] == [
+        str(today - timedelta(days=offset)) for offset in (3, 2, 1, 0)
+    ]
+    assert rows[1].split()[-2:] == ["1", "███████▌"]  # 1 of 4: 7.5 of 30 characters
+    assert rows[3].split()[-2:] == ["4", "█" * 30]
+    assert rows[0].split()[-1] == "·"
+
+
+def test_stats_by_week_counts_from_monday(config: Path) -> None:
+    set_hit(config, "a1", "found_at", "2026-11-04T10:00:00+00:00")  # a Wednesday
+    set_hit(config, "a4", "found_at", "2026-11-08T23:00:00+00:00")  # the Sunday after
+
+    result = invoke(
+        config, "stats", "--by", "week", "--since", "2026-11-01", "--until", "2026-11-10",
+        "--format", "json",
+    )  # fmt: skip
+
+    assert json.loads(result.output) == [
+        {"period": "2026-11-02", "term": T1, "hits": 1},
+        {"period": "2026-11-02", "term": T3, "hits": 1},
+    ]
+
+
+# -- watcher export ---------------------------------------------------------------------
+
+
+def test_export_writes_a_csv_file_oldest_first_with_the_text(config: Path) -> None:
+    set_hit(config, "a1", "found_at", "2026-10-01T10:00:00+00:00")
+    set_hit(config, "a4", "found_at", "2026-10-02T10:00:00+00:00")
+    out = config.parent / "hits.csv"
+
+    result = invoke(config, "export", "--with-text", "--until", "2026-10-31", "-o", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert result.output == f"exported 2 hits to {out}\n"
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(slug(row["url"]), row["term"]) for row in rows] == [("a1", T1), ("a4", T3)]
+    assert "Joint Working Group on Critical Minerals" in rows[0]["text"]
+    assert not (config.parent / "hits.csv.part").exists()
+
+
+def test_export_as_json_is_one_array_of_every_hit(config: Path) -> None:
+    result = invoke(config, "export", "--format", "json")
+
+    assert result.stderr == "exported 5 hits\n"
+    hits = json.loads(result.stdout)
+    assert sorted((slug(hit["url"]), hit["term"]) for hit in hits) == [
+        ("a1", T1),
+        ("a2", T4),
+        ("a4", T3),
+        ("a7", T2),
+        ("a8", T4),
+    ]
+    assert "text" not in hits[0]
+
+
+# -- housekeeping -----------------------------------------------------------------------
+
+
+def age_everything(config: Path, stamp: str = "2025-01-01T00:00:00+00:00") -> None:
+    execute(config, "UPDATE articles SET first_seen_at = ?, changed_at = ?", stamp, stamp)
+    execute(config, "UPDATE polls SET started_at = ?", stamp)
+
+
+def retention_config(tmp_path: Path, polled: Path, retention: str) -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    shutil.copy(polled, tmp_path / "watcher.db")
+    return write_config(tmp_path, FEEDS, extra=f"[retention]\n{retention}\n")
+
+
+def test_housekeeping_deletes_old_articles_without_hits_and_keeps_every_hit(
+    tmp_path: Path, polled: Path
+) -> None:
+    config = retention_config(tmp_path, polled, 'articles = "30d"\npolls = "30d"')
+    age_everything(config)
+    assert search(config, '"maritime security"') != []
+
+    dry = invoke(config, "housekeeping", "--dry-run")
+    assert dry.output == "would delete 4 articles without hits and 3 polls\n"
+    done = invoke(config, "housekeeping")
+
+    assert done.exit_code == 0, done.output
+    assert done.output == "deleted 4 articles without hits and 3 polls\n"
+    assert len(listed(config)) == 5
+    assert search(config, '"maritime security"') == []  # a6 is gone from the index too
+    assert [slug(str(r["url"])) for r in search(config, "NHSRCL")] == ["a8", "a2"]
+    with Store.open(config.parent / "watcher.db") as store:
+        assert store.count("articles") == 5
+        assert store.count("polls") == 0
+        store.fulltext.check()
+
+
+def test_housekeeping_keeps_recent_articles_and_forever_means_forever(
+    tmp_path: Path, polled: Path
+) -> None:
+    config = retention_config(tmp_path, polled, 'articles = "forever"\npolls = "30d"')
+    age_everything(config)
+
+    assert invoke(config, "housekeeping").output == (
+        "deleted 0 articles without hits and 3 polls\n"
+    )
+    recent = retention_config(tmp_path / "recent", polled, 'articles = "30d"')
+    assert invoke(recent, "housekeeping").output == "deleted 0 articles without hits and 0 polls\n"

@@ -1,0 +1,127 @@
+"""Full-text search: the query translation, and the index kept in step by the store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from watcher.errors import QueryError
+from watcher.models import Article, Entry, Match
+from watcher.query import parse
+from watcher.search import search, to_fts
+from watcher.store import Store
+
+NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("query", "expression"),
+    [
+        ("lithium", '"lithium"'),
+        ('"rare earth*"', '"rare earth" *'),
+        ("=UNICORN", '"unicorn"'),  # the index has no case: the matcher checks it
+        ("cobalt OR nickel", '("cobalt" OR "nickel")'),
+        ("cobalt nickel", '("cobalt" AND "nickel")'),
+        ("lithium AND NOT battery", '"lithium"'),  # absence is checked on the candidates
+        ('"rare earth*" NEAR/5 Japan', 'NEAR("rare earth" * "japan", 7)'),
+        ("(mast OR antenna) NEAR/3 stealth", '(("mast" OR "antenna") AND "stealth")'),
+        ("title:lithium", '{title} : ("lithium")'),
+        ('"U.S. Navy"', '"u s navy"'),
+        ('"東京都"', '"東 京 都"'),
+        ("ＵＮＩＣＯＲＮ", '"unicorn"'),
+    ],
+)
+def test_queries_become_fts5_expressions(query: str, expression: str) -> None:
+    assert to_fts(parse(query)) == expression
+
+
+ENTRY = Entry(
+    key="wire.example|42",
+    url="https://wire.example/42",
+    link="https://wire.example/42",
+    title="Port talks in Yokohama",
+    summary="",
+    published=NOW,
+    updated=None,
+)
+
+
+def article(title: str, text: str) -> Article:
+    return Article(url=ENTRY.url, title=title, text=text, source="page", published=NOW)
+
+
+def save(
+    store: Store, title: str, text: str, entry: Entry = ENTRY, matches: tuple[Match, ...] = ()
+) -> int:
+    store.save_article(
+        feed="Wire", entry=entry, article=article(title, text), fingerprint=title + text,
+        matches=matches, now=NOW,
+    )  # fmt: skip
+    return int(store.db.execute("SELECT id FROM articles WHERE key = ?", [entry.key]).fetchone()[0])
+
+
+def found(store: Store, query: str) -> list[str]:
+    return [result.title for result in search(store, query)]
+
+
+def test_the_index_follows_inserts_updates_and_pruning(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        save(store, "Port talks in Yokohama", "東京都の港湾局は lithium の輸送を検討している。")
+        assert found(store, "lithium") == ["Port talks in Yokohama"]
+        assert found(store, '"港湾"') == ["Port talks in Yokohama"]  # inside a run of kanji
+
+        save(store, "Port talks end in Osaka", "Cobalt shipments were agreed instead.")
+        assert found(store, "lithium") == []
+        assert found(store, '"港湾"') == []
+        assert found(store, "cobalt") == ["Port talks end in Osaka"]
+        assert found(store, "title:Osaka") == ["Port talks end in Osaka"]
+
+        pruned = store.retention.prune(articles_before=NOW + timedelta(days=1), polls_before=None)
+        assert (pruned.articles, found(store, "cobalt")) == (1, [])
+        store.fulltext.check()
+
+
+def test_a_search_finds_words_with_marks_and_full_width_letters(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        save(store, "Rail link", "नई दिल्ली में बैठक हुई। The ＵＮＩＣＯＲＮ mast was shown.")
+
+        assert found(store, '"दिल्ली"') == ["Rail link"]
+        assert found(store, "=UNICORN") == ["Rail link"]
+        assert found(store, "=Unicorn") == []  # case-sensitive, checked by the matcher
+
+
+def test_pruning_keeps_every_copy_of_a_story_with_a_hit(tmp_path: Path) -> None:
+    hit = Match(term="Ports", phrase="port", snippet="port", score=1.0, count=1, in_title=True)
+    copy = Entry(key="other.example|7", url="https://other.example/7", link=None, title="",
+                 summary="", published=NOW, updated=None)  # fmt: skip
+    alone = Entry(key="third.example|9", url="https://third.example/9", link=None, title="",
+                  summary="", published=NOW, updated=None)  # fmt: skip
+    with Store.open(tmp_path / "watcher.db") as store:
+        first = save(store, "Port deal signed", "Cranes and berths.", matches=(hit,))
+        second = save(store, "Port deal is signed", "Cranes and berths too.", entry=copy)
+        save(store, "Unrelated weather", "Rain in the north.", entry=alone)
+        store.db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [first, second])
+
+        pruned = store.retention.prune(articles_before=NOW + timedelta(days=1), polls_before=None)
+
+        assert pruned.articles == 1
+        assert found(store, "cranes") == ["Port deal signed", "Port deal is signed"]
+        assert found(store, "rain") == []
+
+
+def test_rebuilding_the_index_gives_the_same_results(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        save(store, "Port talks in Yokohama", "Lithium and cobalt shipments.")
+        store.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
+        assert found(store, "cobalt") == []
+
+        assert store.fulltext.rebuild() == 1
+        assert found(store, "cobalt") == ["Port talks in Yokohama"]
+        store.fulltext.check()
+
+
+def test_a_query_with_nothing_to_look_up_is_refused(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store, pytest.raises(QueryError):
+        search(store, "lithium AND NOT")
