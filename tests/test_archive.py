@@ -155,6 +155,16 @@ def test_hits_as_csv_and_ndjson(config: Path) -> None:
     ]
 
 
+def test_hits_as_a_table_for_people(config: Path) -> None:
+    result = invoke(config, "hits", "--term", T3)
+
+    header, rule, row = result.output.splitlines()
+    assert header.split() == ["found", "term", "score", "feed", "title", "url"]
+    assert set(rule.replace(" ", "")) == {"-"}
+    assert "UNICORN antenna" in row and "Japan agrees to share stealth mast technology" in row
+    assert slug(row.split()[-1]) == "a4"
+
+
 def test_an_unknown_term_is_an_error_that_suggests_the_closest(config: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(config), "hits", "--term", "UNICORN antena"])
 
@@ -259,6 +269,16 @@ def test_each_term_searched_finds_exactly_the_articles_it_hit(config: Path) -> N
             found = {result.url for result in search_articles(store, term.query, limit=100)}
             hit = {hit.url for hit in store.archive.hits() if hit.term == term.name}
             assert found == hit, term.name
+
+
+def test_search_results_as_text_mark_the_match_in_the_snippet(config: Path) -> None:
+    result = invoke(config, "search", '"maritime security"')
+
+    first, where, snippet, link = result.output.splitlines()
+    assert first == "1. India and Vietnam set up joint working group on maritime security"
+    assert where.startswith("   Eastern Ledger, 2026-11-")
+    assert "**maritime security**" in snippet
+    assert slug(link.strip()) == "a6"
 
 
 def test_search_that_finds_nothing_exits_1(config: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -306,3 +307,32 @@ def article_count(db: Path) -> int:
             return int(conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
     except sqlite3.Error:
         return -1
+
+
+def test_the_service_writes_its_heartbeat_while_it_runs(
+    fixture_site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watcher import service
+    from watcher.config import load_config
+
+    monkeypatch.setattr(service, "HEARTBEAT", 0.5)
+    fixture_site.put("/quiet.rss", EMPTY_RSS)
+    config = load_config(
+        write_config(tmp_path, [("Quiet Desk", f"{fixture_site.base}/quiet.rss")], interval="1h")
+    )
+
+    async def run_briefly() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(service.serve(config, stop))
+        await asyncio.sleep(2.5)
+        stop.set()
+        await running
+
+    asyncio.run(run_briefly())
+
+    with sqlite3.connect(tmp_path / "watcher.db") as conn:
+        started, beat, stopped = conn.execute(
+            "SELECT started_at, heartbeat_at, stopped_at FROM service"
+        ).fetchone()
+    assert stopped is not None
+    assert beat > started  # stamps are to the second; beats came every 0.5 s for 2.5 s

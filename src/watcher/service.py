@@ -232,6 +232,18 @@ class Service:
             len(self.config.terms),
         )
 
+    # -- liveness ------------------------------------------------------------
+    # Coroutines, so they run on the loop: the scheduler hands plain functions to a
+    # thread pool, where the store's connection may not be used.
+
+    async def heartbeat(self) -> None:
+        """Note in the database that the service is alive, for `watcher status`."""
+        self.store.service_heartbeat(datetime.now(UTC))
+
+    async def watchdog(self) -> None:
+        """Tell systemd the loop still runs (WatchdogSec)."""
+        notify("WATCHDOG=1")
+
     def schedule_housekeeping(self) -> None:
         self.scheduler.add_job(
             self.housekeeping_job,
@@ -288,14 +300,12 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
         service.schedule_housekeeping()
         service.scheduler.add_job(service.catch_up, DateTrigger(run_date=now), id="catch-up")
         service.scheduler.add_job(
-            lambda: store.service_heartbeat(datetime.now(UTC)),
-            IntervalTrigger(seconds=HEARTBEAT),
-            id="heartbeat",
+            service.heartbeat, IntervalTrigger(seconds=HEARTBEAT), id="heartbeat"
         )
         ping = watchdog_interval()
         if ping:
             service.scheduler.add_job(
-                notify, IntervalTrigger(seconds=ping), args=["WATCHDOG=1"], id="watchdog"
+                service.watchdog, IntervalTrigger(seconds=ping), id="watchdog"
             )
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)

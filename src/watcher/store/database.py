@@ -23,7 +23,7 @@ from watcher.store.archive import Archive
 from watcher.store.fulltext import FullText
 from watcher.store.outbox import Outbox
 from watcher.store.retention import Retention
-from watcher.store.schema import migrations, stamp
+from watcher.store.schema import migrations, stamp, writing
 
 BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock before failing
 
@@ -127,7 +127,7 @@ class Store:
 
     def sync_feeds(self, feeds: Iterable[tuple[str, str]]) -> None:
         """Give every configured (name, url) a row; a changed URL forgets its cache state."""
-        with self.db.atomic():
+        with writing(self.db):
             for name, url in feeds:
                 self.db.execute(
                     """
@@ -156,7 +156,7 @@ class Store:
     def record_poll(self, record: PollRecord) -> None:
         """Keep a poll's outcome and update the feed's health; failures keep the cache state."""
         finished = stamp(record.finished_at)
-        with self.db.atomic():
+        with writing(self.db):
             self.db.execute(
                 """
                 INSERT INTO polls (feed, started_at, finished_at, status, http_status, entries,
@@ -336,7 +336,7 @@ class Store:
         number of new hits.
         """
         found = stamp(now)
-        with self.db.atomic():
+        with writing(self.db):
             known = self.lookup(feed, entry)
             values = [
                 article.title,

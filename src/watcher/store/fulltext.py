@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from watcher.errors import QueryError, StoreError
-from watcher.store.schema import among, stamp
+from watcher.store.schema import among, stamp, writing
 from watcher.words import index_text
 
 REBUILD_BATCH = 1000
@@ -101,7 +101,7 @@ class FullText:
         """Index every stored article afresh; returns how many. `progress(done, total)`."""
         total = int(self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
         done = 0
-        with self.db.atomic():
+        with writing(self.db):
             self.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
             rows = self.db.execute("SELECT id, title, text FROM articles")
             while batch := rows.fetchmany(REBUILD_BATCH):

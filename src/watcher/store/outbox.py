@@ -8,17 +8,16 @@ by a process that died lapses at once.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
 from watcher.models import Delivery
-from watcher.store.schema import among, stamp
+from watcher.store.schema import among, stamp, writing
 
 _DELIVERY_COLUMNS = (
     "id, channel, status, hits, attempts, created_at, next_attempt_at, sent_at, last_error"
@@ -40,17 +39,6 @@ class Outbox:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """A transaction that takes the write lock first, so read-then-write cannot race."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
 
     # -- channels ------------------------------------------------------------
 
@@ -117,7 +105,7 @@ class Outbox:
         Returns None when there are no such hits, unless `empty` asks for a
         digest anyway. Selecting and claiming the hits is one transaction.
         """
-        with self._writing():
+        with writing(self.db):
             ids = self.undelivered(channel, terms=terms, min_score=min_score, since=since)
             if not ids and not empty:
                 return None

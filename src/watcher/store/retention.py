@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from watcher.store.fulltext import FullText
-from watcher.store.schema import among, stamp
+from watcher.store.schema import among, stamp, writing
 
 BATCH = 1000
 
@@ -76,7 +76,7 @@ class Retention:
         if articles_before is not None:
             after = ("", 0)  # keyset: (first_seen_at, id) of the last article looked at
             while True:
-                with self.db.atomic():
+                with writing(self.db):
                     rows = self.db.execute(
                         f"""
                         SELECT a.id, a.title, a.text, a.first_seen_at {_PRUNABLE}

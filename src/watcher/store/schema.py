@@ -8,7 +8,8 @@ docs/schema.md describes the resulting tables.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
@@ -26,6 +27,23 @@ def stamp(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def writing(db: Database) -> Iterator[None]:
+    """A transaction that takes the write lock at its start.
+
+    A deferred transaction that reads and then writes fails at once ("database
+    is locked", no busy wait) when another connection committed in between;
+    the service, housekeeping and CLI commands write to one file side by side.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def among(column: str, values: Sequence[object]) -> str:
