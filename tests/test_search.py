@@ -11,7 +11,7 @@ from watcher.errors import QueryError
 from watcher.models import Article, Entry, Match
 from watcher.query import parse
 from watcher.search import search, to_fts
-from watcher.store import Store
+from watcher.store import Store, fulltext
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
@@ -53,11 +53,17 @@ def article(title: str, text: str) -> Article:
 
 
 def save(
-    store: Store, title: str, text: str, entry: Entry = ENTRY, matches: tuple[Match, ...] = ()
+    store: Store,
+    title: str,
+    text: str,
+    entry: Entry = ENTRY,
+    matches: tuple[Match, ...] = (),
+    now: datetime = NOW,
+    feed: str = "Wire",
 ) -> int:
     store.save_article(
-        feed="Wire", entry=entry, article=article(title, text), fingerprint=title + text,
-        matches=matches, now=NOW,
+        feed=feed, entry=entry, article=article(title, text), fingerprint=title + text,
+        matches=matches, now=now,
     )  # fmt: skip
     return int(store.db.execute("SELECT id FROM articles WHERE key = ?", [entry.key]).fetchone()[0])
 
@@ -120,6 +126,38 @@ def test_rebuilding_the_index_gives_the_same_results(tmp_path: Path) -> None:
         assert store.fulltext.rebuild() == 1
         assert found(store, "cobalt") == ["Port talks in Yokohama"]
         store.fulltext.check()
+
+
+def entry(number: int) -> Entry:
+    url = f"https://wire.example/{number}"
+    return Entry(key=url, url=url, link=url, title="", summary="", published=NOW, updated=None)
+
+
+def test_since_until_and_feeds_narrow_a_search(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        for day, feed in [(1, "Wire"), (5, "Desk"), (9, "Wire")]:
+            save(store, f"Lithium day {day}", "Lithium prices.", entry(day),
+                 now=NOW + timedelta(days=day), feed=feed)  # fmt: skip
+
+        def titles(**narrow: object) -> list[str]:
+            return sorted(result.title for result in search(store, "lithium", **narrow))  # type: ignore[arg-type]
+
+        assert titles(since=NOW + timedelta(days=5)) == ["Lithium day 5", "Lithium day 9"]
+        assert titles(until=NOW + timedelta(days=5)) == ["Lithium day 1"]
+        assert titles(since=NOW + timedelta(days=10)) == []
+        assert titles(feeds=["Wire"]) == ["Lithium day 1", "Lithium day 9"]
+        assert titles(feeds=["Desk"], until=NOW + timedelta(days=9)) == ["Lithium day 5"]
+
+
+def test_a_broad_search_ranks_only_the_newest_matches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fulltext, "RANKED", 2)
+    with Store.open(tmp_path / "watcher.db") as store:
+        for day in (1, 2, 3):
+            save(store, f"Lithium day {day}", "Lithium.", entry(day), now=NOW + timedelta(days=day))
+
+        assert sorted(found(store, "lithium")) == ["Lithium day 2", "Lithium day 3"]
 
 
 def test_a_query_with_nothing_to_look_up_is_refused(tmp_path: Path) -> None:

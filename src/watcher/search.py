@@ -18,10 +18,10 @@ from watcher.errors import QueryError
 from watcher.models import Match, SearchResult, StoredArticle
 from watcher.query import AnyOf, Field, Leaf, Near, Node, Not
 from watcher.store import Store
+from watcher.store.fulltext import RANKED
 from watcher.terms import Matcher, compile_term
 from watcher.words import index_text
 
-MAX_CHECKED = 5000  # candidates looked at before a search gives what it found so far
 NEAR_SLACK = 2  # the index counts "snake_case" as two words, the matcher as one
 
 
@@ -71,7 +71,7 @@ def search(
     page = min(max(2 * limit, 20), 200)
     results: list[SearchResult] = []
     offset = 0
-    while offset < MAX_CHECKED:
+    while offset < RANKED:
         candidates = store.fulltext.ranked(
             expression, since=since, until=until, feeds=feeds, offset=offset, limit=page
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -29,11 +29,6 @@ _HIT_COLUMNS = """
         WHERE c.cluster_id = a.cluster_id),
     h.clauses, h.highlights
 """
-# The Monday of a found_at's week: 'weekday 0' moves on to Sunday (or stays), then back six days.
-_PERIOD = {
-    "day": "substr(h.found_at, 1, 10)",
-    "week": "date(substr(h.found_at, 1, 10), 'weekday 0', '-6 days')",
-}
 EXPORT_BATCH = 1000
 EVERY_HIT = HitQuery()
 
@@ -155,17 +150,48 @@ class Archive:
         terms: Sequence[str] = (),
         by: str = "day",
     ) -> list[TermCount]:
-        """Hits found per term per day or week (UTC), oldest period first."""
+        """Hits found per term per day or week (weeks from Monday, UTC), oldest period first."""
+        if by == "week":
+            return self._weekly(since, until, terms)
         where, params = _filters(HitQuery(terms=tuple(terms), since=since, until=until))
         rows = self.db.execute(
             f"""
-            SELECT {_PERIOD[by]} AS period, h.term, COUNT(*) FROM hits h
+            SELECT substr(h.found_at, 1, 10) AS day, h.term, COUNT(*) FROM hits h
             {"WHERE " + " AND ".join(where) if where else ""}
-            GROUP BY period, h.term ORDER BY period, h.term
+            GROUP BY day, h.term ORDER BY day, h.term
             """,
             params,
         ).fetchall()
         return [TermCount(*row) for row in rows]
+
+    def _weekly(
+        self, since: datetime | None, until: datetime | None, terms: Sequence[str]
+    ) -> list[TermCount]:
+        """Hits per week and term, each counted on the (term, found_at) index.
+
+        Grouping every hit of half a year by its week took 60-80 ms for 50,000
+        hits; these few hundred indexed counts take about 10 (bench/README.md).
+        """
+        first, last = self.db.execute("SELECT MIN(found_at), MAX(found_at) FROM hits").fetchone()
+        if first is None:
+            return []
+        start = since or datetime.fromisoformat(first)
+        end = until or datetime.fromisoformat(last) + timedelta(seconds=1)
+        names = sorted(terms) if terms else self.stored_terms()
+        counts = []
+        week = start.date() - timedelta(days=start.weekday())
+        while week <= end.date():
+            monday = datetime.combine(week, time(), tzinfo=UTC)
+            low, high = stamp(max(start, monday)), stamp(min(end, monday + timedelta(weeks=1)))
+            for term in names:
+                found = self.db.execute(
+                    "SELECT COUNT(*) FROM hits WHERE term = ? AND found_at >= ? AND found_at < ?",
+                    [term, low, high],
+                ).fetchone()[0]
+                if found:
+                    counts.append(TermCount(week.isoformat(), term, found))
+            week += timedelta(weeks=1)
+        return counts
 
     def stored_terms(self) -> list[str]:
         """Every term name that has hits (terms since removed from the config included)."""
