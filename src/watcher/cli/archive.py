@@ -163,7 +163,9 @@ def search(
     """Search every stored article, hit or not, best match first.
 
     QUERY is in the watch-term language (docs/queries.md), so a search shows
-    what a new term would have caught. Exits 1 when nothing is found.
+    what a new term would have caught. A broad query ranks the newest 5,000
+    articles its words occur in; --since, --until or more words reach older
+    ones. Exits 1 when nothing is found.
 
     \b
     Example:
