@@ -109,7 +109,7 @@ def hits(obj: Context, /, form: str, **filters: Any) -> None:
     with obj.store() as store:
         found = store.archive.hits(_query(obj, store, **filters))
     click.echo(render_hits(found, form))
-    if len(found) == filters["limit"]:
+    if form == "table" and len(found) == filters["limit"]:
         click.echo(f"(the first {len(found)}; --limit for more, or `watcher export`)", err=True)
 
 
