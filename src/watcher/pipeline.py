@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
@@ -33,6 +34,7 @@ FEED_ACCEPT = (
     " application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+STORE_RETRY = 60.0  # seconds until a poll whose outcome the database refused is tried again
 
 
 @dataclass(frozen=True)
@@ -101,16 +103,30 @@ class Poller:
         return list(await asyncio.gather(*(one(feed) for feed in feeds)))
 
     async def poll(self, feed: FeedConfig) -> PollResult:
-        """Poll one feed; never raises for what the feed or its pages do."""
+        """Poll one feed; never raises, so its next poll is always planned.
+
+        A fault of the database (locked past the busy timeout, read-only, full)
+        fails the poll; when even the failure cannot be recorded, the poll is
+        tried again `STORE_RETRY` seconds later.
+        """
         started = self.clock()
         try:
             return await self._poll(feed, started)
+        except sqlite3.Error as exc:
+            log.error("feed %r: the database failed: %s", feed.name, exc)
+            error = f"database: {exc}"
         except Exception as exc:  # a bug must cost one poll, not the service
             log.exception("feed %r: unexpected error", feed.name)
             error = f"{feed.url}: internal error: {type(exc).__name__}: {exc}"
+        try:
             return self._finish(
                 feed, PollRecord(feed.name, started, self.clock(), "failed", error=error)
             )
+        except sqlite3.Error as exc:
+            log.error("feed %r: cannot record the poll (%s); next try in %gs", feed.name, exc,
+                      STORE_RETRY)  # fmt: skip
+            retry = self.clock() + timedelta(seconds=STORE_RETRY)
+            return PollResult(feed.name, "failed", error=f"database: {exc}", next_due=retry)
 
     async def _poll(self, feed: FeedConfig, started: datetime) -> PollResult:
         state = self.store.feed_state(feed.name)
@@ -153,15 +169,21 @@ class Poller:
         outcomes = await asyncio.gather(
             *(self._process(feed, entry, mark) for entry, mark, _ in todo), return_exceptions=True
         )
+        skipped = 0
         for (entry, _, _), outcome in zip(todo, outcomes, strict=True):
             if isinstance(outcome, BaseException):
+                skipped += 1
                 log.error(
                     "feed %r: entry %s skipped: %s",
                     feed.name,
                     entry.link or entry.key,
                     outcome,
-                    exc_info=outcome,
+                    exc_info=None if isinstance(outcome, sqlite3.Error) else outcome,
                 )
+        if skipped:
+            # Keep the old validators, so the next poll gets the whole feed (not a 304)
+            # and stores the skipped entries then.
+            response = replace(response, etag=None, last_modified=None)
         return self._finish(
             feed,
             PollRecord(
@@ -174,6 +196,7 @@ class Poller:
                 new_articles=sum(1 for _, _, updated in todo if not updated),
                 updated_articles=sum(1 for _, _, updated in todo if updated),
                 hits=sum(outcome for outcome in outcomes if isinstance(outcome, int)),
+                error=f"{skipped} entries skipped, retried next poll" if skipped else None,
                 etag=response.etag,
                 last_modified=response.last_modified,
                 title=parsed.title or None,
