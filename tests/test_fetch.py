@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import email.utils
+import gzip
+import tracemalloc
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -76,6 +79,41 @@ def test_body_over_the_cap_is_refused_even_when_gzipped(site: Site) -> None:
 
     with pytest.raises(FetchError, match="larger than 100000 bytes"):
         get(settings, f"{site.base}/big.html")
+
+
+def test_a_gzip_bomb_is_cut_off_at_the_cap_without_inflating_it(site: Site) -> None:
+    bomb = gzip.compress(bytes(200_000_000), compresslevel=9)  # 200 MB of zeros in ~200 kB
+    site.put("/bomb.html", bomb, "text/html", headers={"Content-Encoding": "gzip"})
+    settings = dataclasses.replace(LOOPBACK_OK, max_bytes=10_000_000)
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(FetchError, match="larger than 10000000 bytes"):
+            get(settings, f"{site.base}/bomb.html")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert peak < 40_000_000  # the 10 MB cap and its copies, not 200 MB
+
+
+def test_stacked_content_encodings_are_refused(site: Site) -> None:
+    twice = gzip.compress(gzip.compress(b"<rss/>"))
+    site.put("/feed.xml", twice, "application/rss+xml", headers={"Content-Encoding": "gzip, gzip"})
+
+    with pytest.raises(FetchError, match="unsupported Content-Encoding 'gzip, gzip'"):
+        get(LOOPBACK_OK, f"{site.base}/feed.xml")
+
+
+@pytest.mark.parametrize("wbits", [zlib.MAX_WBITS, -zlib.MAX_WBITS], ids=["zlib", "raw"])
+def test_deflate_bodies_are_decoded_with_or_without_the_zlib_header(site: Site, wbits: int) -> None:
+    packer = zlib.compressobj(wbits=wbits)
+    body = packer.compress(b"<rss>" + b"item " * 1000 + b"</rss>") + packer.flush()
+    site.put("/feed.xml", body, "application/rss+xml", headers={"Content-Encoding": "deflate"})
+
+    result = get(LOOPBACK_OK, f"{site.base}/feed.xml")
+
+    assert result.content == b"<rss>" + b"item " * 1000 + b"</rss>"
 
 
 def test_redirects_are_followed_to_the_final_url(site: Site) -> None:

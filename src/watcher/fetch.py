@@ -14,6 +14,7 @@ import contextlib
 import email.utils
 import ipaddress
 import socket
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -130,14 +131,61 @@ class Fetcher:
             async with self._client.stream("GET", url, headers=headers) as response:
                 body = bytearray()
                 if response.status_code == 200:
-                    # Counted after decompression, so a small gzip bomb cannot inflate past the cap.
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > self.settings.max_bytes:
-                            raise FetchError(
-                                f"{url}: response larger than {self.settings.max_bytes} bytes"
-                            )
+                    inflater = _Inflater(url, response.headers.get("content-encoding", ""))
+                    async for chunk in response.aiter_raw():
+                        inflater.inflate(chunk, body, self.settings.max_bytes)
+                    inflater.finish(body, self.settings.max_bytes)
                 return _Response(response.status_code, response.headers, bytes(body))
+
+
+class _Inflater:
+    """Decompresses a body into a capped buffer, never producing more than the cap allows.
+
+    httpx inflates each network chunk whole before we could count it: 64 kB of
+    gzip can hold 64 MB, and a body encoded "gzip, gzip" 400 MB in 800 bytes.
+    Here each step asks zlib for at most the room left, so memory stays within
+    the cap. One encoding only (we ask for gzip or deflate); stacked ones are refused.
+    """
+
+    def __init__(self, url: str, encoding: str) -> None:
+        self.url = url
+        self._zlib: zlib._Decompress | None = None
+        self._raw_deflate = False
+        name = encoding.strip().lower()
+        if name in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif name == "deflate":
+            self._zlib = zlib.decompressobj()
+            self._raw_deflate = True  # some servers send raw deflate: tried if zlib's fails
+        elif name not in ("", "identity"):
+            raise FetchError(f"{url}: unsupported Content-Encoding {encoding!r}")
+
+    def inflate(self, chunk: bytes, body: bytearray, cap: int) -> None:
+        if self._zlib is None:
+            body += chunk
+        else:
+            pending = chunk
+            while pending:
+                try:
+                    body += self._zlib.decompress(pending, cap - len(body) + 1)
+                except zlib.error as exc:
+                    if not (self._raw_deflate and not body):
+                        raise FetchError(f"{self.url}: cannot decode response: {exc}") from None
+                    self._zlib, self._raw_deflate = zlib.decompressobj(-zlib.MAX_WBITS), False
+                    continue
+                self._raw_deflate = False
+                pending = self._zlib.unconsumed_tail
+                self._check(body, cap)
+        self._check(body, cap)
+
+    def finish(self, body: bytearray, cap: int) -> None:
+        if self._zlib is not None:
+            body += self._zlib.flush()
+            self._check(body, cap)
+
+    def _check(self, body: bytearray, cap: int) -> None:
+        if len(body) > cap:
+            raise FetchError(f"{self.url}: response larger than {cap} bytes")
 
 
 @contextlib.contextmanager
