@@ -30,13 +30,15 @@ def coastline(site: Site, tmp_path: Path) -> Config:
     return config
 
 
-def with_poller(config: Config, use: Callable[[Poller, Store], Awaitable[T]]) -> T:
-    """Run `use` with a real poller (inline extraction) on the config's database."""
+def with_poller(
+    config: Config, use: Callable[[Poller, Store], Awaitable[T]], extractor: Extractor | None = None
+) -> T:
+    """Run `use` with a real poller (inline extraction by default) on the config's database."""
 
     async def run() -> T:
-        with Store.open(config.db_path) as store, Extractor(0) as extractor:
+        with Store.open(config.db_path) as store, extractor or Extractor(0) as extracting:
             async with Fetcher(config.fetch) as fetcher:
-                return await use(Poller(config, store, fetcher, extractor), store)
+                return await use(Poller(config, store, fetcher, extracting), store)
 
     return asyncio.run(run())
 
@@ -93,3 +95,32 @@ def test_entries_a_database_fault_skipped_are_stored_at_the_next_poll(
             "Ahmedabad–Mumbai HSR",
             "JWG on critical minerals",
         ]
+
+
+SLOW_RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Slow Wire</title>
+<link>{base}/</link><description>d</description>
+<item><title>Dredging resumes at the outer harbour</title><link>{base}/slow.html</link>
+<guid>slow-1</guid><description>Dredgers are back in the outer channel.</description></item>
+</channel></rss>"""
+
+
+def test_a_page_that_outlasts_extraction_falls_back_to_the_feed_text(
+    site: Site, tmp_path: Path
+) -> None:
+    paragraphs = "".join(f"<p>Paragraph {n} on harbour dredging.</p>" for n in range(20_000))
+    site.put("/slow.html", f"<html><body><article>{paragraphs}</article></body></html>")
+    site.put("/slow.rss", SLOW_RSS.replace("{base}", site.base))
+    config = load_config(write_config(tmp_path, [("Slow Wire", f"{site.base}/slow.rss")]))
+    with Store.open(config.db_path) as store:
+        store.sync_config(config, datetime.now(UTC))
+
+    async def poll(poller: Poller, store: Store) -> PollResult:
+        return await poller.poll(config.feeds[0])
+
+    result = with_poller(config, poll, Extractor(1, deadline=0.5))
+
+    assert (result.status, result.new_articles) == ("ok", 1)
+    with Store.open(config.db_path) as store:
+        [article] = store.archive.articles([1])
+    assert (article.source, article.text) == ("summary", "Dredgers are back in the outer channel.")
+    assert article.note == f"{site.base}/slow.html: extraction took longer than 0.5s"

@@ -34,6 +34,10 @@ class FeedError(WatcherError):
     """Fetched bytes are not a feed we can read."""
 
 
+class ExtractError(WatcherError):
+    """An article page broke the extractor or outlasted its deadline (the feed's text is used)."""
+
+
 class StoreError(WatcherError):
     """The hit database cannot be opened or written."""
 

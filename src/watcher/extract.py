@@ -2,7 +2,10 @@
 
 Extraction is CPU-bound (tens of milliseconds per real news page), so
 `Extractor` runs it in a pool of worker processes while the event loop keeps
-fetching.
+fetching. A page gets `EXTRACT_DEADLINE` seconds: a pathological one (deeply
+nested or enormous markup) can keep lxml busy for minutes, and trafilatura
+no longer has a timeout of its own (signals do not work in threads), so the
+pool (pebble) kills a worker past its deadline and starts a new one.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ import asyncio
 import logging
 import multiprocessing
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
 
+import pebble
 import trafilatura
 
+from watcher.errors import ExtractError
 from watcher.models import Extracted
 
 log = logging.getLogger(__name__)
@@ -22,6 +26,7 @@ log = logging.getLogger(__name__)
 # Below this many characters the page gave us a cookie wall, a JS shell or a
 # redirect stub rather than the article, and the feed's own text is better.
 MIN_TEXT_CHARS = 200
+EXTRACT_DEADLINE = 20.0  # seconds; real news pages take well under one
 
 
 def extract_page(html: bytes, url: str) -> Extracted | None:
@@ -55,32 +60,44 @@ def extract_page(html: bytes, url: str) -> Extracted | None:
 class Extractor:
     """Runs `extract_page` in worker processes (or inline when `workers` is 0)."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, deadline: float = EXTRACT_DEADLINE) -> None:
         count = (os.cpu_count() or 1) if workers is None else workers
-        self._pool: Executor | None = None
+        self.deadline = deadline
+        self._pool: pebble.ProcessPool | None = None
         if count > 0:
             # forkserver: workers never inherit the event loop, sockets or threads of
             # the poller; the server imports trafilatura once for all of them.
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["watcher.extract"])
-            self._pool = ProcessPoolExecutor(count, mp_context=context)
+            self._pool = pebble.ProcessPool(max_workers=count, context=context)
 
     async def extract(self, html: bytes, url: str) -> Extracted | None:
-        """Extract in a worker; a page that breaks the extractor yields None, like an empty one."""
+        """Extract in a worker; None when the page has no article text.
+
+        Raises `ExtractError` when the page breaks the extractor or outlasts the deadline.
+        """
         try:
             if self._pool is None:
                 return extract_page(html, url)
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool, extract_page, html, url)
+            future = self._pool.schedule(extract_page, (html, url), timeout=self.deadline)
+            return await asyncio.wrap_future(future)
+        except TimeoutError:
+            log.warning("extraction of %s stopped after %gs", url, self.deadline)
+            raise ExtractError(f"{url}: extraction took longer than {self.deadline:g}s") from None
         except (
             Exception
         ) as exc:  # trafilatura and lxml raise many kinds; one page must not stop a poll
             log.warning("extraction failed for %s: %s: %s", url, type(exc).__name__, exc)
-            return None
+            raise ExtractError(f"{url}: extraction failed: {type(exc).__name__}") from None
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.close()  # type: ignore[no-untyped-call]  # running ones may finish
+            try:
+                self._pool.join(self.deadline + 5)
+            except TimeoutError:
+                self._pool.stop()  # type: ignore[no-untyped-call]
+                self._pool.join()
 
     def __enter__(self) -> Extractor:
         return self

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 
 from watcher.config import Config, FeedConfig
-from watcher.errors import FeedError, FetchError
+from watcher.errors import ExtractError, FeedError, FetchError
 from watcher.extract import MIN_TEXT_CHARS, Extractor
 from watcher.feeds import canonical_url, discover, parse_feed
 from watcher.fetch import Fetcher
@@ -301,7 +301,7 @@ async def read_article(entry: Entry, fetcher: Fetcher, extractor: Extractor) -> 
                     author=entry.author or extracted.author,
                     language=extracted.language,
                 )
-        except FetchError as exc:
+        except (FetchError, ExtractError) as exc:
             note = str(exc)
         log.info("using the feed's text for %s: %s", entry.link, note)
     return Article(
