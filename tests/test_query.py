@@ -127,6 +127,7 @@ ABSENT_ONLY = "the query matches only by what is absent; add a word or phrase, e
         ("(JWG OR minerals", "at 17: expected ')', found the end of the query"),
         ("JWG )", "at 5: expected OR, AND, NOT, NEAR/n, a word or the end of the query, found ')'"),
         ("JWG NEAR minerals", "at 5: NEAR needs a distance in words, like NEAR/5"),
+        ("JWG NEAR/101 minerals", "at 5: NEAR/n goes up to NEAR/100"),
         ("JWG NEAR/3 (a AND b)", f"at 5: NEAR/3 needs {NEAR_OPERANDS}"),
         ("NOT Australia", ABSENT_ONLY),
         ("JWG OR NOT Australia", ABSENT_ONLY),
