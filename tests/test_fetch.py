@@ -6,13 +6,18 @@ import asyncio
 import dataclasses
 import email.utils
 import gzip
+import socket
+import threading
 import tracemalloc
 import zlib
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 
 import pytest
 
 from conftest import Site
+from watcher import fetch
 from watcher.config import FetchConfig
 from watcher.errors import FetchError
 from watcher.fetch import Fetcher
@@ -204,3 +209,87 @@ def test_cache_control_max_age_is_reported(site: Site) -> None:
     site.put("/feed.xml", "<rss/>", headers={"Cache-Control": "public, max-age=600"})
 
     assert get(LOOPBACK_OK, f"{site.base}/feed.xml").max_age == 600.0
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "[64:ff9b::7f00:1]",
+        "[2002:7f00:1::]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:10.0.0.5]",
+        "224.0.0.1",
+    ],
+    ids=["nat64", "6to4", "mapped-loopback", "mapped-private", "multicast"],
+)
+def test_addresses_that_hide_a_private_one_are_refused(address: str) -> None:
+    with pytest.raises(FetchError, match=r"refused: .* resolves to non-public address"):
+        get(FetchConfig(timeout=5.0), f"http://{address}:9/admin", public_only=True)
+
+
+def test_an_article_host_is_connected_to_at_the_address_that_was_checked(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name answers a public address to the check, then a private one."""
+    site.put("/story.html", "<p>the public story</p>")
+    port = int(site.base.rsplit(":", 1)[1])
+    secret = HTTPServer(("127.0.0.3", port), _SecretHandler)
+    threading.Thread(target=secret.serve_forever, daemon=True).start()
+    answers = iter(["127.0.0.1"])
+    real = socket.getaddrinfo
+
+    def rebinding(host: str, *args: Any, **kw: Any) -> Any:
+        if host != "news.rebind.test":
+            return real(host, *args, **kw)
+        address = next(answers, "127.0.0.3")  # first the checked answer, then the internal one
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(fetch, "_public", lambda address: address.is_loopback)  # 127/8 "public"
+    try:
+        result = get(
+            FetchConfig(timeout=5.0), f"http://news.rebind.test:{port}/story.html", public_only=True
+        )
+    finally:
+        secret.shutdown()
+        secret.server_close()
+
+    assert result.content == b"<p>the public story</p>"
+    assert result.url == f"http://news.rebind.test:{port}/story.html"
+    assert site.request_headers[-1]["Host"] == f"news.rebind.test:{port}"
+
+
+class _SecretHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "15")
+        self.end_headers()
+        self.wfile.write(b"internal secret")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_deadline_starts_when_the_request_is_sent_not_while_it_waits_its_turn(
+    site: Site,
+) -> None:
+    for name in ("a", "b", "c"):
+        site.put(f"/{name}.html", f"<p>{name}</p>", delay=0.6)
+    settings = dataclasses.replace(LOOPBACK_OK, timeout=1.0, per_host=1)
+
+    async def go() -> list[bytes]:
+        async with Fetcher(settings) as fetcher:
+            pages = [fetcher.get(f"{site.base}/{name}.html") for name in ("a", "b", "c")]
+            return [page.content for page in await asyncio.gather(*pages)]
+
+    assert asyncio.run(go()) == [b"<p>a</p>", b"<p>b</p>", b"<p>c</p>"]  # 1.8 s in all
+
+
+def test_proxy_settings_in_the_environment_are_not_used(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.put("/feed.xml", "<rss/>")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+
+    assert get(LOOPBACK_OK, f"{site.base}/feed.xml").content == b"<rss/>"

@@ -26,6 +26,8 @@ from watcher.errors import FetchError
 from watcher.models import FetchResult
 
 _REDIRECTS = {301, 302, 303, 307, 308}
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 
 class Fetcher:
@@ -41,6 +43,7 @@ class Fetcher:
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(settings.timeout),
             follow_redirects=False,
+            trust_env=False,  # a proxy from the environment would resolve names past our checks
             limits=httpx.Limits(
                 max_connections=settings.concurrency,
                 max_keepalive_connections=settings.concurrency,
@@ -78,11 +81,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         check = public_only and not self.settings.allow_private_addresses
-        try:
-            async with asyncio.timeout(self.settings.timeout):
-                return await self._follow(url, headers, check)
-        except TimeoutError:
-            raise FetchError(f"{url}: timed out after {self.settings.timeout:g}s") from None
+        return await self._follow(url, headers, check)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         """POST `body` (a webhook delivery); return the 2xx status or raise `FetchError`.
@@ -107,18 +106,33 @@ class Fetcher:
         return status
 
     async def _follow(self, url: str, headers: dict[str, str], check: bool) -> FetchResult:
+        """GET with each redirect checked; one deadline from the first byte sent.
+
+        The deadline starts once a connection slot is ours: time spent queued
+        behind a busy host is not the server's slowness.
+        """
         current = url
-        for _ in range(self.settings.max_redirects + 1):
-            host = _checked_host(current)
-            if check:
-                await _refuse_private(current, host)
-            # Wait for the host first, so a busy host never holds overall slots idle.
-            async with self._host_limit(host), self._overall:
-                response = await self._request(current, headers)
-            if response.status_code in _REDIRECTS and "location" in response.headers:
-                current = urljoin(current, response.headers["location"])
-                continue
-            return _result(current, response)
+        deadline: float | None = None
+        timeout = self.settings.timeout
+        try:
+            for _ in range(self.settings.max_redirects + 1):
+                host = _checked_host(current)
+                target, extra = current, dict[str, str]()
+                if check:
+                    async with asyncio.timeout(timeout):
+                        address = await _public_address(current, host)
+                    target, extra = _pinned(current, host, address)
+                # Wait for the host first, so a busy host never holds overall slots idle.
+                async with self._host_limit(host), self._overall:
+                    deadline = deadline or asyncio.get_running_loop().time() + timeout
+                    async with asyncio.timeout_at(deadline):
+                        response = await self._request(target, {**headers, **extra}, host)
+                if response.status_code in _REDIRECTS and "location" in response.headers:
+                    current = urljoin(current, response.headers["location"])
+                    continue
+                return _result(current, response)
+        except TimeoutError:
+            raise FetchError(f"{url}: timed out after {timeout:g}s") from None
         raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
 
     def _host_limit(self, host: str) -> asyncio.Semaphore:
@@ -126,9 +140,13 @@ class Fetcher:
             self._per_host[host] = asyncio.Semaphore(self.settings.per_host)
         return self._per_host[host]
 
-    async def _request(self, url: str, headers: dict[str, str]) -> _Response:
+    async def _request(self, url: str, headers: dict[str, str], host: str) -> _Response:
+        """One GET of `url`, which may name the host by a checked address (see `_pinned`)."""
+        extensions = {"sni_hostname": host} if url.startswith("https:") else {}
         with _translated(url, self.settings.timeout):
-            async with self._client.stream("GET", url, headers=headers) as response:
+            async with self._client.stream(
+                "GET", url, headers=headers, extensions=extensions
+            ) as response:
                 body = bytearray()
                 if response.status_code == 200:
                     inflater = _Inflater(url, response.headers.get("content-encoding", ""))
@@ -269,10 +287,10 @@ def _checked_host(url: str) -> str:
     return parts.hostname
 
 
-async def _refuse_private(url: str, host: str) -> None:
-    """Raise unless every address `host` resolves to is a public one."""
+async def _public_address(url: str, host: str) -> str:
+    """The address to connect to for `host`: raise unless every address it has is public."""
     try:
-        addresses = {ipaddress.ip_address(host)}
+        addresses = [ipaddress.ip_address(host)]
     except ValueError:
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
@@ -280,10 +298,41 @@ async def _refuse_private(url: str, host: str) -> None:
             )
         except OSError as exc:
             raise FetchError(f"{url}: cannot resolve {host}: {_reason(exc)}") from None
-        addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     for address in addresses:
-        if not address.is_global or address.is_multicast:
+        if not _public(address):
             raise FetchError(
                 f"{url}: refused: {host} resolves to non-public address {address}"
                 " (set [fetch] allow_private_addresses = true to allow)"
             )
+    return str(addresses[0])
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether an address is on the public internet (not loopback, private, link-local...).
+
+    IPv6 forms that carry an IPv4 address (NAT64 64:ff9b::/96, 6to4 2002::/16,
+    mapped ::ffff:0:0/96, compatible ::/96) are judged by that IPv4 address.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and (address in _NAT64 or address in _COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _public(embedded)
+    return address.is_global and not address.is_multicast
+
+
+def _pinned(url: str, host: str, address: str) -> tuple[str, dict[str, str]]:
+    """`url` with its host replaced by the checked address, and the Host header to send.
+
+    Connecting to the name would make httpx resolve it again, and a second
+    answer (DNS rebinding) could point into the private network after the
+    check. TLS still verifies the certificate against the name (SNI, see
+    `_request`).
+    """
+    parsed = httpx.URL(url)
+    if parsed.host == address:
+        return url, {}
+    netloc = parsed.netloc.decode("ascii")  # the host (IDNA-encoded) and any port
+    return str(parsed.copy_with(host=address)), {"Host": netloc}
