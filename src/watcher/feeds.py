@@ -8,6 +8,7 @@ not read, is parsed here from its small, well-specified JSON shape
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import html
 import json
@@ -79,7 +80,12 @@ def plain_text(markup: str) -> str:
 
 
 def parse_feed(content: bytes, feed_url: str, content_type: str | None = None) -> ParsedFeed:
-    """Parse a fetched feed document; raise `FeedError` when it holds no feed at all."""
+    """Parse a fetched feed document; raise `FeedError` when it holds no feed at all.
+
+    Only bytes: given a string, feedparser would take it for a path or URL and open it.
+    """
+    if not isinstance(content, bytes):
+        raise TypeError(f"parse_feed takes the fetched bytes, not {type(content).__name__}")
     if content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return _parse_json_feed(content, feed_url)
     headers = {"content-location": feed_url}
@@ -117,6 +123,9 @@ def _as_utf8(content: bytes) -> bytes:
     """
     if _XML_DECLARED_ENCODING.match(content.lstrip(b"\xef\xbb\xbf")):
         return content
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return content  # UTF-16 or UTF-32 with a byte order mark: feedparser reads those
+
     try:
         content.decode("utf-8")
         return content

@@ -34,6 +34,7 @@ FEED_ACCEPT = (
     " application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+FUTURE_SLACK = timedelta(hours=2)  # entry dates this far ahead pass (clocks and zones differ)
 STORE_RETRY = 60.0  # seconds until a poll whose outcome the database refused is tried again
 
 
@@ -53,6 +54,23 @@ class PollResult:
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+
+def _dated_sanely(entry: Entry, now: datetime, feed: FeedConfig) -> Entry:
+    """The entry without dates later than now (plus a little slack for clocks).
+
+    A wrong clock or time zone, or a date typed by hand, would otherwise put the
+    story at the top of every digest for years. Dropped rather than set to now,
+    so the entry's fingerprint stays the same from one poll to the next.
+    """
+    latest = now + FUTURE_SLACK
+    published = entry.published if entry.published is None or entry.published <= latest else None
+    updated = entry.updated if entry.updated is None or entry.updated <= latest else None
+    if (published, updated) == (entry.published, entry.updated):
+        return entry
+    log.info("feed %r: entry %s is dated in the future; date ignored", feed.name,
+             entry.link or entry.key)  # fmt: skip
+    return replace(entry, published=published, updated=updated)
 
 
 def fingerprint(entry: Entry) -> str:
@@ -146,6 +164,9 @@ class Poller:
                 PollRecord(feed.name, started, self.clock(), "failed", error=error),
                 floor=wait or 0.0,
             )
+        parsed = replace(
+            parsed, entries=tuple(_dated_sanely(entry, started, feed) for entry in parsed.entries)
+        )
         if parsed.warning:
             log.info(
                 "feed %r: %s: salvaged a malformed feed: %s", feed.name, feed.url, parsed.warning

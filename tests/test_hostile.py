@@ -1,0 +1,171 @@
+"""Hostile feed and page bytes: each ends as a clear error or a clean result, never a crash.
+
+The fuzz tests run WATCHER_HYPOTHESIS_EXAMPLES examples (default 200; CI uses
+the default, a longer hunt sets more).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import Site, write_config
+from watcher.config import load_config
+from watcher.errors import ExtractError, FeedError
+from watcher.extract import Extractor
+from watcher.feeds import parse_feed
+from watcher.pipeline import poll_once
+from watcher.store import Store
+
+EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "200"))
+URL = "https://wire.example/feed.xml"
+
+RSS_ITEM = """<item><title>{title}</title><link>https://wire.example/{slug}</link>
+<guid>{slug}</guid><description>Port news.</description>{extra}</item>"""
+
+
+def rss(*items: str, head: str = "", declaration: str = '<?xml version="1.0"?>') -> str:
+    return (
+        f'{declaration}{head}<rss version="2.0"><channel><title>Wire</title>'
+        f"<link>https://wire.example/</link><description>d</description>{''.join(items)}"
+        "</channel></rss>"
+    )
+
+
+def item(title: str = "Dredging resumes", slug: str = "a1", extra: str = "") -> str:
+    return RSS_ITEM.format(title=title, slug=slug, extra=extra)
+
+
+def test_an_external_entity_reads_no_file(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    head = f'<!DOCTYPE rss [<!ENTITY leak SYSTEM "file://{secret}">]>'
+    content = rss(item(title="Port &leak; news"), head=head).encode()
+
+    try:
+        parsed = parse_feed(content, URL)
+    except FeedError:
+        return  # refusing the document is as good
+    assert all("TOP-SECRET" not in entry.title + entry.summary for entry in parsed.entries)
+
+
+def test_a_billion_laughs_document_neither_hangs_nor_eats_memory() -> None:
+    entities = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{n} "{("&lol" + (str(n - 1) if n > 1 else "") + ";") * 10}">'
+        for n in range(1, 10)
+    )
+    content = rss(item(title="&lol9;"), head=f"<!DOCTYPE rss [{entities}]>").encode()
+
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        parsed = parse_feed(content, URL)
+        titles = [entry.title for entry in parsed.entries]
+    except FeedError:
+        titles = []
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+
+    assert time.monotonic() - started < 10
+    assert peak < 200_000_000  # a billion "lol"s would be 3 GB
+    assert all(len(title) < 1_000_000 for title in titles)
+
+
+def test_a_utf16_feed_with_a_byte_order_mark_is_read() -> None:
+    text = rss(
+        item(title="港湾の浚渫が再開"), declaration='<?xml version="1.0" encoding="utf-16"?>'
+    )
+
+    parsed = parse_feed(text.encode("utf-16"), URL)
+
+    assert [entry.title for entry in parsed.entries] == ["港湾の浚渫が再開"]
+
+
+def test_a_string_is_never_taken_for_a_path() -> None:
+    with pytest.raises(TypeError, match="takes the fetched bytes, not str"):
+        parse_feed("/etc/passwd", URL)  # type: ignore[arg-type]
+
+
+def test_entries_without_links_or_dates_and_repeated_guids_are_parsed() -> None:
+    content = rss(
+        "<item><title>No link, no date</title><description>Text only.</description></item>",
+        item(slug="same"),
+        item(title="Same guid again", slug="same"),
+    ).encode()
+
+    parsed = parse_feed(content, URL)
+
+    first = parsed.entries[0]
+    assert (first.title, first.link, first.published) == (
+        "No link, no date",
+        None,
+        None,
+    )
+    assert parsed.entries[1].key == parsed.entries[2].key
+
+
+def test_an_entry_dated_in_the_future_is_stored_without_that_date(
+    site: Site, tmp_path: Path
+) -> None:
+    future = "<pubDate>Fri, 01 Jan 2100 09:00:00 GMT</pubDate>"
+    today = f"<pubDate>{datetime.now(UTC):%a, %d %b %Y %H:%M:%S} GMT</pubDate>"
+    site.put("/wire.rss", rss(item(slug="later", extra=future), item(slug="now", extra=today)))
+    site.fallback = None
+    config = load_config(write_config(tmp_path, [("Wire", f"{site.base}/wire.rss")]))
+
+    asyncio.run(poll_once(config, config.feeds, workers=0))
+
+    with Store.open(config.db_path) as store:
+        rows = store.db.execute("SELECT key, published FROM articles ORDER BY key").fetchall()
+    assert [(key.rsplit("/", 1)[1], published is None) for key, published in rows] == [
+        ("later", True),  # 2100 is dropped
+        ("now", False),
+    ]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.binary(max_size=2000),
+        st.text(max_size=500).map(lambda body: rss(item(title=body)).encode()),
+        st.text(max_size=500).map(lambda body: ('{"version": "x", "items": [' + body).encode()),
+    )
+)
+def test_any_feed_bytes_parse_or_raise_feed_error(content: bytes) -> None:
+    try:
+        parsed = parse_feed(content, URL)
+    except FeedError as exc:
+        assert str(exc)
+        return
+    assert all(isinstance(entry.title, str) for entry in parsed.entries)
+
+
+@settings(max_examples=EXAMPLES // 4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.binary(max_size=3000),
+        st.text(max_size=1000).map(
+            lambda body: f"<html><body><p>{body}</p></body></html>".encode()
+        ),
+    )
+)
+def test_any_page_bytes_extract_or_raise_extract_error(page: bytes) -> None:
+    async def extract() -> None:
+        with Extractor(0) as extractor:
+            try:
+                found = await extractor.extract(page, "https://wire.example/story")
+            except ExtractError as exc:
+                assert "wire.example/story" in str(exc)
+                return
+            assert found is None or found.text.strip()
+
+    asyncio.run(extract())
