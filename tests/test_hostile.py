@@ -24,6 +24,7 @@ from watcher.extract import Extractor
 from watcher.feeds import parse_feed
 from watcher.pipeline import poll_once
 from watcher.store import Store
+from watcher.terms import Matcher, compile_term
 
 EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "200"))
 URL = "https://wire.example/feed.xml"
@@ -169,3 +170,14 @@ def test_any_page_bytes_extract_or_raise_extract_error(page: bytes) -> None:
             assert found is None or found.text.strip()
 
     asyncio.run(extract())
+
+
+def test_a_query_built_to_be_slow_is_bounded_by_the_text() -> None:
+    text = "alpha beta gamma " * 5000  # 85 kB, every word a match of both sides
+    matcher = Matcher([compile_term("slow", "(alpha OR beta) NEAR/100 (alpha OR beta)")])
+
+    started = time.monotonic()
+    [found] = matcher.match("Alpha", text)
+
+    assert time.monotonic() - started < 10  # ~1.2 s here; before NEAR was capped, minutes
+    assert found.count == 10_000  # every alpha and every beta

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG = ROOT / "config" / "watcher.toml"
 
 HSR = compile_term("hsr", '"Mumbai-Ahmedabad high-speed rail"')
+EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "300"))
 
 
 def hit_terms(terms: tuple[Term, ...] | list[Term], title: str, text: str) -> list[str]:
@@ -229,6 +231,13 @@ def test_snippet_is_cut_at_word_boundaries_around_the_first_match() -> None:
     assert match.snippet == "…" + "alpha " * 14 + "MAHSR" + " beta" * 29 + "…"
 
 
+def test_highlights_fall_on_the_match_after_white_space_is_collapsed() -> None:
+    [match] = match_terms([compile_term("m", "MAHSR")], "", "Work  on\n the MAHSR line")
+
+    assert match.snippet == "Work on the MAHSR line"
+    assert match.highlights == ((12, 17),)
+
+
 def test_snippet_comes_from_the_text_when_title_and_text_both_match() -> None:
     [match] = match_terms([compile_term("m", "MAHSR")], "MAHSR news", "Officials said MAHSR works.")
 
@@ -343,3 +352,47 @@ def test_shipped_terms_ignore_lookalike_stories(
     shipped_terms: tuple[Term, ...], title: str, text: str
 ) -> None:
     assert hit_terms(shipped_terms, title, text) == []
+
+
+def test_a_place_two_clauses_find_is_named_by_the_first_of_them() -> None:
+    term = compile_term("t", "japan NEAR/2 (rail OR rail*)")
+
+    [match] = match_terms([term], "", "rail japan")
+
+    assert match.clauses == ("rail", "japan")
+    assert (match.count, match.score) == (2, 4.0)  # each clause's pair counts: 2 + 1 + 1
+
+
+# --- an ellipsis, a fraction and other characters that folding expands -------------
+
+
+def test_an_ellipsis_before_a_match_leaves_the_phrase_on_the_match() -> None:
+    text = "Wait… the MAHSR line is here and more words follow after that."
+
+    [match] = match_terms([compile_term("m", "MAHSR")], "", text)
+
+    assert match.phrase == "MAHSR"
+
+
+def test_a_match_after_an_ellipsis_at_the_end_of_a_text_is_explained() -> None:
+    [match] = match_terms([compile_term("m", "MAHSR")], "", "Wait… the MAHSR line")
+
+    assert (match.phrase, match.snippet) == ("MAHSR", "Wait… the MAHSR line")
+
+
+def test_an_ellipsis_separates_words_as_a_space_does() -> None:
+    term = compile_term("t", '"tokyo delhi"')
+
+    assert hit_terms([term], "", "From Tokyo…Delhi.") == ["t"]
+
+
+def test_a_word_with_a_fraction_matches_the_same_word_in_a_query() -> None:
+    term = compile_term("t", '"2½ years"')
+
+    assert hit_terms([term], "", "The line took 2½ years to build.") == ["t"]
+
+
+def test_a_trademark_sign_does_not_join_the_word_before_it() -> None:
+    term = compile_term("t", "Shinkansen")
+
+    assert hit_terms([term], "", "The Shinkansen™ E10 sets arrive in 2026.") == ["t"]

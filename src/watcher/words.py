@@ -9,6 +9,11 @@ phrase in those scripts matches as a character sequence. Everything else
 Each word is compared in two forms: folded (NFKC, so full-width letters equal
 ASCII ones, then case-folded) and, for case-sensitive query parts, exact
 (NFKC only).
+
+Matching finds a query's words in an article through `watcher.folded.FoldedWords`
+(the folded text searched in place, the fast and usual way) or `Words` here
+(the text split into words, for the rare text whose folding moves characters);
+both give the same answers, which tests/test_terms.py checks.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ import contextlib
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterator
 
 import regex
+
+Phrase = tuple[str, ...]  # a query's words or phrase, folded (or case-sensitive forms)
 
 # Han, Hiragana and Katakana (Unicode scripts), spelled out for the stdlib re,
 # which is about six times faster than the regex module here;
@@ -60,7 +66,7 @@ _PLAIN = re.compile(rf"\w+|[{HARD}]")  # the common case: no combining marks, no
 _SPACELESS_HINT = re.compile("[\u2e80-\u9fff\uf900-\ufaff\uff66-\uff9f\U00016fe0-\U0003347f]")
 
 
-def _words(text: str) -> re.Pattern[str] | regex.Pattern[str]:
+def word_pattern(text: str) -> re.Pattern[str] | regex.Pattern[str]:
     """The cheapest pattern that splits `text` correctly (measured: 94 against 216 µs on 5 kB)."""
     if _MARK.search(text):
         return _MARKED
@@ -96,7 +102,9 @@ def index_text(text: str) -> str:
     """
     folded = fold_text(text)
     return " ".join(
-        word.replace("_", " ") for word in _words(folded).findall(folded) if word not in _HARD_SET
+        word.replace("_", " ")
+        for word in word_pattern(folded).findall(folded)
+        if word not in _HARD_SET
     )
 
 
@@ -104,33 +112,52 @@ def joins(before: str, after: str) -> bool:
     """Whether two adjacent characters belong to one word (so no word boundary lies between)."""
     if not (before.isalnum() or before == "_") or not (after.isalnum() or after == "_"):
         return False
+    if before.isascii() and after.isascii():
+        return True  # spares two regex matches for most letters inside a word
     return not (_SPACELESS_CHAR.match(before) or _SPACELESS_CHAR.match(after))
 
 
 def split(text: str) -> list[str]:
     """The words of `text`, as written (clause punctuation included, one mark a word)."""
-    return _words(text).findall(text)
+    return word_pattern(text).findall(text)
+
+
+# --- the kinds of characters, and words found in a split text -----------------------
+
+
+def kind(char: str) -> tuple[int, int, bool]:
+    """What `char` is to each way of splitting: in a run (2), a word alone (1) or between words (0).
+
+    Also whether it is a combining mark, which decides the way of splitting.
+    """
+    plain, marked = _FAST.match(char * 2), _MARKED.match(char * 2)
+    return (
+        plain.end() if plain else 0,
+        marked.end() if marked else 0,
+        _MARK.match(char) is not None,
+    )
+
+
+BETWEEN = (0, 0, False)  # never part of a word
 
 
 class Words:
-    """A text as folded words, with positions, exact forms and spans worked out on demand.
+    """A text split into words, each folded on its own: the plain way to find query words.
 
-    Matching needs the folded words of every article but positions, exact
-    forms and character spans only where a term may match, so the eager part
-    is one NFKC + case-fold of the whole text and one `findall` (both in C).
+    Used for texts that `fold_in_place` can't fold in place. Positions are word
+    indexes; `folded_text` is the folded words, space-separated, for prefilters.
     """
 
-    def __init__(self, text: str, folded_text: str | None = None) -> None:
+    def __init__(self, text: str) -> None:
         self.text = text
-        folded = fold_text(text) if folded_text is None else folded_text
-        self.folded: list[str] = _words(folded).findall(folded)
+        self.spans = [found.span() for found in word_pattern(text).finditer(text)]
+        pairs = [forms(text[start:end]) for start, end in self.spans]
+        self.exact = [exact for exact, _ in pairs]
+        self.folded = [folded for _, folded in pairs]
+        self.folded_text = " ".join(self.folded)
         self.vocabulary = frozenset(self.folded)
         self._positions: dict[str, list[int]] = {}
         self._sorted: list[str] | None = None
-        self._pulled: list[tuple[int, int]] = []  # spans found so far, for snippets
-        self._pulling: Iterator[re.Match[str]] | None = None
-        self._exact: list[str] | None = None
-        self._spans: list[tuple[int, int]] | None = None
 
     def positions(self, word: str) -> list[int]:
         """Indexes at which the folded `word` occurs."""
@@ -159,45 +186,47 @@ class Words:
             found.append(word)
         return found
 
-    @property
-    def exact(self) -> list[str]:
-        """The words in NFKC but not case-folded, for case-sensitive query parts."""
-        if self._exact is None:
-            text = self.text
-            self._exact = [unicodedata.normalize("NFKC", text[a:b]) for a, b in self.spans]
-        return self._exact
+    def find(
+        self, words: Phrase, exact: Phrase | None, prefix: bool, starts: list[int] | None = None
+    ) -> list[tuple[int, int]]:
+        """Where the phrase `words` occurs (the last word a prefix if `prefix`): word index ranges.
 
-    @property
-    def spans(self) -> list[tuple[int, int]]:
-        """Character offsets of each word in the original text.
-
-        Folding the whole text keeps word boundaries in practice; when it does
-        not (a compatibility character that NFKC expands into two words), the
-        words are folded one by one instead, which is always right.
+        `exact` are the words' case-sensitive forms, when they must match too.
+        `starts` is for `FoldedWords.find`: a split text knows its own positions.
         """
-        if self._spans is None:
-            text = self.text
-            self._spans = [found.span() for found in _words(text).finditer(text)]
-            if len(self._spans) != len(self.folded):
-                self.folded = [forms(text[a:b])[1] for a, b in self._spans]
-                self.vocabulary = frozenset(self.folded)
-                self._positions = {}
-                self._sorted = None
-        return self._spans
+        size, last = len(words), len(words) - 1
+        if size == 1 and prefix:
+            firsts = sorted(i for w in self.starting(words[0]) for i in self.positions(w))
+        else:
+            firsts = self.positions(words[0])
+        found = []
+        for start in firsts:
+            if start + size > len(self.folded):
+                continue
+            for k in range(size):
+                if not same(self.folded[start + k], words[k], prefix and k == last):
+                    break
+                if exact is not None and not same(
+                    self.exact[start + k], exact[k], prefix and k == last
+                ):
+                    break
+            else:
+                found.append((start, start + size))
+        return found
+
+    def exists(self, words: Phrase, exact: Phrase | None, prefix: bool) -> bool:
+        """Whether the phrase occurs at all."""
+        return bool(self.find(words, exact, prefix))
+
+    def words_between(self, after: int, before: int, limit: int) -> int:
+        """How many words lie from position `after` up to `before`, counting at most `limit`."""
+        return min(before - after, limit)
 
     def chars(self, first: int, end: int) -> tuple[int, int]:
-        """Character offsets of the words first..end-1.
+        """Character offsets in `text` of the words first..end-1."""
+        return self.spans[first][0], self.spans[end - 1][1]
 
-        Snippets need the offsets of a few words near a match, so the original
-        text is tokenised only as far as the last word asked for.
-        """
-        if self._spans is not None:
-            return self._spans[first][0], self._spans[end - 1][1]
-        if self._pulling is None:
-            self._pulling = _words(self.text).finditer(self.text)
-        while len(self._pulled) < end:
-            found = next(self._pulling, None)
-            if found is None:
-                return self.spans[first][0], self.spans[end - 1][1]  # realigned, see spans
-            self._pulled.append(found.span())
-        return self._pulled[first][0], self._pulled[end - 1][1]
+
+def same(have: str, want: str, prefix: bool) -> bool:
+    """Whether a word of the text is the query's word (or starts with it, if `prefix`)."""
+    return have.startswith(want) if prefix else have == want

@@ -1,0 +1,216 @@
+"""The fast matcher against the plain one: the same matches, places and explanations.
+
+`Matcher` searches folded texts in place and evaluates only the terms the
+anchor automaton picks; these tests compare it with splitting every text
+into words and evaluating every term, and with a deliberately simple
+reference evaluator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import watcher.terms as terms_module
+from watcher.config import load_config
+from watcher.errors import QueryError
+from watcher.models import Match
+from watcher.query import AllOf, AnyOf, Field, Leaf, Node, Not
+from watcher.terms import Matcher, Term, compile_term
+from watcher.words import Words
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "300"))
+
+
+@pytest.fixture(scope="module")
+def shipped_terms() -> tuple[Term, ...]:
+    return load_config(ROOT / "config" / "watcher.toml").terms
+
+
+# --- the fast way of matching gives what the plain way gives ------------------------
+# `Matcher` searches folded texts in place (`FoldedWords`) and evaluates only the
+# terms the anchor automaton picks; the plain way splits every title and text into
+# words (`Words`) and evaluates every term. Both must give the same matches.
+
+WORDS = [
+    *["india", "India", "INDIA", "japan", "Japan", "rail", "railway", "rails", "unicorn"],
+    *["UNICORN", "ai", "AI", "dialogue", "n2", "2", "high", "speed", "東京", "の", "東"],
+    *["रेल", "रोल", "straße", "strasse", "café", "cafe\u0301", "ＡＩ", "İstanbul", "x²"],
+    *["india", "India", "japan", "rail", "AI", "high", "speed", "unicorn", "dialogue"] * 3,
+]
+BETWEEN = [
+    *[" ", " ", " ", "  ", "\n", "-", "–", ", ", ". ", "’s ", " “", "” ", " (", ") "],
+    *["…", "\xa0", "_", "™ ", "½", " ․ ", "\u200d", "、", "。", "\u0345", "", "/", ": "],
+]
+ARTICLE = st.lists(
+    st.tuples(st.sampled_from(WORDS), st.sampled_from(BETWEEN)), min_size=3, max_size=60
+).map(lambda pairs: "".join(word + between for word, between in pairs))
+QUERY_WORDS = ["india", "japan", "rail", "rail*", "uni*", "=UNICORN", "ai", "=AI", "2", "東京"]
+QUERY_WORDS += ["रेल", "straße", "café", "ＡＩ", "x²", '"high speed"', '"india japan"', '"2½"']
+QUERY_WORDS += ['"rail, india"', '"india’s rail"', "=India", '="AI dialogue"', "istanbul", "の"]
+
+
+def _joined(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    pair = st.tuples(children, children)
+    return st.one_of(
+        pair.map(lambda p: f"({p[0]} OR {p[1]})"),
+        pair.map(lambda p: f"({p[0]} AND {p[1]})"),
+        pair.map(lambda p: f"({p[0]} AND NOT {p[1]})"),
+        st.tuples(children, st.sampled_from([0, 1, 2, 5]), children).map(
+            lambda p: f"({p[0]} NEAR/{p[1]} {p[2]})"
+        ),
+        children.map(lambda c: f"title:{c}"),
+    )
+
+
+QUERY = st.recursive(st.sampled_from(QUERY_WORDS), _joined, max_leaves=5)
+
+
+def plain_matches(terms: list[Term], title: str, text: str) -> list[Match]:
+    """Every term evaluated on the title and text split into words: no prefilter, no folding."""
+    with patch.object(terms_module, "fold_in_place", lambda text: None):
+        article = terms_module._Article(title, text)
+        found = [(term, terms_module._evaluate(term.tree, article, (0, 1))) for term in terms]
+        return [terms_module._explain(term, f, article) for term, f in found if f.ok]
+
+
+Place = tuple[int, int, int]  # field, first word, one past the last word
+
+
+def reference_matches(
+    terms: list[Term], title: str, text: str
+) -> list[tuple[str, int, float, tuple[str, ...], bool, str]]:
+    """What each match must say, worked out as plainly as can be (every pair of places for
+    NEAR, every word position for a leaf): term, count, score, clauses, in_title, phrase."""
+    fields = (Words(title), Words(text))
+    summary = []
+    for term in terms:
+        ok, places, closeness = _reference(term.tree, fields, (0, 1))
+        if not ok:
+            continue
+        clause: dict[Place, str] = {}
+        for place, source in places:
+            clause.setdefault(place, source)  # the first clause found at a place names it
+        keys = sorted(clause)
+        in_title = sum(1 for key in keys if key[0] == 0)
+        in_text = len(keys) - in_title
+        first = next(key for key in keys if key[0] == (1 if in_text else 0))
+        words = fields[first[0]]
+        phrase = words.text[words.spans[first[1]][0] : words.spans[first[2] - 1][1]]
+        score = round(3.0 * in_title + in_text + closeness, 2)
+        clauses = tuple(dict.fromkeys(clause[key] for key in keys))
+        summary.append((term.name, len(keys), score, clauses, in_title > 0, phrase))
+    return summary
+
+
+def _reference(
+    node: Node, fields: tuple[Words, Words], where: tuple[int, ...]
+) -> tuple[bool, list[tuple[Place, str]], float]:
+    if isinstance(node, Leaf):
+        places = [
+            ((f, i, i + len(node.words)), node.source)
+            for f in where
+            for i in range(len(fields[f].folded))
+            if _leaf_at(node, fields[f], i)
+        ]
+        return bool(places), places, 0.0
+    if isinstance(node, Field):
+        return _reference(node.part, fields, (("title", "text").index(node.name),))
+    if isinstance(node, Not):
+        return not _reference(node.part, fields, where)[0], [], 0.0
+    if isinstance(node, AnyOf | AllOf):
+        found = [_reference(part, fields, where) for part in node.parts]
+        hits = [f for f in found if f[0]]
+        if not hits or (isinstance(node, AllOf) and len(hits) < len(found)):
+            return False, [], 0.0
+        return True, [p for f in hits for p in f[1]], sum(f[2] for f in hits)
+    left, right = _reference(node.left, fields, where), _reference(node.right, fields, where)
+    if not (left[0] and right[0]):
+        return False, [], 0.0
+    kept: dict[Place, str] = {}
+    closeness = 0.0
+    for one, one_clause in left[1]:
+        for other, other_clause in sorted(right[1], key=lambda pair: pair[0]):
+            gap = max(other[1] - one[2], one[1] - other[2], 0)
+            if other[0] == one[0] and gap <= node.distance and other != one:
+                kept.setdefault(one, one_clause)
+                kept.setdefault(other, other_clause)
+                closeness += (node.distance + 1 - gap) / (node.distance + 1)
+    return bool(kept), sorted(kept.items()), closeness + left[2] + right[2]
+
+
+def _leaf_at(leaf: Leaf, words: Words, start: int) -> bool:
+    last = len(leaf.words) - 1
+    if start + last >= len(words.folded):
+        return False
+    for k, want in enumerate(leaf.words):
+        prefix = leaf.prefix and k == last
+        have = words.folded[start + k]
+        if not (have.startswith(want) if prefix else have == want):
+            return False
+        if leaf.exact is not None:
+            have, want = words.exact[start + k], leaf.exact[k]
+            if not (have.startswith(want) if prefix else have == want):
+                return False
+    return True
+
+
+def plain_locate(terms: list[Term], title: str, text: str) -> tuple[list[Any], list[Any]]:
+    with patch.object(terms_module, "fold_in_place", lambda text: None):
+        return Matcher(terms).locate(title, text)
+
+
+def compiled(queries: list[str]) -> list[Term]:
+    found = []
+    for index, query in enumerate(queries):
+        with contextlib.suppress(QueryError):
+            found.append(compile_term(f"t{index}", query))
+    return found
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(QUERY, min_size=1, max_size=4), ARTICLE, ARTICLE)
+def test_fast_matching_gives_the_matches_of_plain_matching(
+    queries: list[str], title: str, text: str
+) -> None:
+    terms = compiled(queries)
+
+    matches = Matcher(terms).match(title, text)
+
+    assert matches == plain_matches(terms, title, text)
+    assert [
+        (m.term, m.count, m.score, m.clauses, m.in_title, m.phrase) for m in matches
+    ] == reference_matches(terms, title, text)
+
+
+@settings(max_examples=EXAMPLES // 3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(QUERY, min_size=1, max_size=4), ARTICLE, ARTICLE)
+def test_fast_locating_gives_the_places_of_plain_locating(
+    queries: list[str], title: str, text: str
+) -> None:
+    terms = compiled(queries)
+
+    assert Matcher(terms).locate(title, text) == plain_locate(terms, title, text)
+
+
+def test_fast_matching_gives_the_matches_of_plain_matching_on_the_labelled_corpus(
+    shipped_terms: tuple[Term, ...],
+) -> None:
+    extra = compiled(
+        ["japan NEAR/2 india", '"prime minister" OR modi*', "tokyo AND NOT delhi", "rail*"]
+    )
+    terms = [*shipped_terms, *extra]
+    matcher = Matcher(terms)
+    for path in sorted((ROOT / "tests" / "corpus").glob("[0-9][0-9][0-9].txt")):
+        head, _, text = path.read_text(encoding="utf-8").partition("\n---\n")
+        title = dict(line.split(":", 1) for line in head.splitlines())["title"].strip()
+
+        assert matcher.match(title, text) == plain_matches(terms, title, text), path.name
