@@ -114,6 +114,13 @@ def test_terminal_escape_in_a_title_never_reaches_the_table() -> None:
     assert "MAHSR [31mviaduct [0m complete 2J" in table
 
 
+def test_a_bidi_override_in_a_title_never_reaches_the_table() -> None:
+    table = render_hits([hit(title="Rail deal \u202egnirots\u2066 signed")], "table")
+
+    assert "\u202e" not in table and "\u2066" not in table
+    assert "Rail deal gnirots signed" in table
+
+
 def test_newline_in_a_title_does_not_add_a_table_line() -> None:
     table = render_hits([hit(title="MAHSR viaduct\r\ncomplete")], "table")
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import write_config
-from watcher.logs import KeyValueFormatter
+from watcher.logs import KeyValueFormatter, TerminalFormatter
 
 
 def record(message: str, *args: object, **extra: object) -> logging.LogRecord:
@@ -59,3 +59,11 @@ def test_terminal_log_lines_are_plain_text(tmp_path: Path) -> None:
 
     assert " WARNING watcher.pipeline: feed 'Closed Port' failed: " in result.stderr
     assert "level=" not in result.stderr
+
+
+def test_escape_sequences_and_bidi_overrides_from_a_feed_are_shown_not_obeyed() -> None:
+    title = "Port news\x1b]0;owned\x07 \u202eelif"
+    line = TerminalFormatter().format(record("feed %r: salvaged", title))
+
+    assert line.endswith(r"watcher.pipeline: feed 'Port news\x1b]0;owned\x07 \u202eelif': salvaged")
+    assert "\x1b" not in line and "\u202e" not in line

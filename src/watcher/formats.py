@@ -34,8 +34,10 @@ HIT_FIELDS = (
     "id", "term", "score", "published", "found_at", "feed", "title", "url", "snippet", "source",
     "cluster", "outlets", "clauses", "highlights",
 )  # fmt: skip
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# Control characters, and the bidirectional overrides and isolates that can make
+# a line read differently from what it holds ("Trojan Source", CVE-2021-42574).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 BAR_WIDTH = 30
 _EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
 

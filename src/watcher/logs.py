@@ -10,10 +10,36 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 
 # Attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+# Feed titles, URLs and error texts come from strangers: no escape sequence or
+# bidirectional override of theirs reaches a terminal or the journal as is.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """`text` with control characters (but newline and tab) shown as \\xNN or \\uNNNN."""
+    return _UNPRINTABLE.sub(
+        lambda found: (
+            f"\\x{ord(found[0]):02x}" if ord(found[0]) < 0x100 else f"\\u{ord(found[0]):04x}"
+        ),
+        text,
+    )
+
+
+class TerminalFormatter(logging.Formatter):
+    """A plain line with a time, for people at a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record))
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -31,7 +57,7 @@ class KeyValueFormatter(logging.Formatter):
 
 
 def _quote(value: object) -> str:
-    text = str(value)
+    text = visible(str(value))
     if text and not any(char in text for char in ' "=\n\t\\'):
         return text
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -44,9 +70,7 @@ def setup(verbose: int) -> None:
     if "JOURNAL_STREAM" in os.environ:
         handler.setFormatter(KeyValueFormatter())
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
-        )
+        handler.setFormatter(TerminalFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
