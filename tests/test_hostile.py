@@ -7,7 +7,9 @@ the default, a longer hunt sets more).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import time
 import tracemalloc
 from datetime import UTC, datetime
@@ -19,9 +21,11 @@ from hypothesis import strategies as st
 
 from conftest import Site, write_config
 from watcher.config import load_config
+from watcher.digest import render, to_json
 from watcher.errors import ExtractError, FeedError
 from watcher.extract import Extractor
 from watcher.feeds import parse_feed
+from watcher.models import Digest, Hit, Story, TermGroup
 from watcher.pipeline import poll_once
 from watcher.store import Store
 from watcher.terms import Matcher, compile_term
@@ -181,3 +185,33 @@ def test_a_query_built_to_be_slow_is_bounded_by_the_text() -> None:
 
     assert time.monotonic() - started < 10  # ~1.2 s here; before NEAR was capped, minutes
     assert found.count == 10_000  # every alpha and every beta
+
+
+def hostile_digest() -> Digest:
+    bad = Hit(
+        id=7, term="Ports", url="javascript:alert(document.cookie)",
+        title="{{ 7*7 }} {% raw %}<script>alert(1)</script>\x00\r\nBcc: all@example.org",
+        published=None, feed="Wire\x1b[2J", snippet="{{ config }} <img src=x onerror=alert(1)>",
+        score=1.0, found_at="2026-11-23T10:00:00+00:00", source="summary",
+    )  # fmt: skip
+    story = Story(cluster=None, outlets=1, hits=(bad,))
+    return Digest(
+        id="msg_1", channel="desk", created_at="2026-11-23T10:00:00+00:00",
+        groups=(TermGroup(term="Ports", stories=(story,)),),
+    )  # fmt: skip
+
+
+def test_feed_text_is_data_in_every_digest_format() -> None:
+    rendered = render(hostile_digest())
+    body = json.loads(json.dumps(to_json(hostile_digest())))
+
+    assert "{{ 7*7 }}" in rendered.text and "49" not in rendered.text  # never a template
+    assert "{{ 7*7 }}" in rendered.html and "{{ config }}" in rendered.html
+    assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
+    assert "<img" not in rendered.html
+    assert not re.search(r"""(href|src)\s*=\s*["']?javascript:""", rendered.html)  # text only
+    assert "\x00" not in rendered.html + rendered.text and "\x1b" not in rendered.html
+    assert "\n" not in rendered.subject and "\x00" not in rendered.subject
+    [hit] = body["data"]["terms"][0]["stories"][0]["hits"]
+    assert hit["title"].startswith("{{ 7*7 }} {% raw %}<script>")  # JSON carries it as data
+    assert hit["url"] is None

@@ -15,14 +15,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from watcher.models import Digest, FeedStatus, Hit, Story, TermGroup
 
 SUBJECT_TITLE_CHARS = 90
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(value: Any) -> Any:
+    """Every value a template prints, without control characters (a NUL ends some
+    mail clients' reading) or bidi overrides; the templates' own markup stays."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return _CONTROLS.sub("", value)
+    return value
+
+
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("watcher", "templates"),
+    finalize=_printable,
     autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
     trim_blocks=True,
     lstrip_blocks=True,
@@ -207,7 +220,7 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
     return {
         "id": hit.id,
         "title": hit.title,
-        "url": hit.url,
+        "url": hit.url if link(hit.url) != "#" else None,  # http(s) only, as in the HTML
         "feed": hit.feed,
         "published": hit.published,
         "found_at": hit.found_at,
