@@ -41,6 +41,12 @@ class Page:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to stall before answering (a hanging server)
+    trickle: float = 0.0  # seconds between the bytes of the body (a trickling server)
+
+
+def page_trickle(site: Site, path: str) -> float:
+    page = site.pages.get(urlsplit(path).path)
+    return page.trickle if page else 0.0
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -145,7 +151,12 @@ class Site:
             handler.send_header(name, value)
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
-        if status != 304:
+        if status != 304 and page_trickle(self, handler.path):
+            for index in range(len(body)):
+                handler.wfile.write(body[index : index + 1])
+                handler.wfile.flush()
+                time.sleep(page_trickle(self, handler.path))
+        elif status != 304:
             handler.wfile.write(body)
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ import email.utils
 import gzip
 import socket
 import threading
+import time
 import tracemalloc
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -293,3 +294,44 @@ def test_proxy_settings_in_the_environment_are_not_used(
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
 
     assert get(LOOPBACK_OK, f"{site.base}/feed.xml").content == b"<rss/>"
+
+
+def test_a_server_trickling_its_body_is_abandoned_at_the_deadline(site: Site) -> None:
+    site.put("/slow.xml", "<rss>" + "x" * 100 + "</rss>", trickle=0.5)
+    settings = dataclasses.replace(LOOPBACK_OK, timeout=2.0)
+    started = time.monotonic()
+
+    with pytest.raises(FetchError, match=r"slow\.xml: timed out after 2s"):
+        get(settings, f"{site.base}/slow.xml")
+
+    assert time.monotonic() - started < 4
+
+
+def test_a_redirect_loop_ends_at_the_redirect_limit(site: Site) -> None:
+    site.put("/loop", b"", status=302, headers={"Location": "/loop"})
+
+    with pytest.raises(FetchError, match="more than 5 redirects"):
+        get(LOOPBACK_OK, f"{site.base}/loop")
+    assert len(site.requests("/loop")) == 6
+
+
+def test_a_redirect_to_a_file_url_is_refused(site: Site) -> None:
+    site.put("/moved", b"", status=301, headers={"Location": "file:///etc/passwd"})
+
+    with pytest.raises(FetchError, match="only http and https URLs are fetched"):
+        get(LOOPBACK_OK, f"{site.base}/moved")
+
+
+def test_a_name_with_one_private_address_among_public_ones_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def answers(host: str, *args: Any, **kw: Any) -> Any:
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 80)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 80)),
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", answers)
+
+    with pytest.raises(FetchError, match=r"resolves to non-public address 10\.0\.0\.5"):
+        get(FetchConfig(timeout=5.0), "http://mixed.example/story", public_only=True)
