@@ -124,3 +124,24 @@ def test_a_page_that_outlasts_extraction_falls_back_to_the_feed_text(
         [article] = store.archive.articles([1])
     assert (article.source, article.text) == ("summary", "Dredgers are back in the outer channel.")
     assert article.note == f"{site.base}/slow.html: extraction took longer than 0.5s"
+
+
+def test_entries_a_full_disk_refused_are_stored_once_there_is_room(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    config = coastline(fixture_site, tmp_path)
+
+    async def poll_twice(poller: Poller, store: Store) -> tuple[PollResult, PollResult]:
+        pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+        store.db.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: "full"
+        full = await poller.poll(config.feeds[0])
+        store.db.execute("PRAGMA max_page_count = 1073741823")
+        return full, await poller.poll(config.feeds[0])
+
+    full, after = with_poller(config, poll_twice)
+
+    assert full.error is not None and full.error.endswith("entries skipped, retried next poll")
+    assert full.hits + after.hits == 2
+    with Store.open(config.db_path) as store:
+        assert (store.count("articles"), store.count("hits")) == (4, 2)
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
