@@ -1,4 +1,4 @@
-"""The database failing under a poll: the poll fails, nothing is lost, it is tried again."""
+"""Faults under a poll: the database failing, a page that never ends, the network down."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from conftest import Site, write_config
+from conftest import Site, free_port, write_config
 from watcher.config import Config, load_config
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
-from watcher.pipeline import STORE_RETRY, Poller, PollResult
+from watcher.pipeline import STORE_RETRY, Poller, PollResult, poll_once
 from watcher.store import Store
 from watcher.store import database as store_database
 
@@ -145,3 +145,40 @@ def test_entries_a_full_disk_refused_are_stored_once_there_is_room(
     with Store.open(config.db_path) as store:
         assert (store.count("articles"), store.count("hits")) == (4, 2)
         assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_when_no_feed_can_be_reached_none_is_counted_as_failing(tmp_path: Path) -> None:
+    dead = [(f"Dead {n}", f"http://127.0.0.1:{free_port()}/feed.xml") for n in range(3)]
+    config = load_config(write_config(tmp_path, dead))
+
+    results = asyncio.run(poll_once(config, config.feeds, workers=0))
+
+    assert [result.failed for result in results] == [True, True, True]
+    with Store.open(config.db_path) as store:
+        statuses = store.feed_statuses(config.feeds)
+    assert [(s.consecutive_errors, s.failing_since) for s in statuses] == [(0, None)] * 3
+    assert all("the network may be down; not counted" in str(s.last_error) for s in statuses)
+
+
+def test_an_unreachable_feed_counts_as_failing_while_others_are_reached(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    feeds = [
+        ("Coastline Daily", f"{fixture_site.base}/news.rss"),
+        ("Dead", f"http://127.0.0.1:{free_port()}/feed.xml"),
+    ]
+    config = load_config(write_config(tmp_path, feeds))
+    with Store.open(config.db_path) as store:
+        store.sync_config(config, datetime.now(UTC))
+
+    async def in_turn(poller: Poller, store: Store) -> list[PollResult]:
+        return [await poller.poll(feed) for feed in config.feeds]
+
+    reached, dead = with_poller(config, in_turn)
+
+    assert (reached.status, dead.status) == ("ok", "failed")
+    with Store.open(config.db_path) as store:
+        status = store.feed_statuses(config.feeds)[1]
+    assert status.consecutive_errors == 1
+    assert status.failing_since is not None
+    assert status.last_error is not None and "cannot connect" in status.last_error

@@ -25,9 +25,12 @@ class QueryError(WatcherError):
 class FetchError(WatcherError):
     """An HTTP fetch failed: network, status, size, scheme or address refused."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, network: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after  # seconds the server asked us to wait (429, 503)
+        self.network = network  # the host could not be resolved or connected to
 
 
 class FeedError(WatcherError):

@@ -211,10 +211,12 @@ def _translated(url: str, timeout: float) -> Iterator[None]:
     """httpx's exceptions as one-line `FetchError`s that name the URL."""
     try:
         yield
+    except httpx.ConnectTimeout:
+        raise FetchError(f"{url}: cannot connect: timed out", network=True) from None
     except httpx.TimeoutException:
         raise FetchError(f"{url}: timed out after {timeout:g}s") from None
     except httpx.ConnectError as exc:
-        raise FetchError(f"{url}: cannot connect: {_reason(exc)}") from None
+        raise FetchError(f"{url}: cannot connect: {_reason(exc)}", network=True) from None
     except httpx.DecodingError as exc:
         raise FetchError(f"{url}: cannot decode response: {_reason(exc)}") from None
     except httpx.HTTPError as exc:
@@ -297,7 +299,8 @@ async def _public_address(url: str, host: str) -> str:
                 host, None, type=socket.SOCK_STREAM
             )
         except OSError as exc:
-            raise FetchError(f"{url}: cannot resolve {host}: {_reason(exc)}") from None
+            message = f"{url}: cannot resolve {host}: {_reason(exc)}"
+            raise FetchError(message, network=True) from None
         addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     for address in addresses:
         if not _public(address):

@@ -35,6 +35,10 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 FUTURE_SLACK = timedelta(hours=2)  # entry dates this far ahead pass (clocks and zones differ)
+# A feed that cannot be reached at all counts as failing only when another feed was
+# reached within this many of its intervals: otherwise the network, not the feed,
+# is what failed, and a dead network must not mark every feed failing.
+NETWORK_EVIDENCE = 2
 STORE_RETRY = 60.0  # seconds until a poll whose outcome the database refused is tried again
 
 
@@ -159,11 +163,12 @@ class Poller:
         except (FetchError, FeedError) as exc:
             error = str(exc) if isinstance(exc, FetchError) else f"{feed.url}: {exc}"
             wait = exc.retry_after if isinstance(exc, FetchError) else None
-            return self._finish(
-                feed,
-                PollRecord(feed.name, started, self.clock(), "failed", error=error),
-                floor=wait or 0.0,
-            )
+            unreachable = isinstance(exc, FetchError) and exc.network
+            counted = not unreachable or self._network_works(feed, started)
+            if not counted:
+                error += " (no feed reached lately: the network may be down; not counted)"
+            record = PollRecord(feed.name, started, self.clock(), "failed", error=error)
+            return self._finish(feed, replace(record, counted=counted), floor=wait or 0.0)
         parsed = replace(
             parsed, entries=tuple(_dated_sanely(entry, started, feed) for entry in parsed.entries)
         )
@@ -226,6 +231,11 @@ class Poller:
             entries=parsed.entries,
         )
 
+    def _network_works(self, feed: FeedConfig, started: datetime) -> bool:
+        """Whether another feed was reached lately, so an unreachable host is this feed's fault."""
+        window = timedelta(seconds=NETWORK_EVIDENCE * feed.interval)
+        return self.store.reached_lately(feed.name, started - window)
+
     def _finish(
         self,
         feed: FeedConfig,
@@ -237,7 +247,7 @@ class Poller:
         often it publishes), backing off after failures, no sooner than the publisher
         asked (`floor` seconds)."""
         state = self.store.feed_state(feed.name)
-        errors = state.consecutive_errors + 1 if record.failed else 0
+        errors = state.consecutive_errors + record.counted if record.failed else 0
         interval = feed.interval
         if self.config.adaptive:
             interval = state.interval or feed.interval

@@ -73,6 +73,7 @@ class PollRecord:
     title: str | None = None
     next_due: datetime | None = None
     interval: float | None = None  # adapted to the publishing rate, on successful polls
+    counted: bool = True  # False: a failure that says nothing of the feed (the network was down)
 
     @property
     def failed(self) -> bool:
@@ -180,14 +181,18 @@ class Store:
                 self.db.execute(
                     """
                     UPDATE feeds SET last_polled_at = ?, last_status = ?, last_error = ?,
-                        consecutive_errors = consecutive_errors + 1,
-                        failing_since = COALESCE(failing_since, ?), next_due_at = ?
+                        consecutive_errors = consecutive_errors + ?,
+                        failing_since = CASE WHEN ? THEN COALESCE(failing_since, ?)
+                                        ELSE failing_since END,
+                        next_due_at = ?
                     WHERE name = ?
                     """,
                     [
                         finished,
                         record.http_status,
                         record.error,
+                        int(record.counted),
+                        record.counted,
                         finished,
                         stamp(record.next_due),
                         record.feed,
@@ -255,6 +260,14 @@ class Store:
         return statuses
 
     # -- the running service ----------------------------------------------
+
+    def reached_lately(self, other_than: str, since: datetime) -> bool:
+        """Whether a feed other than `other_than` was polled successfully since `since`."""
+        row = self.db.execute(
+            "SELECT 1 FROM feeds WHERE name != ? AND last_ok_at >= ? LIMIT 1",
+            [other_than, stamp(since)],
+        ).fetchone()
+        return row is not None
 
     def service_started(self, pid: int, now: datetime) -> None:
         """Note that a service process started (for `watcher status`)."""
