@@ -1,5 +1,7 @@
 """`watcher run` killed with SIGKILL mid-delivery, then restarted: every hit arrives, none twice.
 
+The last test kills it at random moments, WATCHER_KILLS times (default 20).
+
 The crash points are real: the receiver kills the service while it waits for
 the answer to its POST (sent, not yet marked), or the service is killed while
 a poll has stored some hits and still waits for a slow page (hits stored, no
@@ -11,10 +13,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -183,3 +187,77 @@ def test_a_scheduled_digest_that_fell_due_while_stopped_is_sent_at_start(
     [post] = receiver.posts
     assert json.loads(post.body)["data"]["hit_count"] == 5
     assert "fell due at" in log.read_text()
+
+
+KILLS = int(os.environ.get("WATCHER_KILLS", "20"))
+
+
+def busy_feed(site: Site, entries: int) -> set[str]:
+    """A feed of `entries` items, every third about the UNICORN mast; the URLs that are hits."""
+    items, hits = [], set()
+    for number in range(entries):
+        about_mast = number % 3 == 0
+        summary = (
+            f"Item {number}: the Indian Navy fitted the UNICORN mast on frigate {number}."
+            if about_mast
+            else f"Item {number}: the port authority dredged berth {number} overnight."
+        )
+        site.put(
+            f"/items/{number}.html",
+            f"<html><body><article><h1>Report {number}</h1>"
+            + f"<p>{summary}</p>" * 4
+            + "</article></body></html>",
+            delay=0.1,
+        )
+        items.append(
+            f"<item><title>Report {number}</title><link>{site.base}/items/{number}.html</link>"
+            f"<guid>item-{number}</guid><description>{summary}</description></item>"
+        )
+        if about_mast:
+            hits.add(f"{site.base}/items/{number}.html")
+    site.put(
+        "/busy.rss",
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Busy Desk</title>'
+        f"<link>{site.base}/</link><description>d</description>{''.join(items)}</channel></rss>",
+    )
+    return hits
+
+
+def test_killed_at_random_points_again_and_again_nothing_is_lost_or_doubled(
+    site: Site, tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each round the feed gains three items (one a hit) and the service is killed at a random
+    moment: starting, polling, extracting, storing, building or sending the digest."""
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    config = write_config(tmp_path, [("Busy Desk", f"{site.base}/busy.rss")], interval="2s")
+    with config.open("a") as file:
+        file.write("\n" + webhook_channel(receiver, schedule='"immediate"'))
+    db = tmp_path / "watcher.db"
+    log = tmp_path / "service.log"
+    chance = random.Random(20261123)
+    expected: set[str] = set()
+
+    for round_ in range(KILLS):
+        expected = busy_feed(site, 3 * (round_ + 1))
+        process = start(config, log)
+        time.sleep(chance.uniform(0.5, 3.5))
+        kill(process)
+        assert rows(db, "PRAGMA integrity_check") in ([("ok",)], []), log.read_text()[-3000:]
+
+    process = start(config, log)
+    try:
+        running = wait_for(lambda: rows(db, "SELECT pid FROM service") == [(process.pid,)], 30)
+        finished = wait_for(
+            lambda: hit_count(db) == len(expected) and all_delivered(db), timeout=60
+        )
+    finally:
+        code, _ = stop(process)
+
+    assert running and finished and code == 0, log.read_text()[-3000:]
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    assert rows(db, "SELECT COUNT(*), COUNT(DISTINCT key) FROM articles") == [(3 * KILLS,) * 2]
+    stored = rows(db, "SELECT a.url FROM hits h JOIN articles a ON a.id = h.article_id")
+    assert {url for (url,) in stored} == expected
+    assert delivered_hits(receiver) == Counter(
+        hit_id for (hit_id,) in rows(db, "SELECT id FROM hits")
+    )
