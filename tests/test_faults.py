@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from aiosmtpd.controller import Controller
 
-from conftest import Site, free_port, write_config
+from conftest import Mailbox, Receiver, Site, free_port, write_config
+from test_deliver import SECRET, channel_config, email_channel, webhook_channel
 from watcher.config import Config, load_config
+from watcher.deliver.dispatch import Dispatcher
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
 from watcher.pipeline import STORE_RETRY, Poller, PollResult, poll_once
@@ -182,3 +185,55 @@ def test_an_unreachable_feed_counts_as_failing_while_others_are_reached(
     assert status.consecutive_errors == 1
     assert status.failing_since is not None
     assert status.last_error is not None and "cannot connect" in status.last_error
+
+
+def test_an_hour_of_smtp_and_webhook_outage_keeps_hits_pending_then_delivers_them(
+    tmp_path: Path,
+    polled: Path,
+    mailbox: Mailbox,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Simulated time: the dispatcher's clock jumps from one retry to the next."""
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    channels = email_channel(mailbox) + "\n" + webhook_channel(receiver)
+    config = load_config(channel_config(tmp_path, polled, channels, delivery="max_attempts = 10"))
+    start = datetime.now(UTC)
+    clock = [start]
+    mailbox.controller.stop()  # SMTP down: nothing listens on its port
+
+    async def outage() -> tuple[set[str], list[str]]:
+        with Store.open(config.db_path) as store:
+            store.sync_config(config, start)
+            async with Fetcher(config.fetch) as fetcher:
+                dispatcher = Dispatcher(
+                    config, store, fetcher, clock=lambda: clock[0], jitter=lambda: 0.5
+                )
+                receiver.statuses = [503]
+                await dispatcher.run(list(config.channels))
+                while True:
+                    due = store.outbox.next_attempt()
+                    assert due is not None
+                    clock[0] = max(clock[0], datetime.fromisoformat(due))
+                    if clock[0] - start > timedelta(hours=1):
+                        break
+                    receiver.statuses = [503]
+                    await dispatcher.deliver_due()
+                during = {delivery.status for delivery in store.outbox.deliveries()}
+                mailbox.controller = Controller(  # both are back
+                    mailbox.controller.handler, hostname="127.0.0.1", port=mailbox.port
+                )
+                mailbox.controller.start()
+                outcomes = await dispatcher.deliver_due()
+                return during, [outcome.status for outcome in outcomes]
+
+    during, after = asyncio.run(outage())
+
+    assert during == {"pending"}
+    assert after == ["sent", "sent"]
+    assert len(mailbox.messages) == 1
+    assert len(receiver.posts) >= 6  # five or more refused within the hour, then accepted
+    assert len({post.headers["webhook-id"] for post in receiver.posts}) == 1  # one digest
+    with Store.open(config.db_path) as store:
+        tries = {d.channel: (d.status, d.attempts) for d in store.outbox.deliveries()}
+    assert tries == {"desk": ("sent", len(receiver.posts)), "hook": ("sent", len(receiver.posts))}
