@@ -237,3 +237,27 @@ def test_an_hour_of_smtp_and_webhook_outage_keeps_hits_pending_then_delivers_the
     with Store.open(config.db_path) as store:
         tries = {d.channel: (d.status, d.attempts) for d in store.outbox.deliveries()}
     assert tries == {"desk": ("sent", len(receiver.posts)), "hook": ("sent", len(receiver.posts))}
+
+
+def test_article_links_into_the_private_network_are_refused_and_the_feed_text_kept(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    path = write_config(tmp_path, [("Coastline Daily", f"{fixture_site.base}/news.rss")])
+    path.write_text(path.read_text().replace("allow_private_addresses = true", ""))
+    config = load_config(path)  # the default: article links must be public
+
+    asyncio.run(poll_once(config, config.feeds, workers=0))
+
+    with Store.open(config.db_path) as store:
+        rows = store.db.execute("SELECT url, source, note FROM articles ORDER BY url").fetchall()
+    assert [(url.rsplit("/", 1)[1], source) for url, source, _ in rows] == [
+        ("a1.html", "summary"),
+        ("a10.html", "summary"),
+        ("a2.html", "summary"),
+        ("a3.html", "summary"),
+    ]
+    assert rows[0][2] == (
+        f"{fixture_site.base}/articles/a1.html: refused: 127.0.0.1 resolves to non-public"
+        " address 127.0.0.1 (set [fetch] allow_private_addresses = true to allow)"
+    )
+    assert fixture_site.requests("/articles/") == []  # not one request went out

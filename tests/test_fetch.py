@@ -335,3 +335,10 @@ def test_a_name_with_one_private_address_among_public_ones_is_refused(
 
     with pytest.raises(FetchError, match=r"resolves to non-public address 10\.0\.0\.5"):
         get(FetchConfig(timeout=5.0), "http://mixed.example/story", public_only=True)
+
+
+def test_response_headers_past_the_size_limit_are_refused(site: Site) -> None:
+    site.put("/feed.xml", "<rss/>", headers={"X-Padding": "a" * 200_000})
+
+    with pytest.raises(FetchError, match=r"feed\.xml: "):
+        get(LOOPBACK_OK, f"{site.base}/feed.xml")
