@@ -261,3 +261,22 @@ def test_article_links_into_the_private_network_are_refused_and_the_feed_text_ke
         " address 127.0.0.1 (set [fetch] allow_private_addresses = true to allow)"
     )
     assert fixture_site.requests("/articles/") == []  # not one request went out
+
+
+def test_a_read_only_database_fails_the_poll_which_stores_everything_later(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    config = coastline(fixture_site, tmp_path)
+
+    async def poll_twice(poller: Poller, store: Store) -> tuple[PollResult, PollResult]:
+        store.db.execute("PRAGMA query_only = ON")  # as a read-only file or mount answers
+        refused = await poller.poll(config.feeds[0])
+        store.db.execute("PRAGMA query_only = OFF")
+        return refused, await poller.poll(config.feeds[0])
+
+    refused, after = with_poller(config, poll_twice)
+
+    assert refused.failed
+    assert refused.error == "database: attempt to write a readonly database"
+    assert refused.next_due is not None  # tried again, not dropped
+    assert (after.status, after.new_articles, after.hits) == ("ok", 4, 2)
