@@ -39,3 +39,19 @@ def test_a_page_past_its_deadline_is_stopped_and_the_workers_go_on() -> None:
 
     assert stopped_after < 1.5
     assert after is not None and "Joint Working Group on Critical Minerals" in after.text
+
+
+def test_the_same_story_read_again_and_again_keeps_its_text() -> None:
+    """Wire copy carried by many outlets, or one article re-read after each update."""
+
+    async def read_ten_times() -> list[str | None]:
+        with Extractor(0) as extractor:
+            found = [
+                await extractor.extract(PAGE, f"https://outlet{n}.example/a1") for n in range(10)
+            ]
+        return [None if page is None else page.text for page in found]
+
+    texts = asyncio.run(read_ten_times())
+
+    assert texts[0] is not None and "Joint Working Group on Critical Minerals" in texts[0]
+    assert texts == [texts[0]] * 10

@@ -279,8 +279,4 @@ def test_a_read_only_database_fails_the_poll_which_stores_everything_later(
     assert refused.failed
     assert refused.error == "database: attempt to write a readonly database"
     assert refused.next_due is not None  # tried again, not dropped
-    with Store.open(config.db_path) as store:
-        notes = store.db.execute("SELECT url, source, note FROM articles").fetchall()
-    assert (after.status, after.new_articles) == ("ok", 4), notes
-    # a2's hit needs only the feed's text; a1's needs its page (see the fixture's EXPECTED.md)
-    assert after.hits == 2 or ("summary" in {source for _, source, _ in notes}), notes
+    assert (after.status, after.new_articles, after.hits) == ("ok", 4, 2)

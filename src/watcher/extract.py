@@ -37,7 +37,10 @@ def extract_page(html: bytes, url: str) -> Extracted | None:
         with_metadata=True,
         include_comments=False,
         include_tables=True,
-        deduplicate=True,
+        # Off: trafilatura's deduplication remembers paragraphs across calls, so in a
+        # long-lived worker the sixth copy of a story (wire copy in six outlets, or
+        # one article re-read after updates) came out empty, and its hits were lost.
+        deduplicate=False,
     )
     if document is None or isinstance(document, dict):  # dict only with as_dict=True
         return None
