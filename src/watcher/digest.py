@@ -17,19 +17,18 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from watcher.formats import UNPRINTABLE
 from watcher.models import Digest, FeedStatus, Hit, Story, TermGroup
 
 SUBJECT_TITLE_CHARS = 90
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _printable(value: Any) -> Any:
     """Every value a template prints, without control characters (a NUL ends some
     mail clients' reading) or bidi overrides; the templates' own markup stays."""
     if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
-        return _CONTROLS.sub("", value)
+        return UNPRINTABLE.sub("", value)
     return value
 
 

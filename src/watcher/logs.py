@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
+
+from watcher.formats import UNPRINTABLE
 
 # Attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
-# Feed titles, URLs and error texts come from strangers: no escape sequence or
-# bidirectional override of theirs reaches a terminal or the journal as is.
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def visible(text: str) -> str:
-    """`text` with control characters (but newline and tab) shown as \\xNN or \\uNNNN."""
-    return _UNPRINTABLE.sub(
+    """`text` with control characters (but newline and tab) shown as \\xNN or \\uNNNN.
+
+    Feed titles, URLs and error texts come from strangers: no escape sequence or
+    bidirectional override of theirs reaches a terminal or the journal as is.
+    """
+    return UNPRINTABLE.sub(
         lambda found: (
             f"\\x{ord(found[0]):02x}" if ord(found[0]) < 0x100 else f"\\u{ord(found[0]):04x}"
         ),
