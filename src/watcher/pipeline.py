@@ -167,8 +167,10 @@ class Poller:
             counted = not unreachable or self._network_works(feed, started)
             if not counted:
                 error += " (no feed reached lately: the network may be down; not counted)"
-            record = PollRecord(feed.name, started, self.clock(), "failed", error=error)
-            return self._finish(feed, replace(record, counted=counted), floor=wait or 0.0)
+            record = PollRecord(
+                feed.name, started, self.clock(), "failed", error=error, counted=counted
+            )
+            return self._finish(feed, record, floor=wait or 0.0)
         parsed = replace(
             parsed, entries=tuple(_dated_sanely(entry, started, feed) for entry in parsed.entries)
         )

@@ -190,10 +190,9 @@ class Service:
                 missed.append(channel)
                 self.store.outbox.mark_run(channel.name, now)
         last = self.store.last_housekeeping()
-        trigger = CronTrigger.from_crontab(self.config.retention.schedule, timezone=UTC)
-        due = (
-            now if last is None else trigger.get_next_fire_time(None, datetime.fromisoformat(last))
-        )
+        due = now
+        if last is not None:
+            due = self.housekeeping_trigger().get_next_fire_time(None, datetime.fromisoformat(last))
         if due is not None and due <= now:
             self.scheduler.add_job(self.housekeeping_job, DateTrigger(run_date=now), id="housekeep")
         await self.deliver(missed)
@@ -244,10 +243,13 @@ class Service:
         """Tell systemd the loop still runs (WatchdogSec)."""
         notify("WATCHDOG=1")
 
+    def housekeeping_trigger(self) -> CronTrigger:
+        return CronTrigger.from_crontab(self.config.retention.schedule, timezone=UTC)
+
     def schedule_housekeeping(self) -> None:
         self.scheduler.add_job(
             self.housekeeping_job,
-            CronTrigger.from_crontab(self.config.retention.schedule, timezone=UTC),
+            self.housekeeping_trigger(),
             id="housekeeping",
             name="housekeeping",
             replace_existing=True,
