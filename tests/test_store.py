@@ -17,6 +17,7 @@ MIGRATIONS = [
     "m005_adaptive_interval",
     "m006_outbox",
     "m007_search",
+    "m008_fingerprint_index",
 ]
 ENTRY = Entry(
     key="news.example|item-7",

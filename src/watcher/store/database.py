@@ -419,7 +419,7 @@ class Store:
             rows = self.db.execute(
                 f"""
                 SELECT DISTINCT a.id, a.simhash, a.cluster_id FROM article_bands b
-                JOIN articles a ON a.id = b.article_id
+                JOIN articles a INDEXED BY articles_fingerprint ON a.id = b.article_id
                 WHERE b.band IN ({", ".join("?" for _ in keys)}) AND a.first_seen_at >= ?
                 """,
                 [*keys, stamp(now - CLUSTER_WINDOW)],

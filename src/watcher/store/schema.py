@@ -243,3 +243,16 @@ def m007_search(db: Database) -> None:
             "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
             [(id_, index_text(title), index_text(text)) for id_, title, text in batch],
         )
+
+
+@migrations()
+def m008_fingerprint_index(db: Database) -> None:
+    """What story clustering reads of each candidate copy, without reading the article.
+
+    `simhash` and `cluster_id` sit after the text in an article's row, so
+    reading them walked the text's overflow pages: 0.7 ms per new article
+    with 4,000 stored, 0.26 ms from this index.
+    """
+    db.execute(
+        "CREATE INDEX articles_fingerprint ON articles (id, first_seen_at, simhash, cluster_id)"
+    )
