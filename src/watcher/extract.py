@@ -17,6 +17,7 @@ import os
 
 import pebble
 import trafilatura
+from trafilatura.settings import set_date_params
 
 from watcher.errors import ExtractError
 from watcher.models import Extracted
@@ -29,12 +30,22 @@ MIN_TEXT_CHARS = 200
 EXTRACT_DEADLINE = 20.0  # seconds; real news pages take well under one
 
 
-def extract_page(html: bytes, url: str) -> Extracted | None:
-    """The article's main text and metadata, or None when the page has no article text."""
+def extract_page(
+    html: bytes, url: str, metadata: bool = True, headline: str | None = None
+) -> Extracted | None:
+    """The article's main text and metadata, or None when the page has no article text.
+
+    `metadata` False skips the title, author and date (a fifth of the time on a
+    real news page, when the feed gave them already); `headline`, the feed's
+    title, is then what is taken off the start of the text. The date is looked for
+    in the page's markup (meta tags, time elements, the URL), not in its whole
+    text: that search tripled the time per real page.
+    """
     document = trafilatura.bare_extraction(
         html,
         url=url,
-        with_metadata=True,
+        with_metadata=metadata,
+        date_extraction_params=set_date_params(extensive=False),
         include_comments=False,
         include_tables=True,
         # Off: trafilatura's deduplication remembers paragraphs across calls, so in a
@@ -46,9 +57,10 @@ def extract_page(html: bytes, url: str) -> Extracted | None:
         return None
     text = (document.text or "").strip()
     title = (document.title or "").strip()
-    if title and text.startswith(title):
+    opening = title or (headline or "").strip()
+    if opening and text.startswith(opening):
         # The headline opens the article body on most sites; it is kept as the title.
-        text = text[len(title) :].lstrip()
+        text = text[len(opening) :].lstrip()
     if not text:
         return None
     return Extracted(
@@ -65,6 +77,7 @@ class Extractor:
 
     def __init__(self, workers: int | None = None, deadline: float = EXTRACT_DEADLINE) -> None:
         count = (os.cpu_count() or 1) if workers is None else workers
+        self.workers = count
         self.deadline = deadline
         self._pool: pebble.ProcessPool | None = None
         if count > 0:
@@ -74,15 +87,19 @@ class Extractor:
             context.set_forkserver_preload(["watcher.extract"])
             self._pool = pebble.ProcessPool(max_workers=count, context=context)
 
-    async def extract(self, html: bytes, url: str) -> Extracted | None:
+    async def extract(
+        self, html: bytes, url: str, metadata: bool = True, headline: str | None = None
+    ) -> Extracted | None:
         """Extract in a worker; None when the page has no article text.
 
         Raises `ExtractError` when the page breaks the extractor or outlasts the deadline.
         """
         try:
             if self._pool is None:
-                return extract_page(html, url)
-            future = self._pool.schedule(extract_page, (html, url), timeout=self.deadline)
+                return extract_page(html, url, metadata, headline)
+            future = self._pool.schedule(
+                extract_page, (html, url, metadata, headline), timeout=self.deadline
+            )
             return await asyncio.wrap_future(future)
         except TimeoutError:
             log.warning("extraction of %s stopped after %gs", url, self.deadline)
