@@ -1,0 +1,430 @@
+"""watcher against the simplest sequential program, on one loopback feed farm.
+
+For each scenario a feed farm (`feedfarm.py`) serves N feeds of M entries on
+127.0.0.1, and each program polls it in a process of its own, with an empty
+database: a cold cycle (every entry new), then warm cycles (nothing changed,
+every feed answers 304). Printed for each: wall seconds, entries per second,
+CPU seconds per entry (the process and every process under it: watcher's
+extraction workers count), peak memory (RSS and PSS summed over those
+processes, sampled every 0.1 s), and recall on the farm's planted articles.
+Also printed: the extraction-only lower bound, the CPU time `extract_page`
+takes for the same pages (each distinct page timed once in a process of its
+own) divided by the machine's cores.
+
+    .venv/bin/python bench/run.py                        # all three scenarios
+    .venv/bin/python bench/run.py --scenario cold-real   # 200 feeds x 20 real pages
+    .venv/bin/python bench/run.py --scenario warm --warm-cycles 20
+
+Scenarios: cold-real (200 x 20, the corpus's real pages in turn),
+cold-generated (200 x 20 generated pages), warm (1000 x 5 generated, one
+cold cycle to fill the database, then --warm-cycles warm ones; watcher's
+memory after each shows whether it grows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from feedfarm import AsyncRoute, Farm, Route
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_CONFIG = ROOT / "config" / "watcher.toml"
+TICKS = os.sysconf("SC_CLK_TCK")
+SCENARIOS = {
+    # name: (feeds, entries, pages)
+    "cold-real": (200, 20, "real"),
+    "cold-generated": (200, 20, "generated"),
+    "warm": (1000, 5, "generated"),
+}
+
+
+# -- processes: CPU and memory of a process and everything under it --------------------
+
+
+def family(pid: int) -> list[int]:
+    """`pid` and its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(f"/proc/{entry.name}/stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of one process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def family_cpu(pid: int) -> float:
+    return sum(cpu_seconds(member) for member in family(pid))
+
+
+def memory_mb(pids: list[int]) -> tuple[float, float]:
+    """(RSS, PSS) summed over `pids`, in MB."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss / 1024, pss / 1024
+
+
+def own_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Sampler(threading.Thread):
+    """Samples a process family's memory every 0.1 s while it runs: RSS and PSS of all,
+    RSS of the process itself."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples: list[tuple[float, float, float, float]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            rss, pss = memory_mb(family(self.pid))
+            own, _ = memory_mb([self.pid])
+            self.samples.append((time.time(), rss, pss, own))
+
+    def peak(self, start: float, end: float) -> tuple[float, float, float]:
+        """The highest RSS, PSS and main-process RSS sampled between `start` and `end`."""
+        inside = [sample[1:] for sample in self.samples if start <= sample[0] <= end + 0.1]
+        if not inside:
+            return 0.0, 0.0, 0.0
+        return tuple(max(column) for column in zip(*inside, strict=True))  # type: ignore[return-value]
+
+
+# -- the programs, each in a process of its own -------------------------------------------
+
+
+def child_watcher(config_path: str, port: int, cycles: int) -> None:
+    from watcher.config import load_config  # the child's own imports
+    from watcher.extract import Extractor
+    from watcher.fetch import Fetcher
+    from watcher.pipeline import Poller
+    from watcher.store import Store
+
+    async def cycles_of_polls() -> None:
+        config = load_config(config_path)
+        with Store.open(config.db_path) as store, Extractor() as extractor:
+            store.sync_config(config, datetime.now(UTC))
+            async with Fetcher(config.fetch, AsyncRoute(port)) as fetcher:
+                poller = Poller(config, store, fetcher, extractor)
+                for cycle in range(cycles):
+                    start, clock = time.time(), time.perf_counter()
+                    results = await poller.poll_all(config.feeds)
+                    report(
+                        cycle,
+                        start,
+                        time.perf_counter() - clock,
+                        family_cpu(os.getpid()),
+                        sum(result.new_articles for result in results),
+                        Counter(result.status for result in results),
+                    )
+
+    asyncio.run(cycles_of_polls())
+
+
+def child_baseline(db_path: str, port: int, cycles: int, feeds: list[str]) -> None:
+    import baseline  # imports trafilatura: only in this process
+
+    db = baseline.connect(db_path)
+    with httpx.Client(transport=Route(port), timeout=20) as client:
+        for cycle in range(cycles):
+            start, clock = time.time(), time.perf_counter()
+            stored = baseline.poll_all(db, client, feeds)
+            wall = time.perf_counter() - clock
+            report(cycle, start, wall, cpu_seconds(os.getpid()), stored, {})
+
+
+def report(
+    cycle: int, start: float, wall: float, cpu: float, new: int, statuses: dict[str, int]
+) -> None:
+    line = {
+        "cycle": cycle,
+        "start": start,
+        "wall": wall,
+        "cpu": cpu,
+        "main_cpu": cpu_seconds(os.getpid()),
+        "new": new,
+        "statuses": statuses,
+        "rss": own_rss_mb(),
+    }
+    print(json.dumps(line), flush=True)
+    sys.stdin.readline()  # the parent has counted the farm's requests: next cycle
+
+
+def child_lower_bound(feeds: int, entries: int, pages: str, seed: int, sample: int) -> None:
+    """CPU seconds `extract_page` takes for the cycle's pages, each distinct page timed once."""
+    from watcher.extract import extract_page
+
+    farm = Farm(feeds, entries, pages=pages, seed=seed)
+    counts: Counter[bytes] = Counter()
+    for feed in range(feeds):
+        for entry in range(entries):
+            if (feed * entries + entry) % sample == 0:
+                counts[farm.page_html(feed, entry)] += sample
+    extract_page(next(iter(counts)), "http://farm.test/warm-up")
+    total = 0.0
+    for html, count in counts.items():
+        before = time.process_time()
+        extract_page(html, "http://farm.test/a", metadata=False)
+        total += (time.process_time() - before) * count
+    print(json.dumps({"extract_cpu": total, "distinct": len(counts)}), flush=True)
+
+
+# -- the parent: farm, runs, figures ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One cycle as a child process reports it."""
+
+    cycle: int
+    start: float  # epoch seconds
+    wall: float
+    cpu: float  # CPU seconds of the child and its processes so far
+    main_cpu: float  # CPU seconds of the child process alone so far
+    new: int
+    statuses: dict[str, int]
+    rss: float  # the child's own RSS after the cycle, MB
+
+
+@dataclass
+class Run:
+    """What one program did on the farm: a line per cycle, memory, recall."""
+
+    program: str
+    cycles: list[Cycle] = field(default_factory=list)
+    peaks: list[tuple[float, float, float]] = field(default_factory=list)  # RSS, PSS, main RSS
+    farm_cpu: list[float] = field(default_factory=list)  # the farm's CPU seconds per cycle
+    found: set[tuple[str, str]] = field(default_factory=set)  # (article URL, term)
+    farm: list[Counter[str]] = field(default_factory=list)  # the farm's requests per cycle
+
+
+def spawn(args: list[str], farm: Farm) -> Run:
+    """Run `run.py --child ...` and gather its cycle lines, sampling its memory."""
+    command = [sys.executable, __file__, "--child", *args]
+    process = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    sampler = Sampler(process.pid)
+    sampler.start()
+    run = Run(args[0])
+    before = Counter(farm.requests)
+    farm_clock = time.process_time()  # this process: the farm's thread, mostly
+    assert process.stdout is not None and process.stdin is not None
+    for line in process.stdout:
+        cycle = Cycle(**json.loads(line))
+        run.cycles.append(cycle)
+        run.peaks.append(sampler.peak(cycle.start, time.time()))
+        run.farm.append(Counter(farm.requests) - before)
+        before = Counter(farm.requests)
+        run.farm_cpu.append(time.process_time() - farm_clock)
+        farm_clock = time.process_time()
+        process.stdin.write("\n")
+        process.stdin.flush()
+        print(f"  {args[0]} cycle {cycle.cycle}: {cycle.wall:.2f} s", flush=True)
+    sampler.done.set()
+    if process.wait() != 0:
+        raise SystemExit(f"{args[0]} failed with exit status {process.returncode}")
+    return run
+
+
+def watcher_config(directory: Path, farm: Farm) -> Path:
+    """The shipped watch-terms, the farm's feeds, and the shipped defaults for the rest."""
+    shipped = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    terms = shipped[shipped.index("# --- watch-terms ---") :]
+    feeds = "".join(
+        f'[[feeds]]\nname = "farm {feed}"\nurl = "{farm.feed_url(feed)}"\n'
+        for feed in range(farm.feeds)
+    )
+    path = directory / "watcher.toml"
+    path.write_text(
+        f'[storage]\npath = "{directory / "watcher.db"}"\n'
+        # The farm's host names resolve nowhere: the address check would refuse them.
+        "[fetch]\nallow_private_addresses = true\n"
+        f"{feeds}{terms}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def watcher_hits(db_path: Path) -> set[tuple[str, str]]:
+    from watcher.store import Store
+
+    with Store.open(db_path) as store:
+        return {(hit.url or "", hit.term) for hit in store.archive.iter_hits()}
+
+
+def baseline_hits(db_path: Path) -> set[tuple[str, str]]:
+    import baseline
+
+    return baseline.hits(baseline.connect(str(db_path)))
+
+
+def scenario(name: str, args: argparse.Namespace) -> None:
+    feeds, entries, pages = SCENARIOS[name]
+    feeds, entries = args.feeds or feeds, args.entries or entries
+    cycles = 1 + (args.warm_cycles if name == "warm" else 1)
+    total = feeds * entries
+    cores = os.cpu_count() or 1
+    print(f"\n## {name}: {feeds} feeds x {entries} entries, {pages} pages, latency "
+          f"{args.latency * 1000:g} ms, seed {args.seed}, {cores} cores", flush=True)  # fmt: skip
+    started = time.perf_counter()
+    farm = Farm(feeds, entries, pages=pages, seed=args.seed, latency=args.latency).start()
+    print(f"  farm ready in {time.perf_counter() - started:.1f} s: {len(farm.planted)} planted")
+    expected = {(farm.page_url(p.feed, p.entry), p.term) for p in farm.planted.values()}
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="watcher-bench-") as tmp:
+        directory = Path(tmp)
+        if args.program in ("both", "watcher"):
+            (directory / "watcher").mkdir()
+            config = watcher_config(directory / "watcher", farm)
+            run = spawn(["watcher", str(config), str(farm.port), str(cycles)], farm)
+            run.found = watcher_hits(directory / "watcher" / "watcher.db")
+            runs.append(run)
+        if args.program in ("both", "baseline"):
+            db = directory / "baseline.db"
+            urls = [farm.feed_url(feed) for feed in range(feeds)]
+            run = spawn(["baseline", str(db), str(farm.port), str(cycles), *urls], farm)
+            run.found = baseline_hits(db)
+            runs.append(run)
+    farm.close()
+    bound = None
+    if name != "warm":
+        sample = 1 if pages == "real" else 10
+        line = subprocess.run(
+            [sys.executable, __file__, "--child", "lower-bound", str(feeds), str(entries),
+             pages, str(args.seed), str(sample)],
+            capture_output=True, text=True, check=True, cwd=ROOT,
+        ).stdout  # fmt: skip
+        bound = json.loads(line)["extract_cpu"] / cores
+    print_figures(name, runs, total, feeds, expected, bound)
+
+
+def print_figures(
+    name: str,
+    runs: list[Run],
+    total: int,
+    feeds: int,
+    expected: set[tuple[str, str]],
+    bound: float | None,
+) -> None:
+    print()
+    print("| program | cycle | wall s | per second | CPU per entry or feed: all (main) |"
+          " farm CPU | peak RSS MB: all (main) | peak PSS MB | farm answered | recall |"
+          " unplanted hits |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    cold: dict[str, float] = {}
+    for run in runs:
+        for index, cycle in enumerate(run.cycles):
+            if name == "warm" and 1 < index < len(run.cycles) - 1:
+                continue  # the middle warm cycles: summarised below
+            earlier = run.cycles[index - 1] if index else None
+            cpu = cycle.cpu - (earlier.cpu if earlier else 0.0)
+            main = cycle.main_cpu - (earlier.main_cpu if earlier else 0.0)
+            answered = ", ".join(f"{n} {kind}" for kind, n in sorted(run.farm[index].items()))
+            rss, pss, own = run.peaks[index]
+            count, unit = (total, "entries") if index == 0 else (feeds, "feeds")
+            figures = (
+                f"{count / cycle.wall:.0f} {unit} | {cpu / count * 1000:.2f} "
+                f"({main / count * 1000:.2f}) ms | {run.farm_cpu[index] / count * 1000:.2f} ms"
+            )
+            quality = " | "
+            if index == 0:
+                cold[run.program] = total / cycle.wall
+                caught = len(run.found & expected)
+                unplanted = len({url for url, _ in run.found - expected})
+                quality = (
+                    f"{caught / max(1, len(expected)):.0%} ({caught}/{len(expected)}) | {unplanted}"
+                )
+            label = "cold" if index == 0 else f"warm {index}"
+            memory = f"{rss:.0f} ({own:.0f}) | {pss:.0f}" if rss else "- | -"  # under 0.1 s
+            print(f"| {run.program} | {label} | {cycle.wall:.2f} | {figures} | {memory} | "
+                  f"{answered} | {quality} |")  # fmt: skip
+    for run in runs:
+        warm = run.cycles[1:]
+        if len(warm) > 1:
+            walls = [cycle.wall for cycle in warm]
+            sizes = [cycle.rss for cycle in warm]
+            unchanged = [answered["feed 304"] for answered in run.farm[1:]]
+            print(f"\n{run.program}, {len(warm)} warm cycles: wall median "
+                  f"{statistics.median(walls):.2f} s, max {max(walls):.2f} s; "
+                  f"304s per cycle {min(unchanged)}-{max(unchanged)}; main process RSS "
+                  f"after each {sizes[0]:.0f} -> {sizes[-1]:.0f} MB (max {max(sizes):.0f}, "
+                  f"first to last {sizes[-1] / sizes[0] - 1:+.1%})")  # fmt: skip
+    if "watcher" in cold and "baseline" in cold:
+        ratio = cold["watcher"] / cold["baseline"]
+        print(f"\nwatcher / baseline, cold entries per second: {ratio:.2f}x")
+    if bound is not None:
+        print(f"extraction-only lower bound: {bound:.2f} s ({total / bound:.0f} entries/s)", end="")
+        if "watcher" in cold:
+            print(f"; watcher's cold cycle is {total / cold['watcher'] / bound:.2f}x it", end="")
+        print()
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        kind, rest = sys.argv[2], sys.argv[3:]
+        if kind == "watcher":
+            child_watcher(rest[0], int(rest[1]), int(rest[2]))
+        elif kind == "baseline":
+            child_baseline(rest[0], int(rest[1]), int(rest[2]), rest[3:])
+        else:
+            child_lower_bound(int(rest[0]), int(rest[1]), rest[2], int(rest[3]), int(rest[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
+    parser.add_argument("--program", choices=["both", "watcher", "baseline"], default="both")
+    parser.add_argument("--feeds", type=int, help="override the scenario's feed count")
+    parser.add_argument("--entries", type=int, help="override the scenario's entries per feed")
+    parser.add_argument("--latency", type=float, default=0.0, help="farm seconds per answer")
+    parser.add_argument("--warm-cycles", type=int, default=20, help="for the warm scenario")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    for name in SCENARIOS if args.scenario == "all" else [args.scenario]:
+        scenario(name, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""What keeps a cold cycle fast and small: pages in hand are bounded, metadata read only if needed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import Site, write_config
+from watcher.config import load_config
+from watcher.extract import Extractor, extract_page
+from watcher.fetch import Fetcher
+from watcher.models import Extracted
+from watcher.pipeline import Poller
+from watcher.store import Store
+
+BODY = " ".join(f"The ferry timetable for week {n} adds a late crossing." for n in range(30))
+PAGE = (
+    "<html><head><title>Ferry timetable grows</title>"
+    '<meta property="article:published_time" content="2026-11-02T08:00:00Z"></head>'
+    "<body><article><h1>Ferry timetable grows</h1><p>{body}</p></article></body></html>"
+)
+
+
+def feed(count: int, base: str, dated: bool = True) -> str:
+    items = "".join(
+        f"<item><title>Ferry timetable grows</title><link>{base}/a/{n}</link>"
+        + ("<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate>" if dated else "")
+        + "</item>"
+        for n in range(count)
+    )
+    return f'<rss version="2.0"><channel><title>Ferries</title>{items}</channel></rss>'
+
+
+class Counting(Extractor):
+    """Inline extraction that takes a while and notes how many pages were fetched and waiting."""
+
+    def __init__(self, site: Site) -> None:
+        super().__init__(workers=0)
+        self.site = site
+        self.done = 0
+        self.most_in_hand = 0
+        self.metadata: list[bool] = []
+
+    async def extract(
+        self, html: bytes, url: str, metadata: bool = True, headline: str | None = None
+    ) -> Extracted | None:
+        fetched = len(self.site.requests("/a/"))
+        self.most_in_hand = max(self.most_in_hand, fetched - self.done)
+        self.metadata.append(metadata)
+        await asyncio.sleep(0.01)  # the worker's time on the page
+        try:
+            return await super().extract(html, url, metadata, headline)
+        finally:
+            self.done += 1
+
+
+def poll_with(site: Site, tmp_path: Path, connections: int = 16) -> Counting:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = load_config(write_config(tmp_path, [("Ferries", f"{site.base}/feed.xml")]))
+    fetch = replace(config.fetch, concurrency=connections, per_host=connections)
+    config = replace(config, fetch=fetch)
+    extractor = Counting(site)
+
+    async def run() -> None:
+        with Store.open(config.db_path) as store:
+            store.sync_config(config, datetime.now(UTC))
+            async with Fetcher(config.fetch) as fetcher:
+                result = await Poller(config, store, fetcher, extractor).poll(config.feeds[0])
+                assert result.status == "ok", result.error
+
+    asyncio.run(run())
+    return extractor
+
+
+def test_pages_fetched_but_not_yet_extracted_are_bounded(site: Site, tmp_path: Path) -> None:
+    """Fetching outruns extraction; without a bound every page of the cycle waits in memory."""
+    site.put("/feed.xml", feed(40, site.base))
+    for n in range(40):
+        site.put(f"/a/{n}", PAGE.format(body=BODY), "text/html")
+
+    extractor = poll_with(site, tmp_path, connections=3)
+
+    assert extractor.done == 40
+    # The bound is the fetch concurrency plus four per worker (none here: inline).
+    assert 1 <= extractor.most_in_hand <= 3, extractor.most_in_hand
+
+
+def test_page_metadata_is_read_only_when_the_feed_lacks_a_title_or_date(
+    site: Site, tmp_path: Path
+) -> None:
+    site.put("/feed.xml", feed(2, site.base, dated=False))
+    for n in range(2):
+        site.put(f"/a/{n}", PAGE.format(body=BODY), "text/html")
+    undated = poll_with(site, tmp_path / "undated")
+    with Store.open(tmp_path / "undated" / "watcher.db") as store:
+        article = store.archive.article(1)
+    assert undated.metadata == [True, True]
+    assert article is not None and article.published is not None
+    assert article.published.startswith("2026-11-02")  # the page's date
+
+    site.put("/feed.xml", feed(2, site.base, dated=True))
+    site.clear_log()
+    dated = poll_with(site, tmp_path / "dated")
+    assert dated.metadata == [False, False]
+
+
+def test_without_metadata_the_feed_headline_is_cut_from_the_text() -> None:
+    html = PAGE.format(body=BODY).encode()
+
+    full = extract_page(html, "https://ferries.example/a/1")
+    bare = extract_page(html, "https://ferries.example/a/1", False, "Ferry timetable grows")
+
+    assert full is not None and bare is not None
+    assert full.title == "Ferry timetable grows" and full.published == "2026-11-02"
+    assert bare.title is None and bare.published is None
+    assert bare.text == full.text
+    assert bare.text.startswith("The ferry timetable for week 0")
