@@ -1,4 +1,4 @@
-"""What keeps a cold cycle fast and small: pages in hand are bounded, metadata read only if needed."""
+"""What keeps a cold cycle fast and small: pages in hand bounded, metadata read only if needed."""
 
 from __future__ import annotations
 
