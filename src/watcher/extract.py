@@ -48,6 +48,10 @@ def extract_page(
         date_extraction_params=set_date_params(extensive=False),
         include_comments=False,
         include_tables=True,
+        # Recall first: a long text is kept without the second opinion of readability
+        # and justext, which took 30% of the time per real page. On the corpus's gold
+        # snippets it keeps the same 38 of 41 and lets one more boilerplate line in.
+        favor_recall=True,
         # Off: trafilatura's deduplication remembers paragraphs across calls, so in a
         # long-lived worker the sixth copy of a story (wire copy in six outlets, or
         # one article re-read after updates) came out empty, and its hits were lost.
