@@ -72,16 +72,18 @@ def test_a_locked_database_fails_the_poll_which_is_tried_again(
 def test_entries_a_database_fault_skipped_are_stored_at_the_next_poll(
     fixture_site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A feed's articles are stored in one transaction: a fault skips them all, the next poll
+    stores them all."""
     config = coastline(fixture_site, tmp_path)
-    save = Store.save_article
+    save = Store.save_articles
     failures = iter([True])
 
-    def failing_once(store: Store, **kw: Any) -> int:
-        if kw["entry"].url.endswith("/a1.html") and next(failures, False):
+    def failing_once(store: Store, feed: str, readings: Any, now: datetime) -> list[int]:
+        if any(r.entry.url.endswith("/a1.html") for r in readings) and next(failures, False):
             raise sqlite3.OperationalError("disk I/O error")
-        return save(store, **kw)
+        return save(store, feed, readings, now)
 
-    monkeypatch.setattr(Store, "save_article", failing_once)
+    monkeypatch.setattr(Store, "save_articles", failing_once)
 
     async def poll_twice(poller: Poller, store: Store) -> tuple[PollResult, PollResult]:
         first = await poller.poll(config.feeds[0])
@@ -90,10 +92,12 @@ def test_entries_a_database_fault_skipped_are_stored_at_the_next_poll(
 
     first, second = with_poller(config, poll_twice)
 
-    assert (first.status, first.hits) == ("ok", 1)  # a2's hit; a1 skipped
+    assert (first.status, first.hits) == ("ok", 0)
+    assert first.error == "4 entries skipped, retried next poll"
     assert fixture_site.requests("/news.rss") == [("/news.rss", 200)]  # not a 304
-    assert (second.status, second.new_articles, second.hits) == ("ok", 1, 1)
+    assert (second.status, second.new_articles, second.hits) == ("ok", 4, 2)
     with Store.open(config.db_path) as store:
+        assert store.count("articles") == 4
         assert sorted(hit.term for hit in store.archive.hits()) == [
             "Ahmedabad–Mumbai HSR",
             "JWG on critical minerals",

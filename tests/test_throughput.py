@@ -117,3 +117,51 @@ def test_without_metadata_the_feed_headline_is_cut_from_the_text() -> None:
     assert bare.title is None and bare.published is None
     assert bare.text == full.text
     assert bare.text.startswith("The ferry timetable for week 0")
+
+
+def test_two_feeds_sharing_stories_store_each_once_in_one_transaction_each(
+    site: Site, tmp_path: Path
+) -> None:
+    """A feed's articles are one transaction; a story in two feeds is fetched by one of them
+    and linked by the other after that one's commit, whichever order the feeds list it in."""
+    site.put("/a.xml", feed(0, site.base).replace("</channel>", ITEMS.format(base=site.base)))
+    site.put(
+        "/b.xml", feed(0, site.base).replace("</channel>", ITEMS_REVERSED.format(base=site.base))
+    )
+    for story in ("x", "y", "z"):
+        site.put(f"/a/{story}", PAGE.format(body=BODY), "text/html", delay=0.2)
+    config = load_config(
+        write_config(tmp_path, [("A", f"{site.base}/a.xml"), ("B", f"{site.base}/b.xml")])
+    )
+
+    async def run() -> list[str]:
+        with Store.open(config.db_path) as store, Extractor(0) as extractor:
+            store.sync_config(config, datetime.now(UTC))
+            async with Fetcher(config.fetch) as fetcher:
+                poller = Poller(config, store, fetcher, extractor)
+                results = await asyncio.wait_for(poller.poll_all(config.feeds), timeout=30)
+                assert [r.status for r in results] == ["ok", "ok"], results
+                # Each article counted new once, by the feed that stored it.
+                assert sum(r.new_articles for r in results) == store.count("articles") == 3
+                rows = store.db.execute(
+                    "SELECT a.url, af.feed FROM article_feeds af JOIN articles a"
+                    " ON a.id = af.article_id ORDER BY a.url, af.feed"
+                )
+                return [f"{url.rsplit('/', 1)[1]} {name}" for url, name in rows]
+
+    carried = asyncio.run(run())
+
+    assert carried == ["x A", "x B", "y A", "y B", "z B"]
+    for story in ("x", "y", "z"):
+        assert len(site.requests(f"/a/{story}")) == 1, story
+
+
+ITEMS = (
+    "<item><title>Harbour crane x</title><link>{base}/a/x</link></item>"
+    "<item><title>Harbour crane y</title><link>{base}/a/y</link></item></channel>"
+)
+ITEMS_REVERSED = (
+    "<item><title>Harbour crane y</title><link>{base}/a/y</link></item>"
+    "<item><title>Harbour crane z</title><link>{base}/a/z</link></item>"
+    "<item><title>Harbour crane x</title><link>{base}/a/x</link></item></channel>"
+)

@@ -22,9 +22,9 @@ from watcher.errors import ExtractError, FeedError, FetchError
 from watcher.extract import MIN_TEXT_CHARS, Extractor
 from watcher.feeds import canonical_url, discover, parse_feed
 from watcher.fetch import Fetcher
-from watcher.models import Article, Entry, Extracted
+from watcher.models import Article, Entry, Extracted, Match
 from watcher.schedule import adaptive_interval, next_due
-from watcher.store import PollRecord, Store
+from watcher.store import PollRecord, Reading, Store
 from watcher.terms import Matcher
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,23 @@ class PollResult:
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+
+@dataclass
+class Stored:
+    """What storing a feed's entries did: new hits, articles stored new or updated, skipped."""
+
+    hits: int = 0
+    new: int = 0
+    updated: int = 0
+    skipped: int = 0  # entries a fault kept out: the next poll tries them again
+
+    def __iadd__(self, other: Stored) -> Stored:
+        self.hits += other.hits
+        self.new += other.new
+        self.updated += other.updated
+        self.skipped += other.skipped
+        return self
 
 
 def _dated_sanely(entry: Entry, now: datetime, feed: FeedConfig) -> Entry:
@@ -199,21 +216,8 @@ class Poller:
                 self.store.link_feed(known.article_id, feed.name, mark, self.clock())
             elif known.fingerprint != mark:
                 todo.append((entry, mark, True))
-        outcomes = await asyncio.gather(
-            *(self._process(feed, entry, mark) for entry, mark, _ in todo), return_exceptions=True
-        )
-        skipped = 0
-        for (entry, _, _), outcome in zip(todo, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                skipped += 1
-                log.error(
-                    "feed %r: entry %s skipped: %s",
-                    feed.name,
-                    entry.link or entry.key,
-                    outcome,
-                    exc_info=None if isinstance(outcome, sqlite3.Error) else outcome,
-                )
-        if skipped:
+        stored = await self._store_entries(feed, todo)
+        if stored.skipped:
             # Keep the old validators, so the next poll gets the whole feed (not a 304)
             # and stores the skipped entries then.
             response = replace(response, etag=None, last_modified=None)
@@ -226,10 +230,12 @@ class Poller:
                 status="ok",
                 http_status=response.status,
                 entries=len(parsed.entries),
-                new_articles=sum(1 for _, _, updated in todo if not updated),
-                updated_articles=sum(1 for _, _, updated in todo if updated),
-                hits=sum(outcome for outcome in outcomes if isinstance(outcome, int)),
-                error=f"{skipped} entries skipped, retried next poll" if skipped else None,
+                new_articles=stored.new,
+                updated_articles=stored.updated,
+                hits=stored.hits,
+                error=f"{stored.skipped} entries skipped, retried next poll"
+                if stored.skipped
+                else None,
                 etag=response.etag,
                 last_modified=response.last_modified,
                 title=parsed.title or None,
@@ -295,31 +301,81 @@ class Poller:
             next_due=due,
         )
 
-    async def _process(self, feed: FeedConfig, entry: Entry, mark: str) -> int:
-        """Fetch, extract, match and store one new or updated entry; return its new hits."""
+    async def _store_entries(
+        self, feed: FeedConfig, todo: Sequence[tuple[Entry, str, bool]]
+    ) -> Stored:
+        """Read a feed's new and updated entries and store them in one transaction.
+
+        `todo` holds (entry, fingerprint, whether it updates a stored article).
+        An entry that another feed is reading right now (one story in two
+        feeds) is fetched once: it is linked to that feed's article once
+        stored. Claims are released only after the commit, and other feeds'
+        claims waited for only after it, so no two feeds wait for each other.
+        """
+        mine: list[tuple[Entry, str, bool]] = []
+        theirs: list[tuple[Entry, str, bool]] = []
+        claims: dict[str, asyncio.Event] = {}
+        for item in todo:
+            claim = item[0].url or item[0].key
+            if claim in self._in_flight:
+                theirs.append(item)
+            else:
+                mine.append(item)
+                claims[claim] = self._in_flight[claim] = asyncio.Event()
+        stored = Stored()
+        try:
+            outcomes = await asyncio.gather(
+                *(self._read(entry) for entry, _, _ in mine), return_exceptions=True
+            )
+            readings, updates = [], 0
+            for (entry, mark, updated), outcome in zip(mine, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    stored.skipped += 1
+                    log.error("feed %r: entry %s skipped: %s", feed.name, entry.link or entry.key,
+                              outcome, exc_info=outcome)  # fmt: skip
+                else:
+                    readings.append(Reading(entry, outcome[0], mark, outcome[1]))
+                    updates += updated
+            if readings:
+                try:
+                    stored.hits = sum(self.store.save_articles(feed.name, readings, self.clock()))
+                    stored.new, stored.updated = len(readings) - updates, updates
+                except sqlite3.Error as exc:
+                    stored.skipped += len(readings)
+                    log.error("feed %r: %d entries skipped: the database failed: %s", feed.name,
+                              len(readings), exc)  # fmt: skip
+        finally:
+            for claim, done in claims.items():
+                del self._in_flight[claim]
+                done.set()
+        for entry, mark, updated in theirs:
+            stored += await self._link_or_store(feed, entry, mark, updated)
+        return stored
+
+    async def _link_or_store(
+        self, feed: FeedConfig, entry: Entry, mark: str, updated: bool
+    ) -> Stored:
+        """An entry another feed was reading: link it to the stored article, or (if that
+        feed could not store it) read and store it for this feed."""
         claim = entry.url or entry.key
         while claim in self._in_flight:
             await self._in_flight[claim].wait()
-            known = self.store.lookup(feed.name, entry)
-            if known is not None:  # stored by the task we waited for
-                self.store.link_feed(known.article_id, feed.name, mark, self.clock())
-                return 0
-        done = self._in_flight[claim] = asyncio.Event()
         try:
-            async with self._reading:
-                article = await read_article(entry, self.fetcher, self.extractor)
-            matches = self.matcher.match(article.title, article.text)
-            return self.store.save_article(
-                feed=feed.name,
-                entry=entry,
-                article=article,
-                fingerprint=mark,
-                matches=matches,
-                now=self.clock(),
-            )
-        finally:
-            del self._in_flight[claim]
-            done.set()
+            known = self.store.lookup(feed.name, entry)
+            if known is not None:
+                self.store.link_feed(known.article_id, feed.name, mark, self.clock())
+                return Stored()
+        except sqlite3.Error as exc:
+            log.error("feed %r: entry %s skipped: the database failed: %s", feed.name,
+                      entry.link or entry.key, exc)  # fmt: skip
+            return Stored(skipped=1)
+        return await self._store_entries(feed, [(entry, mark, updated)])
+
+    async def _read(self, entry: Entry) -> tuple[Article, list[Match]]:
+        """The entry's article and the terms it matches."""
+        async with self._reading:
+            article = await read_article(entry, self.fetcher, self.extractor)
+        return article, self.matcher.match(article.title, article.text)
 
 
 async def read_article(entry: Entry, fetcher: Fetcher, extractor: Extractor) -> Article:

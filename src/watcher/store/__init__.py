@@ -6,8 +6,8 @@ waiting for or done with delivery; `fulltext.py` the search index;
 is no longer kept; `schema.py` has the migrations that build it all.
 """
 
-from watcher.store.database import FeedState, Known, PollRecord, Store
+from watcher.store.database import FeedState, Known, PollRecord, Reading, Store
 from watcher.store.retention import Pruned
 from watcher.store.schema import stamp
 
-__all__ = ["FeedState", "Known", "PollRecord", "Pruned", "Store", "stamp"]
+__all__ = ["FeedState", "Known", "PollRecord", "Pruned", "Reading", "Store", "stamp"]

@@ -55,6 +55,16 @@ class Known:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """An entry's article as read from its page (or its feed), and the terms it matched."""
+
+    entry: Entry
+    article: Article
+    fingerprint: str  # how the feed describes the entry (see `pipeline.fingerprint`)
+    matches: Sequence[Match]
+
+
+@dataclass(frozen=True)
 class PollRecord:
     """The outcome of one poll of one feed, as the `polls` table keeps it."""
 
@@ -348,66 +358,80 @@ class Store:
         A term that already hit this article does not hit it again. Returns the
         number of new hits.
         """
-        found = stamp(now)
+        return self.save_articles(feed, [Reading(entry, article, fingerprint, matches)], now)[0]
+
+    def save_articles(self, feed: str, readings: Sequence[Reading], now: datetime) -> list[int]:
+        """Store one feed's new or updated articles together, in one transaction.
+
+        One commit for a feed's articles instead of one each: the search index
+        writes a segment at every commit (0.42 ms an article alone, 0.17 in a
+        batch of 20). Returns the new hits of each.
+        """
         with writing(self.db):
-            known = self.lookup(feed, entry)
-            values = [
-                article.title,
-                article.text,
-                article.source,
-                article.note,
-                article.author,
-                article.language,
-                stamp(article.published),
-                found,
-            ]
-            if known is None:
-                cursor = self.db.execute(
-                    """
-                    INSERT INTO articles (title, text, source, note, author, language, published,
-                                          changed_at, key, url, feed, first_seen_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [*values, entry.key, entry.url, feed, found],
-                )
-                article_id = int(cursor.lastrowid or 0)
-                self._cluster(article_id, article, now)
-                self.fulltext.add(article_id, article.title, article.text)
-            else:
-                article_id = known.article_id
-                old = self.db.execute(
-                    "SELECT title, text FROM articles WHERE id = ?", [article_id]
-                ).fetchone()
-                self.fulltext.replace(article_id, old, (article.title, article.text))
-                self.db.execute(
-                    """
-                    UPDATE articles SET title = ?, text = ?, source = ?, note = ?, author = ?,
-                        language = ?, published = COALESCE(?, published), changed_at = ?
-                    WHERE id = ?
-                    """,
-                    [*values, article_id],
-                )
-            self.link_feed(article_id, feed, fingerprint, now)
-            added = 0
-            for match in matches:
-                cursor = self.db.execute(
-                    """
-                    INSERT OR IGNORE INTO hits (article_id, term, phrase, snippet, score,
-                                                found_at, clauses, highlights)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        article_id,
-                        match.term,
-                        match.phrase,
-                        match.snippet,
-                        match.score,
-                        found,
-                        json.dumps(match.clauses, ensure_ascii=False),
-                        json.dumps(match.highlights),
-                    ],
-                )
-                added += cursor.rowcount
+            return [self._save(feed, reading, now) for reading in readings]
+
+    def _save(self, feed: str, reading: Reading, now: datetime) -> int:
+        """Insert or update one article and add its new hits (inside `save_articles`)."""
+        entry, article, matches = reading.entry, reading.article, reading.matches
+        found = stamp(now)
+        known = self.lookup(feed, entry)
+        values = [
+            article.title,
+            article.text,
+            article.source,
+            article.note,
+            article.author,
+            article.language,
+            stamp(article.published),
+            found,
+        ]
+        if known is None:
+            cursor = self.db.execute(
+                """
+                INSERT INTO articles (title, text, source, note, author, language, published,
+                                      changed_at, key, url, feed, first_seen_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [*values, entry.key, entry.url, feed, found],
+            )
+            article_id = int(cursor.lastrowid or 0)
+            self._cluster(article_id, article, now)
+            self.fulltext.add(article_id, article.title, article.text)
+        else:
+            article_id = known.article_id
+            old = self.db.execute(
+                "SELECT title, text FROM articles WHERE id = ?", [article_id]
+            ).fetchone()
+            self.fulltext.replace(article_id, old, (article.title, article.text))
+            self.db.execute(
+                """
+                UPDATE articles SET title = ?, text = ?, source = ?, note = ?, author = ?,
+                    language = ?, published = COALESCE(?, published), changed_at = ?
+                WHERE id = ?
+                """,
+                [*values, article_id],
+            )
+        self.link_feed(article_id, feed, reading.fingerprint, now)
+        added = 0
+        for match in matches:
+            cursor = self.db.execute(
+                """
+                INSERT OR IGNORE INTO hits (article_id, term, phrase, snippet, score,
+                                            found_at, clauses, highlights)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    article_id,
+                    match.term,
+                    match.phrase,
+                    match.snippet,
+                    match.score,
+                    found,
+                    json.dumps(match.clauses, ensure_ascii=False),
+                    json.dumps(match.highlights),
+                ],
+            )
+            added += cursor.rowcount
         return added
 
     def _cluster(self, article_id: int, article: Article, now: datetime) -> None:
