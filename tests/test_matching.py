@@ -15,7 +15,7 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import watcher.terms as terms_module
@@ -214,3 +214,91 @@ def test_fast_matching_gives_the_matches_of_plain_matching_on_the_labelled_corpu
         title = dict(line.split(":", 1) for line in head.splitlines())["title"].strip()
 
         assert matcher.match(title, text) == plain_matches(terms, title, text), path.name
+
+
+# --- many terms: anchor words looked for where words start --------------------------
+# With many anchor words, `Matcher` looks for them at word starts in an ASCII copy of
+# the text (`_ascii_words`), not anywhere in the text; the tests above mostly have
+# too few for that, so these force it.
+
+
+def test_the_ascii_copy_keeps_each_ascii_word_in_its_place_after_a_space() -> None:
+    view = terms_module._ascii_words("“kari” café 東京 x_1,a")
+
+    assert view == "  kari  caf     x_1 a "
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(QUERY, min_size=1, max_size=4), ARTICLE, ARTICLE)
+def test_matching_by_word_starts_gives_the_matches_of_plain_matching(
+    queries: list[str], title: str, text: str
+) -> None:
+    terms = compiled(queries)
+    with patch.object(terms_module, "_WORD_STARTS_FROM", 1):
+        matcher = Matcher(terms)
+
+    assert matcher.match(title, text) == plain_matches(terms, title, text)
+
+
+def test_anchor_words_are_found_at_every_kind_of_word_start() -> None:
+    queries = ["kari", "senlo*", "tomu", '"va pe"', "quaost NEAR/2 kari", "dri AND NOT el"]
+    terms = compiled(queries)
+    with patch.object(terms_module, "_WORD_STARTS_FROM", 1):
+        matcher = Matcher(terms)
+    title = "Kari"
+    text = "“Tomu” (senlorita) va-pe\nkari_x kari… quaost—KARI drí dri, ｔｏｍｕ"
+
+    matches = matcher.match(title, text)
+
+    assert matches == plain_matches(terms, title, text)
+    assert [m.term for m in matches] == ["t0", "t1", "t2", "t3", "t4", "t5"]
+
+
+# --- NEAR looks for its right side only around the places of its left ----------------
+
+LONG_ARTICLE = st.lists(
+    st.tuples(st.sampled_from(WORDS), st.sampled_from(BETWEEN)), min_size=60, max_size=300
+).map(lambda pairs: "".join(word + between for word, between in pairs))
+WORDS_ONLY = st.lists(st.sampled_from(QUERY_WORDS), min_size=1, max_size=3).map(
+    lambda words: f"({' OR '.join(words)})"
+)
+NEAR_QUERY = st.tuples(
+    st.sampled_from(QUERY_WORDS), st.sampled_from([0, 1, 5, 30]), WORDS_ONLY
+).map(lambda p: f"{p[0]} NEAR/{p[1]} {p[2]}")
+
+
+@settings(max_examples=EXAMPLES // 3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(NEAR_QUERY, min_size=1, max_size=3), ARTICLE, LONG_ARTICLE)
+def test_near_around_the_left_places_gives_the_matches_of_near_everywhere(
+    queries: list[str], title: str, text: str
+) -> None:
+    terms = compiled(queries)
+    with patch.object(terms_module, "_FEW", 10_000):  # always around the left places
+        matches = Matcher(terms).match(title, text)
+
+    assert matches == plain_matches(terms, title, text)
+    assert [
+        (m.term, m.count, m.score, m.clauses, m.in_title, m.phrase) for m in matches
+    ] == reference_matches(terms, title, text)
+
+
+# --- checking for the words a term needs before evaluating it -----------------------
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(QUERY, ARTICLE)
+def test_the_groups_of_needed_words_hold_wherever_the_query_walk_says_possible(
+    query: str, text: str
+) -> None:
+    terms = compiled([query])
+    assume(terms)
+    tree = terms[0].tree
+    groups = terms_module._needed(tree)
+    assume(groups is not None)
+    folded = Words(text).folded_text
+    possible = terms_module._possible(tree, folded)
+
+    if "NEAR" in query:  # the right side of a NEAR may be left to the evaluation
+        assert terms_module._holds(groups, folded) or not possible
+    else:
+        assert terms_module._holds(groups, folded) == possible

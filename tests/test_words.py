@@ -7,10 +7,12 @@ import unicodedata
 
 import pytest
 import regex
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from watcher import folded
-from watcher.folded import _moved, fold_in_place
-from watcher.words import SPACELESS, kind
+from watcher.folded import FoldedWords, _moved, fold_in_place
+from watcher.words import SPACELESS, Words, inside, kind, word_pattern
 
 SPACELESS_CLASS = re.compile(f"[{SPACELESS}]")
 HAN_KANA = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
@@ -85,3 +87,76 @@ def test_common_characters_are_each_in_a_run_alone_or_between_words() -> None:
     sets = (folded._IN_RUN, folded._ALONE, folded._SPACE)
 
     assert [c for c in folded._COMMON if sum(c in chars for chars in sets) != 1] == []
+
+
+# --- counting words in a text folded in place -----------------------------------------
+
+PIECES = [
+    *[
+        "india",
+        "Japan",
+        "rail",
+        "2026",
+        "x_1",
+        "東京",
+        "の",
+        "रेल",
+        "café",
+        "cafe\u0301",
+        "ｔｏｍｕ",
+    ],
+    *[" ", " ", " ", "  ", "\n", "-", "–", ", ", ". ", "“", "”", "(", ")", "…", "\xa0", "/"],
+]
+FOLDED_TEXT = st.lists(st.sampled_from(PIECES), min_size=1, max_size=120).map("".join)
+
+
+def _word_starts(words: FoldedWords) -> list[int]:
+    text = words.folded_text
+    return [found.start() for found in word_pattern(text).finditer(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(FOLDED_TEXT, st.data())
+def test_words_between_counts_the_words_the_word_pattern_finds(
+    text: str, data: st.DataObject
+) -> None:
+    folded_text = fold_in_place(text)
+    assume(folded_text is not None)
+    words = FoldedWords(text, folded_text)
+    starts = _word_starts(words)
+    assume(starts)
+    after, before = sorted(data.draw(st.lists(st.sampled_from(starts), min_size=2, max_size=2)))
+    limit = data.draw(st.integers(1, 12))
+    counted = sum(1 for _ in word_pattern(folded_text).finditer(folded_text, after, before))
+
+    assert words.words_between(after, before, limit) == min(counted, limit)
+
+
+@settings(max_examples=300, deadline=None)
+@given(FOLDED_TEXT, st.data())
+def test_around_a_word_are_the_word_starts_fewer_than_reach_words_away(
+    text: str, data: st.DataObject
+) -> None:
+    folded_text = fold_in_place(text)
+    assume(folded_text is not None)
+    words = FoldedWords(text, folded_text)
+    starts = _word_starts(words)
+    assume(starts)
+    start = data.draw(st.sampled_from(starts))
+    reach = data.draw(st.integers(1, 12))
+
+    first, last = words.around(start, reach)
+
+    assert [other for other in starts if first <= other <= last] == [
+        other
+        for other in starts
+        if words.words_between(min(start, other), max(start, other), reach) < reach
+    ]
+
+
+def test_around_a_word_in_a_split_text_are_the_words_fewer_than_reach_away() -> None:
+    assert Words("a b c d e f g").around(3, 2) == (2, 4)
+
+
+def test_inside_keeps_the_places_in_one_of_the_ranges() -> None:
+    assert inside([0, 2, 5, 9, 10, 14], [(2, 5), (9, 12)]) == [2, 5, 9, 10]

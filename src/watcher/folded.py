@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import regex
 
-from watcher.words import BETWEEN, Phrase, kind, same, word_pattern
+from watcher.words import BETWEEN, Phrase, Ranges, inside, kind, same, word_pattern
 
 
 @dataclass(frozen=True)
@@ -122,23 +122,55 @@ class FoldedWords:
         return word_pattern(self.folded_text)
 
     def find(
-        self, words: Phrase, exact: Phrase | None, prefix: bool, starts: list[int] | None = None
+        self,
+        words: Phrase,
+        exact: Phrase | None,
+        prefix: bool,
+        starts: list[int] | None = None,
+        within: Ranges | None = None,
     ) -> list[tuple[int, int]]:
         """Where the phrase `words` occurs (see `Words.find`): character offset ranges.
 
         `starts` are all the places where the first word occurs, if known.
+        `within`, if given, keeps only places that start in one of its ranges.
         """
+        places: Iterable[int]
+        if within is None:
+            places = self._starts(words[0]) if starts is None else starts
+        else:
+            places = (
+                self._starts_within(words[0], within) if starts is None else inside(starts, within)
+            )
         found = []
-        for start in self._starts(words[0]) if starts is None else starts:
-            end = self._phrase_end(start, words, exact, prefix)
+        quick = _quick(words, exact)
+        for start in places:
+            end = self._quick_end(start, words[0], prefix) if quick else -1
+            if end == -1:
+                end = self._phrase_end(start, words, exact, prefix)
             if end != -1:
                 found.append((start, end))
         return found
 
     def exists(self, words: Phrase, exact: Phrase | None, prefix: bool) -> bool:
         """Whether the phrase occurs at all (searching stops at the first)."""
-        starts = self._starts(words[0])
-        return any(self._phrase_end(start, words, exact, prefix) != -1 for start in starts)
+        folded, want, quick = self.folded_text, words[0], _quick(words, exact)
+        start = folded.find(want)
+        while start != -1:
+            if quick and self._quick_end(start, want, prefix) != -1:
+                return True
+            if self._phrase_end(start, words, exact, prefix) != -1:
+                return True
+            start = folded.find(want, start + 1)
+        return False
+
+    def _quick_end(self, start: int, want: str, prefix: bool) -> int:
+        """Where the word `want` at `start` ends if spaces or punctuation are on each side
+        (most places), or -1: then `_phrase_end` tells, for `_quick` words."""
+        folded = self.folded_text
+        if (start > 0 and folded[start - 1] not in _APART) or not folded.startswith(want, start):
+            return -1
+        end = _skip(_ASCII_RUN, folded, start + len(want)) if prefix else start + len(want)
+        return end if end == len(folded) or folded[end] in _APART else -1
 
     def _starts(self, word: str) -> Iterator[int]:
         folded = self.folded_text
@@ -147,10 +179,19 @@ class FoldedWords:
             yield start
             start = folded.find(word, start + 1)
 
+    def _starts_within(self, word: str, within: Ranges) -> Iterator[int]:
+        folded = self.folded_text
+        for first, last in within:
+            end = last + len(word)
+            start = folded.find(word, first, end)
+            while start != -1:
+                yield start
+                start = folded.find(word, start + 1, end)
+
     def _phrase_end(self, start: int, words: Phrase, exact: Phrase | None, prefix: bool) -> int:
         """Where the phrase starting at `start` ends, or -1 if it does not occur there as words."""
         folded = self.folded_text
-        if start > 0:
+        if start > 0 and folded[start - 1] not in _APART:
             apart = _apart(folded[start - 1], folded[start])
             if apart is None:
                 before = self._pattern.match(folded, start - 1)
@@ -192,7 +233,9 @@ class FoldedWords:
         if want.isascii() and want.isalnum():  # ASCII letters and digits: one run in any text
             if prefix:
                 end = _skip(_ASCII_RUN, folded, end)
-            apart = end == len(folded) or _apart(folded[end - 1], folded[end])
+            if end == len(folded) or folded[end] in _APART:
+                return end
+            apart = _apart(folded[end - 1], folded[end])
             if apart:
                 return end
             if apart is False and not prefix:
@@ -206,18 +249,97 @@ class FoldedWords:
         """How many words lie from word boundary `after` up to `before`, at most `limit`."""
         folded = self.folded_text
         # Between two words nearby there are mostly ASCII and common punctuation,
-        # which every way of splitting splits alike.
-        common = _UNCOMMON.search(folded, after, before) is None
+        # which every way of splitting splits alike: the count holds if no other
+        # character lies where it was made. Only that stretch is looked at, not
+        # all up to `before`, which may be the other end of the text (and the
+        # first other character would cost the pattern, ~50 µs for 5 kB).
+        count, end = 0, before
+        for found in _COMMON_WORDS.finditer(folded, after, before):
+            count += 1
+            if count == limit:
+                end = found.end()
+                break
+        if _UNCOMMON.search(folded, after, end) is None:
+            return count
         count = 0
-        for _ in (_COMMON_WORDS if common else self._pattern).finditer(folded, after, before):
+        for _ in self._pattern.finditer(folded, after, before):
             count += 1
             if count == limit:
                 break
         return count
 
+    def around(self, start: int, reach: int) -> tuple[int, int]:
+        """The first and last offset where a word may start that is fewer than `reach` words
+        from the word at `start`, either way, as `words_between` counts.
+
+        Words are counted out from `start` each way, not over the whole text.
+        """
+        return self._word_before(start, reach - 1), self._word_after(start, reach)
+
+    def _word_after(self, start: int, count: int) -> int:
+        """Where the `count`-th word from the one at `start` starts (the text's end if fewer)."""
+        folded = self.folded_text
+        skipped = _words_and_gaps(count - 1).match(folded, start)  # one C call, not a loop
+        at = len(folded) if skipped is None else skipped.end()
+        if _UNCOMMON.search(folded, start, at) is None:  # see `words_between`
+            return at
+        for number, found in enumerate(self._pattern.finditer(folded, start), 1):
+            if number == count:
+                return int(found.start())
+        return len(folded)
+
+    def _word_before(self, start: int, count: int) -> int:
+        """Where the `count`-th word before `start` starts (0 if fewer; `start` if `count` is 0).
+
+        Counted in the text before `start` read backwards (a word, run of
+        characters of one kind or one character alone, reads so too), over a
+        stretch that grows until it holds the word whole.
+        """
+        if count <= 0:
+            return start
+        folded = self.folded_text
+        size = 8 * count + 16
+        while True:
+            first = max(0, start - size)
+            backwards = folded[first:start][::-1]
+            if _UNCOMMON.search(backwards) is None:
+                found = _gap_and_words(count).match(backwards)
+                end = -1 if found is None else found.end()
+            else:
+                end = -1
+                for number, word in enumerate(word_pattern(backwards).finditer(backwards), 1):
+                    if number == count:
+                        end = int(word.end())
+                        break
+            if end != -1 and (end < len(backwards) or first == 0):
+                return start - end
+            if end == -1 and first == 0:
+                return 0  # fewer words before
+            size *= 4  # not enough words here, or the last may begin before `first`
+
     def chars(self, start: int, end: int) -> tuple[int, int]:
         """Character offsets in `text` (the same as in the folded text)."""
         return start, end
+
+
+@functools.cache
+def _words_and_gaps(count: int) -> re.Pattern[str]:
+    """`count` words of common characters (see `_COMMON_WORDS`), each with the gap after it."""
+    return re.compile(f"(?:{_COMMON_WORD}{_COMMON_GAP_OR_ELSE}){{{count}}}")
+
+
+@functools.cache
+def _gap_and_words(count: int) -> re.Pattern[str]:
+    """A gap and `count` words of common characters, the gaps between them: text read
+    backwards from a word, up to the start of the `count`-th word before it."""
+    return re.compile(
+        f"{_COMMON_GAP_OR_ELSE}(?:{_COMMON_WORD}{_COMMON_GAP_OR_ELSE}){{{count - 1}}}{_COMMON_WORD}"
+    )
+
+
+def _quick(words: Phrase, exact: Phrase | None) -> bool:
+    """Whether a query part is one word of ASCII letters and digits, any case (most are)."""
+    return len(words) == 1 and exact is None and words[0].isascii() and words[0].isalnum()
 
 
 def _fits(size: int, wanted: int, prefix: bool) -> bool:
@@ -239,10 +361,13 @@ _COMMON = string.printable + "\u2018\u2019\u201c\u201d\u2013\u2014\u2022\u00b7\u
 _IN_RUN = frozenset(c for c in _COMMON if kind(c) == (2, 2, False))
 _SPACE = frozenset(c for c in _COMMON if kind(c) == BETWEEN)
 _ALONE = frozenset(c for c in _COMMON if kind(c) == (1, 1, False))  # clause punctuation
+_APART = _SPACE | _ALONE  # a word boundary on either side of them
 _ASCII_RUN = re.compile("[A-Za-z0-9_]*")
 _COMMON_GAP = re.compile(f"[{re.escape(''.join(sorted(_SPACE)))}]*")
 _UNCOMMON = re.compile(f"[^{re.escape(_COMMON)}]")
-_COMMON_WORDS = re.compile(f"[A-Za-z0-9_]+|[{re.escape(''.join(sorted(_ALONE)))}]")
+_COMMON_WORD = f"(?:[A-Za-z0-9_]+|[{re.escape(''.join(sorted(_ALONE)))}])"
+_COMMON_WORDS = re.compile(_COMMON_WORD)
+_COMMON_GAP_OR_ELSE = f"[^A-Za-z0-9_{re.escape(''.join(sorted(_ALONE)))}]*"  # checked for else
 
 
 def _apart(before: str, after: str) -> bool | None:

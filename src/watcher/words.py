@@ -23,6 +23,7 @@ import contextlib
 import itertools
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import regex
 
@@ -187,18 +188,26 @@ class Words:
         return found
 
     def find(
-        self, words: Phrase, exact: Phrase | None, prefix: bool, starts: list[int] | None = None
+        self,
+        words: Phrase,
+        exact: Phrase | None,
+        prefix: bool,
+        starts: list[int] | None = None,
+        within: Ranges | None = None,
     ) -> list[tuple[int, int]]:
         """Where the phrase `words` occurs (the last word a prefix if `prefix`): word index ranges.
 
         `exact` are the words' case-sensitive forms, when they must match too.
         `starts` is for `FoldedWords.find`: a split text knows its own positions.
+        `within`, if given, keeps only places that start in one of its ranges.
         """
         size, last = len(words), len(words) - 1
         if size == 1 and prefix:
             firsts = sorted(i for w in self.starting(words[0]) for i in self.positions(w))
         else:
             firsts = self.positions(words[0])
+        if within is not None:
+            firsts = inside(firsts, within)
         found = []
         for start in firsts:
             if start + size > len(self.folded):
@@ -222,9 +231,27 @@ class Words:
         """How many words lie from position `after` up to `before`, counting at most `limit`."""
         return min(before - after, limit)
 
+    def around(self, start: int, reach: int) -> tuple[int, int]:
+        """The first and last position fewer than `reach` words from `start`, either way."""
+        return max(0, start - reach + 1), start + reach - 1
+
     def chars(self, first: int, end: int) -> tuple[int, int]:
         """Character offsets in `text` of the words first..end-1."""
         return self.spans[first][0], self.spans[end - 1][1]
+
+
+Ranges = list[tuple[int, int]]  # sorted, apart: first and last position of each
+
+
+def inside(places: Iterable[int], ranges: Ranges) -> list[int]:
+    """The `places` that fall in one of the `ranges`, in their order."""
+    lasts = [last for _, last in ranges]
+    found = []
+    for place in places:
+        index = bisect.bisect_left(lasts, place)
+        if index < len(ranges) and ranges[index][0] <= place:
+            found.append(place)
+    return found
 
 
 def same(have: str, want: str, prefix: bool) -> bool:
