@@ -3,13 +3,15 @@
 For each scenario a feed farm (`feedfarm.py`) serves N feeds of M entries on
 127.0.0.1, and each program polls it in a process of its own, with an empty
 database: a cold cycle (every entry new), then warm cycles (nothing changed,
-every feed answers 304). Printed for each: wall seconds, entries per second,
-CPU seconds per entry (the process and every process under it: watcher's
-extraction workers count), peak memory (RSS and PSS summed over those
-processes, sampled every 0.1 s), and recall on the farm's planted articles.
-Also printed: the extraction-only lower bound, the CPU time `extract_page`
-takes for the same pages (each distinct page timed once in a process of its
-own) divided by the machine's cores.
+every feed answers 304). Printed for each: wall seconds, entries (or feeds)
+per second, CPU per entry of the process and every process under it
+(watcher's extraction workers count) and of the process alone, the farm's
+CPU (this process), peak memory (RSS summed over those processes and of the
+process alone, sampled every 0.2 s; PSS summed, every second), pages fetched
+twice, and recall on the farm's planted articles. Also printed: the
+extraction-only lower bound, the CPU time `extract_page` takes for the same
+pages (each distinct page timed once, in a process of its own) divided by
+the machine's cores.
 
     .venv/bin/python bench/run.py                        # all three scenarios
     .venv/bin/python bench/run.py --scenario cold-real   # 200 feeds x 20 real pages
@@ -44,6 +46,7 @@ from feedfarm import AsyncRoute, Farm, Route
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_CONFIG = ROOT / "config" / "watcher.toml"
 TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 SCENARIOS = {
     # name: (feeds, entries, pages)
     "cold-real": (200, 20, "real"),
@@ -109,9 +112,19 @@ def own_rss_mb() -> float:
     return 0.0
 
 
+def rss_mb(pid: int) -> float:
+    """Resident set size of one process in MB (0 once it is gone)."""
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except OSError:
+        return 0.0
+    return pages * PAGE_SIZE / 2**20
+
+
 class Sampler(threading.Thread):
-    """Samples a process family's memory every 0.1 s while it runs: RSS and PSS of all,
-    RSS of the process itself."""
+    """Samples a process family's memory while it runs: RSS of all and of the process
+    itself every 0.2 s, PSS of all every second (reading it walks the page tables, and
+    the sampler shares the cores with the program it measures)."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -120,14 +133,19 @@ class Sampler(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        while not self.done.wait(0.1):
-            rss, pss = memory_mb(family(self.pid))
-            own, _ = memory_mb([self.pid])
+        members, pss, tick = [self.pid], 0.0, 0
+        while not self.done.wait(0.2):
+            if tick % 5 == 0:
+                members = family(self.pid)
+                pss = memory_mb(members)[1]
+            tick += 1
+            own = rss_mb(self.pid)
+            rss = own + sum(rss_mb(member) for member in members if member != self.pid)
             self.samples.append((time.time(), rss, pss, own))
 
     def peak(self, start: float, end: float) -> tuple[float, float, float]:
         """The highest RSS, PSS and main-process RSS sampled between `start` and `end`."""
-        inside = [sample[1:] for sample in self.samples if start <= sample[0] <= end + 0.1]
+        inside = [sample[1:] for sample in self.samples if start <= sample[0] <= end + 0.2]
         if not inside:
             return 0.0, 0.0, 0.0
         return tuple(max(column) for column in zip(*inside, strict=True))  # type: ignore[return-value]
@@ -237,6 +255,7 @@ class Run:
     cycles: list[Cycle] = field(default_factory=list)
     peaks: list[tuple[float, float, float]] = field(default_factory=list)  # RSS, PSS, main RSS
     farm_cpu: list[float] = field(default_factory=list)  # the farm's CPU seconds per cycle
+    refetched: int = 0  # pages the program fetched more than once
     found: set[tuple[str, str]] = field(default_factory=set)  # (article URL, term)
     farm: list[Counter[str]] = field(default_factory=list)  # the farm's requests per cycle
 
@@ -250,6 +269,7 @@ def spawn(args: list[str], farm: Farm) -> Run:
     sampler = Sampler(process.pid)
     sampler.start()
     run = Run(args[0])
+    farm.page_gets.clear()
     before = Counter(farm.requests)
     farm_clock = time.process_time()  # this process: the farm's thread, mostly
     assert process.stdout is not None and process.stdin is not None
@@ -265,6 +285,7 @@ def spawn(args: list[str], farm: Farm) -> Run:
         process.stdin.flush()
         print(f"  {args[0]} cycle {cycle.cycle}: {cycle.wall:.2f} s", flush=True)
     sampler.done.set()
+    run.refetched = sum(1 for count in farm.page_gets.values() if count > 1)
     if process.wait() != 0:
         raise SystemExit(f"{args[0]} failed with exit status {process.returncode}")
     return run
@@ -379,23 +400,35 @@ def print_figures(
                     f"{caught / max(1, len(expected)):.0%} ({caught}/{len(expected)}) | {unplanted}"
                 )
             label = "cold" if index == 0 else f"warm {index}"
-            memory = f"{rss:.0f} ({own:.0f}) | {pss:.0f}" if rss else "- | -"  # under 0.1 s
+            memory = f"{rss:.0f} ({own:.0f}) | {pss:.0f}" if rss else "- | -"  # a cycle under 0.2 s
             print(f"| {run.program} | {label} | {cycle.wall:.2f} | {figures} | {memory} | "
                   f"{answered} | {quality} |")  # fmt: skip
     for run in runs:
+        print(f"\n{run.program}: pages fetched more than once: {run.refetched}", end="")
         warm = run.cycles[1:]
         if len(warm) > 1:
             walls = [cycle.wall for cycle in warm]
             sizes = [cycle.rss for cycle in warm]
             unchanged = [answered["feed 304"] for answered in run.farm[1:]]
-            print(f"\n{run.program}, {len(warm)} warm cycles: wall median "
+            print(f"; {len(warm)} warm cycles: wall median "
                   f"{statistics.median(walls):.2f} s, max {max(walls):.2f} s; "
                   f"304s per cycle {min(unchanged)}-{max(unchanged)}; main process RSS "
                   f"after each {sizes[0]:.0f} -> {sizes[-1]:.0f} MB (max {max(sizes):.0f}, "
                   f"first to last {sizes[-1] / sizes[0] - 1:+.1%})")  # fmt: skip
+    print()
+    by_program = {run.program: run for run in runs}
     if "watcher" in cold and "baseline" in cold:
         ratio = cold["watcher"] / cold["baseline"]
-        print(f"\nwatcher / baseline, cold entries per second: {ratio:.2f}x")
+        watcher, baseline = by_program["watcher"], by_program["baseline"]
+        cpu = watcher.cycles[0].cpu / baseline.cycles[0].cpu
+        print(f"watcher / baseline, cold entries per second: {ratio:.2f}x; CPU per entry: "
+              f"{cpu:.2f}x", end="")  # fmt: skip
+        if len(watcher.cycles) > 1 and len(baseline.cycles) > 1:
+            warm = statistics.median(c.wall for c in watcher.cycles[1:]) / statistics.median(
+                c.wall for c in baseline.cycles[1:]
+            )
+            print(f"; warm cycle wall time: {warm:.2f}x", end="")
+        print()
     if bound is not None:
         print(f"extraction-only lower bound: {bound:.2f} s ({total / bound:.0f} entries/s)", end="")
         if "watcher" in cold:
