@@ -9,9 +9,9 @@ per second, CPU per entry of the process and every process under it
 CPU (this process), peak memory (RSS summed over those processes and of the
 process alone, sampled every 0.2 s; PSS summed, every second), pages fetched
 twice, and recall on the farm's planted articles. Also printed: the
-extraction-only lower bound, the CPU time `extract_page` takes for the same
-pages (each distinct page timed once, in a process of its own) divided by
-the machine's cores.
+extraction-only lower bound, the CPU time trafilatura takes for the same
+pages as watcher calls it (`extract.read_page`; each distinct page timed
+once, in a process of its own) divided by the machine's cores.
 
     .venv/bin/python bench/run.py                        # all three scenarios
     .venv/bin/python bench/run.py --scenario cold-real   # 200 feeds x 20 real pages
@@ -212,8 +212,9 @@ def report(
 
 
 def child_lower_bound(feeds: int, entries: int, pages: str, seed: int, sample: int) -> None:
-    """CPU seconds `extract_page` takes for the cycle's pages, each distinct page timed once."""
-    from watcher.extract import extract_page
+    """CPU seconds trafilatura takes for the cycle's pages, as watcher calls it (`read_page`),
+    each distinct page timed once."""
+    from watcher.extract import read_page
 
     farm = Farm(feeds, entries, pages=pages, seed=seed)
     counts: Counter[bytes] = Counter()
@@ -221,11 +222,11 @@ def child_lower_bound(feeds: int, entries: int, pages: str, seed: int, sample: i
         for entry in range(entries):
             if (feed * entries + entry) % sample == 0:
                 counts[farm.page_html(feed, entry)] += sample
-    extract_page(next(iter(counts)), "http://farm.test/warm-up")
+    read_page(next(iter(counts)), "http://farm.test/warm-up", metadata=False)
     total = 0.0
     for html, count in counts.items():
         before = time.process_time()
-        extract_page(html, "http://farm.test/a", metadata=False)
+        read_page(html, "http://farm.test/a", metadata=False)
         total += (time.process_time() - before) * count
     print(json.dumps({"extract_cpu": total, "distinct": len(counts)}), flush=True)
 

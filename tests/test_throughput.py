@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import Site, write_config
+from watcher.cluster import simhash
 from watcher.config import load_config
 from watcher.extract import Extractor, extract_page
 from watcher.fetch import Fetcher
@@ -165,3 +166,20 @@ ITEMS_REVERSED = (
     "<item><title>Harbour crane z</title><link>{base}/a/z</link></item>"
     "<item><title>Harbour crane x</title><link>{base}/a/x</link></item></channel>"
 )
+
+
+def test_the_story_fingerprint_from_the_worker_is_the_one_the_store_would_compute(
+    site: Site, tmp_path: Path
+) -> None:
+    site.put("/feed.xml", feed(3, site.base))
+    for n in range(3):
+        site.put(f"/a/{n}", PAGE.format(body=BODY.replace("week", f"round {n} week")), "text/html")
+
+    poll_with(site, tmp_path)
+
+    with Store.open(tmp_path / "watcher.db") as store:
+        rows = store.db.execute("SELECT title, text, simhash FROM articles").fetchall()
+    assert len(rows) == 3
+    for title, text, stored in rows:
+        expected = simhash(f"{title}\n{text}")
+        assert expected is not None and stored % 2**64 == expected

@@ -43,6 +43,7 @@ class Extracted:
     author: str | None = None
     published: str | None = None  # ISO date as found on the page
     language: str | None = None
+    simhash: int | None = None  # `cluster.simhash` of the article's title and this text
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class Article:
     author: str | None = None
     language: str | None = None
     note: str | None = None  # why the page was not used, when source == "summary"
+    # `cluster.simhash` of title and text when the extraction worker computed it already;
+    # None: the store computes it.
+    simhash: int | None = None
 
 
 @dataclass(frozen=True)

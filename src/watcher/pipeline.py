@@ -397,6 +397,7 @@ async def read_article(entry: Entry, fetcher: Fetcher, extractor: Extractor) -> 
                     published=entry.published or _page_date(extracted),
                     author=entry.author or extracted.author,
                     language=extracted.language,
+                    simhash=extracted.simhash,
                 )
         except (FetchError, ExtractError) as exc:
             note = str(exc)

@@ -436,7 +436,9 @@ class Store:
 
     def _cluster(self, article_id: int, article: Article, now: datetime) -> None:
         """Put a new article in the cluster of its closest recent copy, or in one of its own."""
-        fingerprint = simhash(f"{article.title}\n{article.text}")
+        fingerprint = article.simhash
+        if fingerprint is None:
+            fingerprint = simhash(f"{article.title}\n{article.text}")
         cluster_id = article_id
         if fingerprint is not None:
             keys = bands(fingerprint)
