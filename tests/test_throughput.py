@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import Site, write_config
+from conftest import LoopbackInternet, Site, write_config
 from watcher.cluster import simhash
 from watcher.config import load_config
 from watcher.extract import Extractor, extract_page
@@ -183,3 +184,49 @@ def test_the_story_fingerprint_from_the_worker_is_the_one_the_store_would_comput
     for title, text, stored in rows:
         expected = simhash(f"{title}\n{text}")
         assert expected is not None and stored % 2**64 == expected
+
+
+def test_pages_waiting_for_a_slow_host_do_not_hold_up_other_hosts(
+    site: Site, tmp_path: Path
+) -> None:
+    """One host at a time per page, and a place in hand only once the host's turn comes:
+    ten pages queued for a slow host leave room for a fast host's pages."""
+    slow = "".join(
+        f"<item><title>Slow crane {n}</title><link>http://slow.example/s/{n}</link></item>"
+        for n in range(10)
+    )
+    fast = "".join(
+        f"<item><title>Fast crane {n}</title><link>http://fast.example/f/{n}</link></item>"
+        for n in range(4)
+    )
+    site.put("/slow.xml", f'<rss version="2.0"><channel><title>S</title>{slow}</channel></rss>')
+    site.put("/fast.xml", f'<rss version="2.0"><channel><title>F</title>{fast}</channel></rss>')
+    for n in range(10):
+        site.put(f"/s/{n}", PAGE.format(body=BODY), "text/html", delay=0.3)
+    for n in range(4):
+        site.put(f"/f/{n}", PAGE.format(body=BODY), "text/html")
+    config = load_config(
+        write_config(
+            tmp_path,
+            [("Slow", "http://slow.example/slow.xml"), ("Fast", "http://fast.example/fast.xml")],
+        )
+    )
+    config = replace(config, fetch=replace(config.fetch, concurrency=4, per_host=1))
+    finished: dict[str, float] = {}
+
+    async def run() -> None:
+        with Store.open(config.db_path) as store, Extractor(0) as extractor:
+            store.sync_config(config, datetime.now(UTC))
+            async with Fetcher(config.fetch, LoopbackInternet(site)) as fetcher:
+                poller = Poller(config, store, fetcher, extractor)
+                began = time.monotonic()
+                await poller.poll_all(
+                    config.feeds,
+                    lambda result: finished.setdefault(result.feed, time.monotonic() - began),
+                )
+
+    asyncio.run(run())
+
+    # The slow host's pages take 10 x 0.3 s one after another; the fast ones none of that.
+    assert finished["Slow"] >= 3.0
+    assert finished["Fast"] < 1.5, finished

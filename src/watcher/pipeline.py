@@ -8,12 +8,14 @@ falls back to the feed's own text for that entry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -120,11 +122,10 @@ class Poller:
         self.matcher = Matcher(config.terms)
         # Articles being processed right now, so two feeds carrying one story fetch it once.
         self._in_flight: dict[str, asyncio.Event] = {}
-        # Pages fetched or being fetched and not yet extracted: fetching outruns
-        # extraction, and without a bound every page of a cycle waits in memory
-        # (1.1 GB for 4,000 real pages on the feed farm). Enough to keep every
-        # connection and every worker busy.
-        self._reading = asyncio.Semaphore(config.fetch.concurrency + 4 * extractor.workers)
+        # Enough pages in hand to keep every connection and every worker busy.
+        self._pages = PageGate(
+            config.fetch.concurrency + 4 * extractor.workers, config.fetch.per_host
+        )
 
     def use(self, config: Config) -> None:
         """Poll with a reloaded config from now on (new terms, intervals, backoff)."""
@@ -373,20 +374,72 @@ class Poller:
 
     async def _read(self, entry: Entry) -> tuple[Article, list[Match]]:
         """The entry's article and the terms it matches."""
-        async with self._reading:
-            article = await read_article(entry, self.fetcher, self.extractor)
+        article = await read_article(entry, self.fetcher, self.extractor, self._pages)
         return article, self.matcher.match(article.title, article.text)
 
 
-async def read_article(entry: Entry, fetcher: Fetcher, extractor: Extractor) -> Article:
-    """The article's text from its page, or from the feed when the page gives none."""
+class PageGate:
+    """How many article pages are in hand at once, and when one may be fetched.
+
+    Fetching outruns extraction: unbounded, every page of a cycle waited in
+    memory (1.1 GB for 4,000 real pages on the feed farm). So pages fetched
+    or being fetched and not yet extracted are bounded. A page takes its
+    place only once its host may be fetched from (as many at once as the
+    fetcher's per-host limit): otherwise the pages of one feed's slow host
+    filled every place while they waited their turn, and the other hosts'
+    pages waited behind them (96 instead of 228 pages a second with 50 ms
+    answers on the farm).
+    """
+
+    def __init__(self, in_hand: int, per_host: int) -> None:
+        self.per_host = per_host
+        self._in_hand = asyncio.Semaphore(in_hand)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+
+    @contextlib.asynccontextmanager
+    async def held(self, url: str) -> AsyncIterator[Callable[[], None]]:
+        """Hold a place for the page at `url` for the block; the block calls what this
+        yields once the page is fetched, to let the host's next page go."""
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            host = ""  # the fetcher refuses it, with the reason
+        if host not in self._hosts:
+            self._hosts[host] = asyncio.Semaphore(self.per_host)
+        turn = self._hosts[host]
+        await turn.acquire()
+        waiting = True
+
+        def fetched() -> None:
+            nonlocal waiting
+            if waiting:
+                waiting = False
+                turn.release()
+
+        try:
+            async with self._in_hand:
+                yield fetched
+        finally:
+            fetched()
+
+
+async def read_article(
+    entry: Entry, fetcher: Fetcher, extractor: Extractor, pages: PageGate | None = None
+) -> Article:
+    """The article's text from its page, or from the feed when the page gives none.
+
+    `pages` bounds the pages in hand across concurrent reads.
+    """
     note: str | None = "entry has no link"
     if entry.link:
+        place = pages.held(entry.link) if pages else contextlib.nullcontext(_nothing)
         try:
-            page = await fetcher.get(entry.link, accept=PAGE_ACCEPT, public_only=True)
-            # The page's metadata only fills what the feed left out.
-            wanted = not (entry.title and entry.published)
-            extracted = await extractor.extract(page.content, page.url, wanted, entry.title)
+            async with place as fetched:
+                page = await fetcher.get(entry.link, accept=PAGE_ACCEPT, public_only=True)
+                fetched()
+                # The page's metadata only fills what the feed left out.
+                wanted = not (entry.title and entry.published)
+                extracted = await extractor.extract(page.content, page.url, wanted, entry.title)
             note = _unusable(extracted)
             if extracted is not None and note is None:
                 return Article(
@@ -422,6 +475,10 @@ async def fetch_article(config: Config, url: str) -> Article:
     with Extractor(workers=0) as extractor:
         async with Fetcher(config.fetch) as fetcher:
             return await read_article(entry, fetcher, extractor)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _unusable(extracted: Extracted | None) -> str | None:
