@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -18,11 +19,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import watcher.anchors as anchors_module
+import watcher.near as near_module
 import watcher.terms as terms_module
 from watcher.config import load_config
 from watcher.errors import QueryError
 from watcher.models import Match
 from watcher.query import AllOf, AnyOf, Field, Leaf, Node, Not
+from watcher.snippets import SNIPPET_AFTER, SNIPPET_BEFORE, adjoins, snippet
 from watcher.terms import Matcher, Term, compile_term
 from watcher.words import Words
 
@@ -218,12 +222,12 @@ def test_fast_matching_gives_the_matches_of_plain_matching_on_the_labelled_corpu
 
 # --- many terms: anchor words looked for where words start --------------------------
 # With many anchor words, `Matcher` looks for them at word starts in an ASCII copy of
-# the text (`_ascii_words`), not anywhere in the text; the tests above mostly have
+# the text (`watcher.anchors.ascii_words`), not anywhere in the text; the tests above mostly have
 # too few for that, so these force it.
 
 
 def test_the_ascii_copy_keeps_each_ascii_word_in_its_place_after_a_space() -> None:
-    view = terms_module._ascii_words("“kari” café 東京 x_1,a")
+    view = anchors_module.ascii_words("“kari” café 東京 x_1,a")
 
     assert view == "  kari  caf     x_1 a "
 
@@ -234,7 +238,7 @@ def test_matching_by_word_starts_gives_the_matches_of_plain_matching(
     queries: list[str], title: str, text: str
 ) -> None:
     terms = compiled(queries)
-    with patch.object(terms_module, "_WORD_STARTS_FROM", 1):
+    with patch.object(anchors_module, "_WORD_STARTS_FROM", 1):
         matcher = Matcher(terms)
 
     assert matcher.match(title, text) == plain_matches(terms, title, text)
@@ -243,7 +247,7 @@ def test_matching_by_word_starts_gives_the_matches_of_plain_matching(
 def test_anchor_words_are_found_at_every_kind_of_word_start() -> None:
     queries = ["kari", "senlo*", "tomu", '"va pe"', "quaost NEAR/2 kari", "dri AND NOT el"]
     terms = compiled(queries)
-    with patch.object(terms_module, "_WORD_STARTS_FROM", 1):
+    with patch.object(anchors_module, "_WORD_STARTS_FROM", 1):
         matcher = Matcher(terms)
     title = "Kari"
     text = "“Tomu” (senlorita) va-pe\nkari_x kari… quaost—KARI drí dri, ｔｏｍｕ"
@@ -273,7 +277,7 @@ def test_near_around_the_left_places_gives_the_matches_of_near_everywhere(
     queries: list[str], title: str, text: str
 ) -> None:
     terms = compiled(queries)
-    with patch.object(terms_module, "_FEW", 10_000):  # always around the left places
+    with patch.object(near_module, "_FEW", 10_000):  # always around the left places
         matches = Matcher(terms).match(title, text)
 
     assert matches == plain_matches(terms, title, text)
@@ -287,18 +291,88 @@ def test_near_around_the_left_places_gives_the_matches_of_near_everywhere(
 
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(QUERY, ARTICLE)
-def test_the_groups_of_needed_words_hold_wherever_the_query_walk_says_possible(
+def test_the_groups_of_needed_words_hold_exactly_where_the_query_walk_says_possible(
     query: str, text: str
 ) -> None:
     terms = compiled([query])
     assume(terms)
     tree = terms[0].tree
-    groups = terms_module._needed(tree)
+    groups = anchors_module.needed(tree)
     assume(groups is not None)
     folded = Words(text).folded_text
-    possible = terms_module._possible(tree, folded)
+    possible = anchors_module.possible(tree, folded)
 
-    if "NEAR" in query:  # the right side of a NEAR may be left to the evaluation
-        assert terms_module._holds(groups, folded) or not possible
-    else:
-        assert terms_module._holds(groups, folded) == possible
+    assert anchors_module.holds(groups, folded) == possible
+
+
+# --- snippets: the quick way for windows one-spaced but for line breaks -------------
+
+
+def reference_snippet(text: str, places: list[tuple[int, int]]) -> tuple[str, tuple[Any, ...]]:
+    """The snippet made the plain way: the window cut at spaces, the marks in it, and the
+    pieces between them made one-spaced one by one with a regex."""
+    begin, end = places[0]
+    left = max(0, begin - SNIPPET_BEFORE)
+    if left > 0 and " " in text[left:begin]:
+        left = text.index(" ", left, begin) + 1
+    right = min(len(text), end + SNIPPET_AFTER)
+    if right < len(text) and " " in text[end:right]:
+        right = text.rindex(" ", end, right)
+    marks: list[tuple[int, int]] = []
+    for start, stop in places:
+        if start < left or stop > right or (marks and start < marks[-1][1]):
+            continue
+        if marks and adjoins(text, marks[-1][1], start):
+            marks[-1] = (marks[-1][0], stop)
+        else:
+            marks.append((start, stop))
+    pieces, highlights, position = ["…" if left > 0 else ""], [], left
+    for start, stop in marks:
+        pieces.append(re.sub(r"\s+", " ", text[position:start]))
+        offset = len("".join(pieces))
+        pieces.append(re.sub(r"\s+", " ", text[start:stop]))
+        highlights.append((offset, offset + len(pieces[-1])))
+        position = stop
+    pieces += [re.sub(r"\s+", " ", text[position:right]), "…" if right < len(text) else ""]
+    shown = "".join(pieces)
+    lead = len(shown) - len(shown.lstrip())
+    return shown.strip(), tuple((a - lead, b - lead) for a, b in highlights)
+
+
+@st.composite
+def text_and_places(draw: st.DrawFn) -> tuple[str, list[tuple[int, int]]]:
+    """A text of words and what lies between them, and places that begin and end on words
+    (as matches do), in order."""
+    pairs = draw(
+        st.lists(
+            st.tuples(st.sampled_from(WORDS), st.sampled_from([*BETWEEN, "\n\n", " \n"])),
+            min_size=1,
+            max_size=90,
+        )
+    )
+    lead = draw(st.sampled_from(["", " ", "\n"]))
+    text, words = lead, []
+    for word, between in pairs:
+        words.append((len(text), len(text) + len(word)))
+        text += word + between
+    spans = st.tuples(st.integers(0, len(words) - 1), st.integers(0, 2))
+    chosen = draw(st.lists(spans, min_size=1, max_size=6))
+    places = {(words[i][0], words[min(i + n, len(words) - 1)][1]) for i, n in chosen}
+    return text, sorted(places)
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None)
+@given(text_and_places())
+def test_snippets_are_those_of_the_plain_way(case: tuple[str, list[tuple[int, int]]]) -> None:
+    text, places = case
+
+    assert snippet(text, places) == reference_snippet(text, places)
+
+
+def test_a_snippet_made_the_quick_way_has_its_line_breaks_as_spaces() -> None:
+    text = "First line.\nSecond line names Kari Senlo here.\nThird line."
+
+    shown, highlights = snippet(text, [(30, 40)])  # "Kari Senlo"
+
+    assert shown == "First line. Second line names Kari Senlo here. Third line."
+    assert highlights == ((30, 40),)

@@ -142,11 +142,23 @@ class FoldedWords:
                 self._starts_within(words[0], within) if starts is None else inside(starts, within)
             )
         found = []
-        quick = _quick(words, exact)
-        for start in places:
-            end = self._quick_end(start, words[0], prefix) if quick else -1
-            if end == -1:
+        if not _quick(words, exact):
+            for start in places:
                 end = self._phrase_end(start, words, exact, prefix)
+                if end != -1:
+                    found.append((start, end))
+            return found
+        # `_quick_end` written out: one call fewer for each place (~0.1 µs),
+        # and the automaton's places of a word are most of those looked at.
+        folded, want = self.folded_text, words[0]
+        size, last = len(want), len(folded)
+        for start in places:
+            if (start == 0 or folded[start - 1] in _APART) and folded.startswith(want, start):
+                end = _skip(_ASCII_RUN, folded, start + size) if prefix else start + size
+                if end == last or folded[end] in _APART:
+                    found.append((start, end))
+                    continue
+            end = self._phrase_end(start, words, exact, prefix)
             if end != -1:
                 found.append((start, end))
         return found

@@ -26,24 +26,51 @@ def snippet(text: str, places: list[tuple[int, int]]) -> tuple[str, tuple[tuple[
     `places` are character ranges in `text`, in order.
     """
     begin, end = places[0]
-    left = max(0, begin - SNIPPET_BEFORE)
-    right = min(len(text), end + SNIPPET_AFTER)
+    left, before = begin - SNIPPET_BEFORE, "…"
     if left > 0:
         space = text.find(" ", left, begin)
-        left = space + 1 if space != -1 else left
+        if space != -1:
+            left = space + 1
+    else:
+        left, before = 0, ""
+    right, after = end + SNIPPET_AFTER, "…"
     if right < len(text):
         space = text.rfind(" ", end, right)
-        right = space if space != -1 else right
-    marks: list[tuple[int, int]] = []
-    for start, stop in places:
-        if start < left or stop > right or (marks and start < marks[-1][1]):
-            continue
-        if marks and adjoins(text, marks[-1][1], start):
-            marks[-1] = (marks[-1][0], stop)  # "Ahmedabad–Mumbai bullet train" is one mark
-        else:
-            marks.append((start, stop))
-    before = "…" if left > 0 else ""
-    after = "…" if right < len(text) else ""
+        if space != -1:
+            right = space
+    else:
+        right, after = len(text), ""
+    if len(places) == 1:
+        marks = places  # the first place always lies within
+    else:
+        marks = []
+        for start, stop in places:
+            if start < left or stop > right or (marks and start < marks[-1][1]):
+                continue
+            if marks and adjoins(text, marks[-1][1], start):
+                marks[-1] = (marks[-1][0], stop)  # "Ahmedabad–Mumbai bullet train" is one mark
+            else:
+                marks.append((start, stop))
+    window = text[left:right].replace("\n", " ")
+    if "  " in window or not window.isprintable():
+        return _spaced(text, left, right, before, after, marks)
+    # One-spaced already, but for line breaks (most snippets): white space other
+    # than " " is not printable, so none is left. ~2 µs a snippet, not ~4.
+    if window[:1] == " " and not before:
+        window, left = window[1:], left + 1
+    if window[-1:] == " " and not after:
+        window = window[:-1]
+    shift = len(before) - left
+    if len(marks) == 1:
+        ((first, last),) = marks
+        return before + window + after, ((first + shift, last + shift),)
+    return before + window + after, tuple([(a + shift, b + shift) for a, b in marks])
+
+
+def _spaced(
+    text: str, left: int, right: int, before: str, after: str, marks: list[tuple[int, int]]
+) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The snippet of `text[left:right]` made one-spaced, and where the `marks` fall in it."""
     # Marks begin and end on word characters, so no run of white space spans
     # a mark's edge, and the window made one-spaced at once is the pieces below
     # made one-spaced one by one; when no run got shorter, offsets stay too.
