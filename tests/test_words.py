@@ -110,9 +110,15 @@ PIECES = [
 FOLDED_TEXT = st.lists(st.sampled_from(PIECES), min_size=1, max_size=120).map("".join)
 
 
-def _word_starts(words: FoldedWords) -> list[int]:
-    text = words.folded_text
-    return [found.start() for found in word_pattern(text).finditer(text)]
+def _words_and_starts(text: str) -> tuple[FoldedWords, list[int]]:
+    """`text` as FoldedWords and where its words start (examples folding would move are
+    not for these tests)."""
+    folded_text = fold_in_place(text)
+    assume(folded_text is not None)
+    assert folded_text is not None
+    starts = [found.start() for found in word_pattern(folded_text).finditer(folded_text)]
+    assume(starts)
+    return FoldedWords(text, folded_text), starts
 
 
 @settings(max_examples=300, deadline=None)
@@ -120,11 +126,8 @@ def _word_starts(words: FoldedWords) -> list[int]:
 def test_words_between_counts_the_words_the_word_pattern_finds(
     text: str, data: st.DataObject
 ) -> None:
-    folded_text = fold_in_place(text)
-    assume(folded_text is not None)
-    words = FoldedWords(text, folded_text)
-    starts = _word_starts(words)
-    assume(starts)
+    words, starts = _words_and_starts(text)
+    folded_text = words.folded_text
     after, before = sorted(data.draw(st.lists(st.sampled_from(starts), min_size=2, max_size=2)))
     limit = data.draw(st.integers(1, 12))
     counted = sum(1 for _ in word_pattern(folded_text).finditer(folded_text, after, before))
@@ -137,11 +140,7 @@ def test_words_between_counts_the_words_the_word_pattern_finds(
 def test_around_a_word_are_the_word_starts_fewer_than_reach_words_away(
     text: str, data: st.DataObject
 ) -> None:
-    folded_text = fold_in_place(text)
-    assume(folded_text is not None)
-    words = FoldedWords(text, folded_text)
-    starts = _word_starts(words)
-    assume(starts)
+    words, starts = _words_and_starts(text)
     start = data.draw(st.sampled_from(starts))
     reach = data.draw(st.integers(1, 12))
 
