@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import ahocorasick
+import ahocorasick_rs
 
 from watcher.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not, positive
 from watcher.words import joins
@@ -125,16 +126,13 @@ def holds(check: Groups | Node, folded: str) -> bool:
 # Looking for many anchor words anywhere in a text costs pyahocorasick more
 # the more words it holds (it walks a node's letters one by one, and fail
 # links at each character): 11 ms for 4 MB of news text with one word, 45 ms
-# with 1149. Looked for only where a word starts, in a copy of the text with
-# every other character a space, they cost 21 to 31 ms (the copy ~5 ms of
-# it): the automaton then stays at its root inside words. Below 16 words
-# the plain way is the cheaper (measured with 8: 20 against 24 ms; with 16:
-# 28 against 26).
+# with 1149. So from 16 words on, those of ASCII letters and digits are
+# looked for only where a word starts, in a copy of the text with every
+# other character a space (~5 ms to make), by ahocorasick-rs (Rust, a
+# compiled automaton whose cost per character does not grow with the words):
+# the 1000-term line of bench/match_bench.py went from 46-49% of the 1-term
+# throughput to 49-52%. Below 16 words the plain scan is the cheaper.
 _WORD_STARTS_FROM = 16
-# After a space the automaton looks the next letter up among the first
-# letters of its words one by one, in the order they were added: words that
-# start with letters English words often start with go first (~1 ms of 25).
-_FIRST_LETTERS = "tasiowbhcfmpdrelngyuvjkqxz0123456789_"
 _PLAIN = re.compile("[a-z0-9_]+")  # folded words the copy keeps whole
 _ASCII_WORD_CHARS = bytes(
     byte if chr(byte) in string.ascii_letters + string.digits + "_" else ord(" ")
@@ -171,17 +169,21 @@ class Anchors:
         if len(plain) < _WORD_STARTS_FROM:
             plain = []
         # Anchor words of ASCII letters and digits (most), looked for at word starts.
-        self._word_starts = ahocorasick.Automaton()
-        for word in sorted(plain, key=lambda word: _FIRST_LETTERS.find(word[0])):
+        self._starts: list[tuple[str, frozenset[int], frozenset[int]]] = []
+        for word in plain:
             whole, prefix = anchors.pop(word)
-            self._word_starts.add_word(f" {word}", (word, frozenset(whole), frozenset(prefix)))
+            self._starts.append((word, frozenset(whole), frozenset(prefix)))
+        self._word_starts = (
+            ahocorasick_rs.AhoCorasick([f" {word}" for word, _, _ in self._starts])
+            if self._starts
+            else None
+        )
         # The others (and all of them, when few), looked for anywhere in the folded text.
         self._automaton = ahocorasick.Automaton()
         for word, (whole, prefix) in anchors.items():
             self._automaton.add_word(word, (word, frozenset(whole), frozenset(prefix)))
-        for automaton in (self._word_starts, self._automaton):
-            if len(automaton):
-                automaton.make_automaton()
+        if len(self._automaton):
+            self._automaton.make_automaton()
         self.words = frozenset((*plain, *anchors))
         # What to check for terms whose `possible` an anchor word alone can't
         # answer (a phrase, NEAR): for "a OR b*" or "a AND NOT b", finding a or b
@@ -210,13 +212,15 @@ class Anchors:
         are at least every place where a word starts with the anchor word.
         """
         found: set[int] = set()
-        if len(self._word_starts):
+        if self._word_starts is not None:
             view = ascii_words(folded)
-            for end, (word, whole, prefix) in self._word_starts.iter(view):
-                start = end - len(word)  # in `folded`: `view` has one more character first
-                hits[word].append(start)
+            for index, start, end in self._word_starts.find_matches_as_indexes(
+                view, overlapping=True
+            ):
+                word, whole, prefix = self._starts[index]
+                hits[word].append(start)  # in `folded`: `view` has one more character first
                 found |= prefix
-                if whole and view[end + 1] == " ":
+                if whole and view[end] == " ":
                     found |= whole
         if len(self._automaton):
             last = len(folded) - 1
