@@ -90,26 +90,17 @@ def family_cpu(pid: int) -> float:
     return sum(cpu_seconds(member) for member in family(pid))
 
 
-def memory_mb(pids: list[int]) -> tuple[float, float]:
-    """(RSS, PSS) summed over `pids`, in MB."""
-    rss = pss = 0
+def pss_mb(pids: list[int]) -> float:
+    """Proportional set size summed over `pids`, in MB (shared pages divided among sharers)."""
+    pss = 0
     for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1])
-                elif line.startswith("Pss:"):
+                if line.startswith("Pss:"):
                     pss += int(line.split()[1])
         except OSError:
             continue
-    return rss / 1024, pss / 1024
-
-
-def own_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return pss / 1024
 
 
 def rss_mb(pid: int) -> float:
@@ -137,11 +128,10 @@ class Sampler(threading.Thread):
         while not self.done.wait(0.2):
             if tick % 5 == 0:
                 members = family(self.pid)
-                pss = memory_mb(members)[1]
+                pss = pss_mb(members)
             tick += 1
-            own = rss_mb(self.pid)
-            rss = own + sum(rss_mb(member) for member in members if member != self.pid)
-            self.samples.append((time.time(), rss, pss, own))
+            sizes = {member: rss_mb(member) for member in members}  # `members` has `pid`
+            self.samples.append((time.time(), sum(sizes.values()), pss, sizes[self.pid]))
 
     def peak(self, start: float, end: float) -> tuple[float, float, float]:
         """The highest RSS, PSS and main-process RSS sampled between `start` and `end`."""
@@ -205,7 +195,7 @@ def report(
         "main_cpu": cpu_seconds(os.getpid()),
         "new": new,
         "statuses": statuses,
-        "rss": own_rss_mb(),
+        "rss": rss_mb(os.getpid()),
     }
     print(json.dumps(line), flush=True)
     sys.stdin.readline()  # the parent has counted the farm's requests: next cycle
