@@ -96,6 +96,11 @@ def _dated_sanely(entry: Entry, now: datetime, feed: FeedConfig) -> Entry:
     return replace(entry, published=published, updated=updated)
 
 
+def _claim(entry: Entry) -> str:
+    """What two feeds carrying one story have in common: its canonical URL, else its key."""
+    return entry.url or entry.key
+
+
 def fingerprint(entry: Entry) -> str:
     """How a feed describes an entry; when it changes, the publisher updated the article."""
     stamp = entry.updated.isoformat() if entry.updated else ""
@@ -317,7 +322,7 @@ class Poller:
         theirs: list[tuple[Entry, str, bool]] = []
         claims: dict[str, asyncio.Event] = {}
         for item in todo:
-            claim = item[0].url or item[0].key
+            claim = _claim(item[0])
             if claim in self._in_flight:
                 theirs.append(item)
             else:
@@ -358,7 +363,7 @@ class Poller:
     ) -> Stored:
         """An entry another feed was reading: link it to the stored article, or (if that
         feed could not store it) read and store it for this feed."""
-        claim = entry.url or entry.key
+        claim = _claim(entry)
         while claim in self._in_flight:
             await self._in_flight[claim].wait()
         try:
