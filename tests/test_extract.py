@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -55,3 +57,27 @@ def test_the_same_story_read_again_and_again_keeps_its_text() -> None:
 
     assert texts[0] is not None and "Joint Working Group on Critical Minerals" in texts[0]
     assert texts == [texts[0]] * 10
+
+
+def loaded_after(module: str) -> set[str]:
+    """The top-level packages a fresh interpreter has loaded after importing `module`."""
+    script = f"import sys, {module}; print(' '.join({{m.split('.')[0] for m in sys.modules}}))"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    return set(done.stdout.split())
+
+
+def test_each_process_loads_only_what_it_uses() -> None:
+    worker = loaded_after("watcher.extract")
+    assert not worker & {"httpx", "httpcore", "sqlite_utils", "apscheduler", "feedparser"}
+    assert "trafilatura" not in loaded_after("watcher.pipeline")  # the poller reads no page
+
+
+def test_the_library_surface_resolves_every_name_and_refuses_others() -> None:
+    import watcher
+
+    for name in watcher.__all__:
+        assert getattr(watcher, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'Poll'"):
+        _ = watcher.Poll  # type: ignore[attr-defined]

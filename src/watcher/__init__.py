@@ -1,40 +1,62 @@
 """watcher: poll news feeds, extract articles, match watch-terms, keep hits in SQLite.
 
 The names below are the library surface; everything else is an implementation module.
+Each is imported on first use, so that a process needing one module (an extraction
+worker needs `watcher.extract` alone) does not load them all: the worker would
+carry the HTTP client, the store and the scheduler for nothing (about 8 MB each).
 """
 
-from watcher.config import Config, FeedConfig, load_config
-from watcher.errors import (
-    ConfigError,
-    FeedError,
-    FetchError,
-    QueryError,
-    StoreError,
-    WatcherError,
-)
-from watcher.models import Article, Entry, Hit, Match
-from watcher.pipeline import Poller, PollResult
-from watcher.store import Store
-from watcher.terms import Term, compile_term, match_terms
+from __future__ import annotations
 
-__all__ = [
-    "Article",
-    "Config",
-    "ConfigError",
-    "Entry",
-    "FeedConfig",
-    "FeedError",
-    "FetchError",
-    "Hit",
-    "Match",
-    "PollResult",
-    "Poller",
-    "QueryError",
-    "Store",
-    "StoreError",
-    "Term",
-    "WatcherError",
-    "compile_term",
-    "load_config",
-    "match_terms",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names as type checkers see them (`X as X`: re-exported)
+    from watcher.config import Config as Config
+    from watcher.config import FeedConfig as FeedConfig
+    from watcher.config import load_config as load_config
+    from watcher.errors import ConfigError as ConfigError
+    from watcher.errors import FeedError as FeedError
+    from watcher.errors import FetchError as FetchError
+    from watcher.errors import QueryError as QueryError
+    from watcher.errors import StoreError as StoreError
+    from watcher.errors import WatcherError as WatcherError
+    from watcher.models import Article as Article
+    from watcher.models import Entry as Entry
+    from watcher.models import Hit as Hit
+    from watcher.models import Match as Match
+    from watcher.pipeline import Poller as Poller
+    from watcher.pipeline import PollResult as PollResult
+    from watcher.store import Store as Store
+    from watcher.terms import Term as Term
+    from watcher.terms import compile_term as compile_term
+    from watcher.terms import match_terms as match_terms
+
+_SURFACE = {
+    "Article": "watcher.models",
+    "Config": "watcher.config",
+    "ConfigError": "watcher.errors",
+    "Entry": "watcher.models",
+    "FeedConfig": "watcher.config",
+    "FeedError": "watcher.errors",
+    "FetchError": "watcher.errors",
+    "Hit": "watcher.models",
+    "Match": "watcher.models",
+    "PollResult": "watcher.pipeline",
+    "Poller": "watcher.pipeline",
+    "QueryError": "watcher.errors",
+    "Store": "watcher.store",
+    "StoreError": "watcher.errors",
+    "Term": "watcher.terms",
+    "WatcherError": "watcher.errors",
+    "compile_term": "watcher.terms",
+    "load_config": "watcher.config",
+    "match_terms": "watcher.terms",
+}
+__all__ = list(_SURFACE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SURFACE:
+        raise AttributeError(f"module 'watcher' has no attribute {name!r}")
+    return getattr(importlib.import_module(_SURFACE[name]), name)
