@@ -230,3 +230,39 @@ def test_pages_waiting_for_a_slow_host_do_not_hold_up_other_hosts(
     # The slow host's pages take 10 x 0.3 s one after another; the fast ones none of that.
     assert finished["Slow"] >= 3.0
     assert finished["Fast"] < 1.5, finished
+
+
+def test_feeds_polled_at_once_are_bounded(site: Site, tmp_path: Path) -> None:
+    """Each feed being polled holds its entries and their tasks; without a bound a cycle
+    over every feed held all of them at once (the main process grew with the feed count)."""
+    feeds = []
+    for k in range(8):
+        site.put(f"/f{k}.xml", feed(3, f"{site.base}/p{k}"))
+        for n in range(3):
+            site.put(f"/p{k}/a/{n}", PAGE.format(body=BODY), "text/html")
+        feeds.append((f"Ferries {k}", f"{site.base}/f{k}.xml"))
+    config = load_config(write_config(tmp_path, feeds))
+    # One connection: two feeds at once (FEEDS_PER_CONNECTION).
+    config = replace(config, fetch=replace(config.fetch, concurrency=1, per_host=1))
+    finished: list[str] = []
+    most_at_once = 0
+
+    class Watching(Extractor):
+        async def extract(
+            self, html: bytes, url: str, metadata: bool = True, headline: str | None = None
+        ) -> Extracted | None:
+            nonlocal most_at_once
+            feeds_fetched = len(site.requests("/f"))
+            most_at_once = max(most_at_once, feeds_fetched - len(finished))
+            return await super().extract(html, url, metadata, headline)
+
+    async def run() -> None:
+        with Store.open(config.db_path) as store, Watching(workers=0) as extractor:
+            store.sync_config(config, datetime.now(UTC))
+            async with Fetcher(config.fetch) as fetcher:
+                poller = Poller(config, store, fetcher, extractor)
+                results = await poller.poll_all(config.feeds, lambda r: finished.append(r.feed))
+        assert [r.new_articles for r in results] == [3] * 8
+
+    asyncio.run(run())
+    assert 1 <= most_at_once <= 2, most_at_once

@@ -42,6 +42,9 @@ FUTURE_SLACK = timedelta(hours=2)  # entry dates this far ahead pass (clocks and
 # is what failed, and a dead network must not mark every feed failing.
 NETWORK_EVIDENCE = 2
 STORE_RETRY = 60.0  # seconds until a poll whose outcome the database refused is tried again
+# Feeds being polled at once, per connection allowed: enough for every connection to have
+# a host whose turn it is; more only holds their entries and tasks in memory.
+FEEDS_PER_CONNECTION = 2
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,7 @@ class Poller:
         self._pages = PageGate(
             config.fetch.concurrency + 4 * extractor.workers, config.fetch.per_host
         )
+        self._feeds = asyncio.Semaphore(FEEDS_PER_CONNECTION * config.fetch.concurrency)
 
     def use(self, config: Config) -> None:
         """Poll with a reloaded config from now on (new terms, intervals, backoff)."""
@@ -157,8 +161,13 @@ class Poller:
 
         A fault of the database (locked past the busy timeout, read-only, full)
         fails the poll; when even the failure cannot be recorded, the poll is
-        tried again `STORE_RETRY` seconds later.
+        tried again `STORE_RETRY` seconds later. Polls beyond the feeds polled at
+        once wait their turn here.
         """
+        async with self._feeds:
+            return await self._poll_now(feed)
+
+    async def _poll_now(self, feed: FeedConfig) -> PollResult:
         started = self.clock()
         try:
             return await self._poll(feed, started)
