@@ -7,7 +7,7 @@ from pathlib import Path
 
 from watcher.cluster import MAX_DISTANCE, distance, simhash
 from watcher.models import Article, Entry
-from watcher.store import Store
+from watcher.store import Reading, Store
 
 WIRE = (
     "Engineers working on the high-speed line in Gujarat completed the last river bridge "
@@ -58,9 +58,7 @@ def save(store: Store, feed: str, url: str, text: str, when: datetime = NOW) -> 
         key=url, url=url, link=url, title="Bridge done", summary="", published=None, updated=None
     )
     article = Article(url=url, title="Bridge done", text=text, source="page", published=None)
-    store.save_article(
-        feed=feed, entry=entry, article=article, fingerprint="x", matches=(), now=when
-    )
+    store.save_articles(feed, [Reading(entry, article, "x", ())], when)
 
 
 def clusters(store: Store) -> dict[str, int]:

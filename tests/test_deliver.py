@@ -22,7 +22,7 @@ from conftest import ROOT, Mailbox, Receiver, write_config
 from watcher.cli import cli
 from watcher.deliver.dispatch import retry_delay
 from watcher.models import Article, Entry, Match
-from watcher.store import Store
+from watcher.store import Reading, Store
 
 pytestmark = pytest.mark.slow
 
@@ -148,14 +148,10 @@ def hostile_hit(db: Path) -> None:
     now = datetime.now(UTC)
     title = "Mast deal signed\r\nBcc: victim@elsewhere.example\r\n<script>alert(1)</script>"
     with Store.open(db) as store:
-        store.save_article(
-            feed="Coastline Daily",
-            entry=Entry("k1", "https://coast.example/a", None, title, "", now, None),
-            article=Article("https://coast.example/a", title, "The UNICORN mast.", "page", now),
-            fingerprint="f",
-            matches=[Match("UNICORN antenna", "UNICORN", "<b>UNICORN</b> mast", 1.0, 1, False)],
-            now=now,
-        )
+        entry = Entry("k1", "https://coast.example/a", None, title, "", now, None)
+        article = Article("https://coast.example/a", title, "The UNICORN mast.", "page", now)
+        match = Match("UNICORN antenna", "UNICORN", "<b>UNICORN</b> mast", 1.0, 1, False)
+        store.save_articles("Coastline Daily", [Reading(entry, article, "f", [match])], now)
 
 
 def test_a_title_with_line_breaks_and_html_injects_no_header_and_no_markup(

@@ -11,7 +11,7 @@ from watcher.errors import QueryError
 from watcher.models import Article, Entry, Match
 from watcher.query import parse
 from watcher.search import search, to_fts
-from watcher.store import Store, fulltext
+from watcher.store import Reading, Store, fulltext
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
@@ -61,10 +61,7 @@ def save(
     now: datetime = NOW,
     feed: str = "Wire",
 ) -> int:
-    store.save_article(
-        feed=feed, entry=entry, article=article(title, text), fingerprint=title + text,
-        matches=matches, now=now,
-    )  # fmt: skip
+    store.save_articles(feed, [Reading(entry, article(title, text), title + text, matches)], now)
     return int(store.db.execute("SELECT id FROM articles WHERE key = ?", [entry.key]).fetchone()[0])
 
 

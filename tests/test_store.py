@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from watcher.models import Article, Entry, Match
-from watcher.store import PollRecord, Store
+from watcher.store import PollRecord, Reading, Store
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 MIGRATIONS = [
@@ -42,9 +42,7 @@ MATCH = Match(
 
 
 def save(store: Store, feed: str = "Port News", matches: tuple[Match, ...] = (MATCH,)) -> int:
-    return store.save_article(
-        feed=feed, entry=ENTRY, article=ARTICLE, fingerprint="f1", matches=matches, now=NOW
-    )
+    return store.save_articles(feed, [Reading(ENTRY, ARTICLE, "f1", matches)], NOW)[0]
 
 
 def test_new_database_gets_schema_in_wal_mode(tmp_path: Path) -> None:

@@ -343,23 +343,6 @@ class Store:
             [article_id, feed, fingerprint, stamp(now)],
         )
 
-    def save_article(
-        self,
-        *,
-        feed: str,
-        entry: Entry,
-        article: Article,
-        fingerprint: str,
-        matches: Sequence[Match],
-        now: datetime,
-    ) -> int:
-        """Store a new or updated article with its matches, in one transaction.
-
-        A term that already hit this article does not hit it again. Returns the
-        number of new hits.
-        """
-        return self.save_articles(feed, [Reading(entry, article, fingerprint, matches)], now)[0]
-
     def save_articles(self, feed: str, readings: Sequence[Reading], now: datetime) -> list[int]:
         """Store one feed's new or updated articles together, in one transaction.
 
