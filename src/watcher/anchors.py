@@ -128,10 +128,18 @@ def holds(check: Groups | Node, folded: str) -> bool:
 # links at each character): 11 ms for 4 MB of news text with one word, 45 ms
 # with 1149. So from 16 words on, those of ASCII letters and digits are
 # looked for only where a word starts, in a copy of the text with every
-# other character a space (~5 ms to make), by ahocorasick-rs (Rust, a
-# compiled automaton whose cost per character does not grow with the words):
-# the 1000-term line of bench/match_bench.py went from 46-49% of the 1-term
-# throughput to 49-52%. Below 16 words the plain scan is the cheaper.
+# other character a space (~6 ms to make), by ahocorasick-rs built as a DFA
+# (one table step per character, however many words). The patterns are the
+# bare words, and a place not after a space is skipped: for the 1149 words
+# that scans the copy in 11 ms (8 given bytes, see `scan`), against 22 as
+# first written (the default automaton, an NFA, and a space in front of each
+# pattern; 16 as a DFA) and 42 for the bare words in the NFA, which follows
+# fail links inside words. The DFA takes ~0.6 MB and 2 ms to build for 1149
+# words (21 MB and 0.14 s for 20,000). The 1000-term line of
+# bench/match_bench.py went from 49-52% of the 1-term throughput to 56-60%
+# in most runs (issue 3). Below 16 words pyahocorasick still scans the
+# folded text, though the copy and the DFA now cost less there too (~6
+# against ~12 ms for one word).
 _WORD_STARTS_FROM = 16
 _PLAIN = re.compile("[a-z0-9_]+")  # folded words the copy keeps whole
 _ASCII_WORD_CHARS = bytes(
@@ -155,8 +163,8 @@ class Anchors:
     """The anchor words of many terms, looked for in an article in one scan.
 
     With many anchor words, those of ASCII letters and digits are looked for
-    only where words start, in an ASCII copy of the text (`ascii_words`),
-    which keeps the cost of the scan from growing with them.
+    only where words start, in an ASCII copy of the text (`ascii_words`), by
+    a DFA, which keeps the cost of the scan from growing with them.
     """
 
     def __init__(self, terms: Sequence[Term]) -> None:
@@ -174,7 +182,10 @@ class Anchors:
             whole, prefix = anchors.pop(word)
             self._starts.append((word, frozenset(whole), frozenset(prefix)))
         self._word_starts = (
-            ahocorasick_rs.AhoCorasick([f" {word}" for word, _, _ in self._starts])
+            ahocorasick_rs.BytesAhoCorasick(
+                [word.encode("ascii") for word, _, _ in self._starts],
+                implementation=ahocorasick_rs.Implementation.DFA,
+            )
             if self._starts
             else None
         )
@@ -214,11 +225,16 @@ class Anchors:
         found: set[int] = set()
         if self._word_starts is not None:
             view = ascii_words(folded)
+            # As bytes: given a str, ahocorasick-rs first maps each of its UTF-8
+            # offsets to a character offset, a table as long as the text (~3 of
+            # 11 ms for 4 MB); in the ASCII copy they are the same.
             for index, start, end in self._word_starts.find_matches_as_indexes(
-                view, overlapping=True
+                view.encode("ascii"), overlapping=True
             ):
+                if view[start - 1] != " ":
+                    continue  # inside a word
                 word, whole, prefix = self._starts[index]
-                hits[word].append(start)  # in `folded`: `view` has one more character first
+                hits[word].append(start - 1)  # in `folded`: `view` has one more character first
                 found |= prefix
                 if whole and view[end] == " ":
                     found |= whole
