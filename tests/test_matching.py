@@ -58,6 +58,7 @@ ARTICLE = st.lists(
     st.tuples(st.sampled_from(WORDS), st.sampled_from(BETWEEN)), min_size=3, max_size=60
 ).map(lambda pairs: "".join(word + between for word, between in pairs))
 QUERY_WORDS = ["india", "japan", "rail", "rail*", "uni*", "=UNICORN", "ai", "=AI", "2", "東京"]
+QUERY_WORDS += ["railway"]  # starts "rail": both found at one place
 QUERY_WORDS += ["रेल", "straße", "café", "ＡＩ", "x²", '"high speed"', '"india japan"', '"2½"']
 QUERY_WORDS += ['"rail, india"', '"india’s rail"', "=India", '="AI dialogue"', "istanbul", "の"]
 
@@ -220,35 +221,21 @@ def test_fast_matching_gives_the_matches_of_plain_matching_on_the_labelled_corpu
         assert matcher.match(title, text) == plain_matches(terms, title, text), path.name
 
 
-# --- many terms: anchor words looked for where words start --------------------------
-# With many anchor words, `Matcher` looks for them at word starts in an ASCII copy of
-# the text (`watcher.anchors.ascii_words`), not anywhere in the text; the tests above mostly have
-# too few for that, so these force it.
+# --- anchor words looked for where words start ----------------------------------------
+# `Matcher` looks for anchor words of ASCII letters and digits at word starts in an ASCII
+# copy of the text (`watcher.anchors.ascii_words`), not anywhere in the text.
 
 
 def test_the_ascii_copy_keeps_each_ascii_word_in_its_place_after_a_space() -> None:
     view = anchors_module.ascii_words("“kari” café 東京 x_1,a")
 
-    assert view == "  kari  caf     x_1 a "
-
-
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(QUERY, min_size=1, max_size=4), ARTICLE, ARTICLE)
-def test_matching_by_word_starts_gives_the_matches_of_plain_matching(
-    queries: list[str], title: str, text: str
-) -> None:
-    terms = compiled(queries)
-    with patch.object(anchors_module, "_WORD_STARTS_FROM", 1):
-        matcher = Matcher(terms)
-
-    assert matcher.match(title, text) == plain_matches(terms, title, text)
+    assert view == b"  kari  caf     x_1 a "
 
 
 def test_anchor_words_are_found_at_every_kind_of_word_start() -> None:
     queries = ["kari", "senlo*", "tomu", '"va pe"', "quaost NEAR/2 kari", "dri AND NOT el"]
     terms = compiled(queries)
-    with patch.object(anchors_module, "_WORD_STARTS_FROM", 1):
-        matcher = Matcher(terms)
+    matcher = Matcher(terms)
     title = "Kari"
     text = "“Tomu” (senlorita) va-pe\nkari_x kari… quaost—KARI drí dri, ｔｏｍｕ"
 

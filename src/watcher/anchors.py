@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import string
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import ahocorasick
@@ -123,48 +124,76 @@ def holds(check: Groups | Node, folded: str) -> bool:
     return True
 
 
-# Looking for many anchor words anywhere in a text costs pyahocorasick more
-# the more words it holds (it walks a node's letters one by one, and fail
-# links at each character): 11 ms for 4 MB of news text with one word, 45 ms
-# with 1149. So from 16 words on, those of ASCII letters and digits are
-# looked for only where a word starts, in a copy of the text with every
-# other character a space (~6 ms to make), by ahocorasick-rs built as a DFA
-# (one table step per character, however many words). The patterns are the
-# bare words, and a place not after a space is skipped: for the 1149 words
-# that scans the copy in 11 ms (8 given bytes, see `scan`), against 22 as
-# first written (the default automaton, an NFA, and a space in front of each
-# pattern; 16 as a DFA) and 42 for the bare words in the NFA, which follows
-# fail links inside words. The DFA takes ~0.6 MB and 2 ms to build for 1149
-# words (21 MB and 0.14 s for 20,000). The 1000-term line of
-# bench/match_bench.py went from 49-52% of the 1-term throughput to 56-60%
-# in most runs (issue 3). Below 16 words pyahocorasick still scans the
-# folded text, though the copy and the DFA now cost less there too (~6
-# against ~12 ms for one word).
-_WORD_STARTS_FROM = 16
+@dataclass(frozen=True)
+class Check:
+    """What an article needs, beyond a term's anchor word, for the term to match there."""
+
+    # Words alone in their group, of ASCII letters and digits: the scan looks
+    # for them too and notes where they start words (`Anchors.scan`), so a
+    # lookup tells, where searching the text for an absent word costs ~2.5 µs
+    # for 5 kB (~4.5 in a pass of the benchmark, whose 1000 terms have 308
+    # such checks, all phrases and all failing: ~1.4 ms).
+    noted: tuple[str, ...]
+    groups: Groups | Node  # one word of each group in the text (or what `possible` says)
+
+    def holds(self, folded: str, hits: Mapping[str, list[int]]) -> bool:
+        """Whether the `folded` article, where the scan noted `hits`, has what is needed."""
+        for word in self.noted:
+            if word not in hits:
+                return False
+        return holds(self.groups, folded)
+
+
+# Anchor words of ASCII letters and digits (nearly all) are looked for only
+# where a word starts, in a copy of the text with every other character a
+# space (`ascii_words`, ~6 ms for 4 MB of news text), by ahocorasick-rs built
+# as a DFA (one table step per character, however many words) over the bare
+# words, skipping a place not after a space. Finding the longest word at each
+# place (leftmost-longest) costs less than finding every overlapping one, at
+# any number of words: for 4 MB, 0.2 against 0.4 ms with one word, 0.4
+# against 21 with 12, 7.8 against 8.4 with 1149. pyahocorasick over the
+# folded text, used before for fewer than 16 words, took 11 ms with one
+# word and 45 with 1149 (it follows fail links inside words). The shorter
+# anchor words that start the word found at a place are there too
+# (`_start`). The DFA takes ~0.6 MB and 2 ms to build for 1149 words (21 MB
+# and 0.14 s for 20,000). Issue 3.
 _PLAIN = re.compile("[a-z0-9_]+")  # folded words the copy keeps whole
 _ASCII_WORD_CHARS = bytes(
     byte if chr(byte) in string.ascii_letters + string.digits + "_" else ord(" ")
     for byte in range(256)
 )
+_SPACE = ord(" ")
 
 
-def ascii_words(folded: str) -> str:
+def ascii_words(folded: str) -> bytes:
     """`folded` with a space for each character but ASCII letters, digits and _, and on each side.
 
     Every word of ASCII letters and digits in `folded` starts after a space
     here (at its offset plus one), and so does any other such run: a word
-    that only ends in ASCII ("café" holds "caf") looks whole.
+    that only ends in ASCII ("café" holds "caf") looks whole. Bytes, which
+    ahocorasick-rs takes as they are: given a str, it first maps each UTF-8
+    offset to a character offset (~3 ms for 4 MB).
     """
     ascii_only = folded.encode("ascii", "replace")  # one "?" for each other character
-    return f" {ascii_only.translate(_ASCII_WORD_CHARS).decode('ascii')} "
+    return b" " + ascii_only.translate(_ASCII_WORD_CHARS) + b" "
+
+
+@dataclass(frozen=True)
+class _Start:
+    """What finding a word of the word-start scan at a word start tells."""
+
+    words: tuple[str, ...]  # the anchor words it starts with, itself last: all are there
+    prefix: frozenset[int]  # terms with one of those as a wildcard
+    whole: frozenset[int]  # terms with the word itself, if it ends there
 
 
 class Anchors:
     """The anchor words of many terms, looked for in an article in one scan.
 
-    With many anchor words, those of ASCII letters and digits are looked for
-    only where words start, in an ASCII copy of the text (`ascii_words`), by
-    a DFA, which keeps the cost of the scan from growing with them.
+    Those of ASCII letters and digits are looked for only where words start,
+    in an ASCII copy of the text (`ascii_words`), by a DFA, which keeps the
+    cost of the scan from growing with them; the others, if any, anywhere in
+    the folded text by pyahocorasick.
     """
 
     def __init__(self, terms: Sequence[Term]) -> None:
@@ -173,71 +202,49 @@ class Anchors:
             for leaf in term.anchors:
                 whole, prefix = anchors.setdefault(leaf.words[0], (set(), set()))
                 (prefix if leaf.prefix and len(leaf.words) == 1 else whole).add(index)
-        plain = [word for word in anchors if _PLAIN.fullmatch(word)]
-        if len(plain) < _WORD_STARTS_FROM:
-            plain = []
-        # Anchor words of ASCII letters and digits (most), looked for at word starts.
-        self._starts: list[tuple[str, frozenset[int], frozenset[int]]] = []
-        for word in plain:
-            whole, prefix = anchors.pop(word)
-            self._starts.append((word, frozenset(whole), frozenset(prefix)))
+        self.checks = _checks(terms)  # by the index of the term
+        plain = {word: anchors.pop(word) for word in list(anchors) if _PLAIN.fullmatch(word)}
+        for check in self.checks.values():
+            for word in check.noted:
+                plain.setdefault(word, (set(), set()))  # noted only, picking no term
+        self._starts = [_start(word, plain) for word in plain]
         self._word_starts = (
             ahocorasick_rs.BytesAhoCorasick(
-                [word.encode("ascii") for word, _, _ in self._starts],
+                [word.encode("ascii") for word in plain],
+                matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
                 implementation=ahocorasick_rs.Implementation.DFA,
             )
-            if self._starts
+            if plain
             else None
         )
-        # The others (and all of them, when few), looked for anywhere in the folded text.
+        # The others, looked for anywhere in the folded text.
         self._automaton = ahocorasick.Automaton()
         for word, (whole, prefix) in anchors.items():
             self._automaton.add_word(word, (word, frozenset(whole), frozenset(prefix)))
         if len(self._automaton):
             self._automaton.make_automaton()
         self.words = frozenset((*plain, *anchors))
-        # What to check for terms whose `possible` an anchor word alone can't
-        # answer (a phrase, NEAR): for "a OR b*" or "a AND NOT b", finding a or b
-        # answered it. `possible` only grows with the text, and the text holds
-        # the anchor word: a group with a term's only anchor word holds.
-        self.checks: dict[int, Groups | Node] = {}  # by the index of the term
-        for index, term in enumerate(terms):
-            if all(possible(term.tree, leaf.words[0]) for leaf in term.anchors):
-                continue
-            groups = needed(term.tree)
-            if groups is None:
-                self.checks[index] = term.tree
-                continue
-            anchor_words = {leaf.words[0] for leaf in term.anchors}
-            if len(anchor_words) == 1:
-                groups = tuple(group for group in groups if not anchor_words.intersection(group))
-            if groups:
-                self.checks[index] = _cheapest_first(groups)
 
     def scan(self, folded: str, hits: defaultdict[str, list[int]]) -> list[int]:
         """The terms (indexes) with an anchor word in the `folded` article, noting in `hits`
-        where each anchor word occurs (in order).
+        where each anchor word, and each word of a `Check.noted`, occurs (in order).
 
         Evaluating a term then finds its anchor words there instead of
         searching the text again (~1.5 µs a search of 5 kB). The places noted
-        are at least every place where a word starts with the anchor word.
+        are at least every place where a word starts with the word.
         """
         found: set[int] = set()
         if self._word_starts is not None:
-            view = ascii_words(folded)
-            # As bytes: given a str, ahocorasick-rs first maps each of its UTF-8
-            # offsets to a character offset, a table as long as the text (~3 of
-            # 11 ms for 4 MB); in the ASCII copy they are the same.
-            for index, start, end in self._word_starts.find_matches_as_indexes(
-                view.encode("ascii"), overlapping=True
-            ):
-                if view[start - 1] != " ":
+            view, starts = ascii_words(folded), self._starts
+            for index, start, end in self._word_starts.find_matches_as_indexes(view):
+                if view[start - 1] != _SPACE:
                     continue  # inside a word
-                word, whole, prefix = self._starts[index]
-                hits[word].append(start - 1)  # in `folded`: `view` has one more character first
-                found |= prefix
-                if whole and view[end] == " ":
-                    found |= whole
+                known = starts[index]
+                for word in known.words:
+                    hits[word].append(start - 1)  # in `folded`: `view` has one more byte first
+                found |= known.prefix
+                if known.whole and view[end] == _SPACE:
+                    found |= known.whole
         if len(self._automaton):
             last = len(folded) - 1
             for end, (word, whole, prefix) in self._automaton.iter(folded):
@@ -249,3 +256,42 @@ class Anchors:
                 if whole and (end == last or not joins(folded[end], folded[end + 1])):
                     found |= whole
         return sorted(found)
+
+
+def _checks(terms: Sequence[Term]) -> dict[int, Check]:
+    """What to check for terms (by index) whose `possible` an anchor word alone can't answer.
+
+    For a phrase or NEAR; for "a OR b*" or "a AND NOT b", finding a or b
+    answered it. `possible` only grows with the text, and the text holds the
+    anchor word: a group with a term's only anchor word holds.
+    """
+    checks: dict[int, Check] = {}
+    for index, term in enumerate(terms):
+        if all(possible(term.tree, leaf.words[0]) for leaf in term.anchors):
+            continue
+        groups = needed(term.tree)
+        if groups is None:
+            checks[index] = Check((), term.tree)
+            continue
+        anchor_words = {leaf.words[0] for leaf in term.anchors}
+        if len(anchor_words) == 1:
+            groups = tuple(group for group in groups if not anchor_words.intersection(group))
+        if not groups:
+            continue
+        noted = tuple(
+            group[0] for group in groups if len(group) == 1 and _PLAIN.fullmatch(group[0])
+        )
+        others = tuple(group for group in groups if len(group) > 1 or group[0] not in noted)
+        checks[index] = Check(noted, _cheapest_first(others))
+    return checks
+
+
+def _start(word: str, plain: dict[str, tuple[set[int], set[int]]]) -> _Start:
+    """What finding `word` at a word start tells, given the terms of each word (`plain`).
+
+    The scan finds the longest word at each place: the shorter ones that
+    start it are there too, as wildcards, though not as whole words.
+    """
+    words = tuple(word[:end] for end in range(1, len(word) + 1) if word[:end] in plain)
+    prefix = frozenset(index for start in words for index in plain[start][1])
+    return _Start(words, prefix, frozenset(plain[word][0]))

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from watcher.anchors import Anchors, anchors_of, holds
+from watcher.anchors import Anchors, anchors_of
 from watcher.folded import FoldedWords, fold_in_place
 from watcher.models import Match
 from watcher.near import Windows, around, pairs
@@ -32,6 +32,7 @@ from watcher.words import Words
 
 TITLE_WEIGHT = 3.0  # a match in the headline says more than one deep in the text
 _FIELD_IDS = {"title": TITLE, "text": TEXT}
+_BOTH = (TITLE, TEXT)
 
 
 @dataclass(frozen=True)
@@ -115,25 +116,13 @@ def _evaluate(
     start in those windows count.
     """
     if isinstance(node, Leaf):
-        words, first = node.words, node.words[0]
         if not spans:
             for f in fields:
-                if article.fields[f].exists(words, node.exact, node.prefix):
+                if article.fields[f].exists(node.words, node.exact, node.prefix):
                     return FOUND
             return NOT_FOUND
-        places, known = [], article.places(first)
-        for f in fields:
-            starts = known[f]
-            if starts is _NOWHERE:
-                continue  # the automaton found no word starting so
-            if within is None:
-                found = article.fields[f].find(words, node.exact, node.prefix, starts)
-            elif within[f]:
-                found = article.fields[f].find(words, node.exact, node.prefix, starts, within[f])
-            else:
-                continue  # nowhere to look
-            for start, end in found:
-                places.append(Span(f, start, end, node.source, len(words)))
+        places: list[Span] = []
+        _add_places(node, article, fields, within, places)
         return Found(True, places) if places else NOT_FOUND
     if isinstance(node, AnyOf):
         if not spans:
@@ -143,12 +132,15 @@ def _evaluate(
             return NOT_FOUND
         ok, places, closeness = False, [], 0.0
         for part in node.parts:
+            if isinstance(part, Leaf):  # most parts: no call nor `Found`, ~0.1 µs a word
+                _add_places(part, article, fields, within, places)
+                continue
             result = _evaluate(part, article, fields, True, within)
             if result.ok:
                 ok = True
                 places += result.spans
                 closeness += result.closeness
-        return Found(True, places, closeness) if ok else NOT_FOUND
+        return Found(True, places, closeness) if ok or places else NOT_FOUND
     if isinstance(node, Not):
         # Only whether the part occurs matters: finding its first place is enough.
         return NOT_FOUND if _evaluate(node.part, article, fields, False).ok else FOUND
@@ -174,6 +166,26 @@ def _evaluate(
     if isinstance(node, Field):
         return _evaluate(node.part, article, (_FIELD_IDS[node.name],), spans, within)
     return _near(node, article, fields)
+
+
+def _add_places(
+    node: Leaf, article: _Article, fields: tuple[int, ...], within: Windows | None, to: list[Span]
+) -> None:
+    """Add to `to` the places of the query words `node` in the article's `fields` (in windows,
+    with `within`): none if it does not match."""
+    words, known = node.words, article.places(node.words[0])
+    for f in fields:
+        starts = known[f]
+        if starts is _NOWHERE:
+            continue  # the automaton found no word starting so
+        if within is None:
+            found = article.fields[f].find(words, node.exact, node.prefix, starts)
+        elif within[f]:
+            found = article.fields[f].find(words, node.exact, node.prefix, starts, within[f])
+        else:
+            continue  # nowhere to look
+        for start, end in found:
+            to.append(Span(f, start, end, node.source, len(words)))
 
 
 def _near(node: Near, article: _Article, fields: tuple[int, ...]) -> Found:
@@ -206,9 +218,9 @@ class Matcher:
         for index in self._anchors.scan(article.folded, article.hits):
             term = self.terms[index]
             check = checks.get(index)
-            if check is not None and not holds(check, article.folded):
+            if check is not None and not check.holds(article.folded, article.hits):
                 continue
-            found = _evaluate(term.tree, article, (TITLE, TEXT))
+            found = _evaluate(term.tree, article, _BOTH)
             if found.ok:
                 matches.append(_explain(term, found, article))
         return matches
@@ -221,7 +233,7 @@ class Matcher:
         article = _Article(title, text)
         places: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
         for term in self.terms:
-            found = _evaluate(term.tree, article, (TITLE, TEXT))
+            found = _evaluate(term.tree, article, _BOTH)
             if found.ok:
                 for span in found.spans:
                     places[span.place].append(
@@ -247,25 +259,23 @@ def _explain(term: Term, found: Found, article: _Article) -> Match:
         clauses: tuple[str, ...] = (span.clause,)
     else:
         # As sorted(set(found.spans)), the first of equal spans kept, but hashed
-        # and compared as tuples in C, not by the dataclass' methods in Python.
+        # and compared as tuples in C, not by the dataclass' methods in Python;
+        # the title's come first (TITLE < TEXT), so one bisection counts them.
         unique: dict[tuple[int, int, int], Span] = {}
         for s in found.spans:
             unique.setdefault((s.place, s.start, s.end), s)
-        spans = [unique[key] for key in sorted(unique)]
-        count, in_title = len(spans), sum(1 for s in spans if s.place == TITLE)
+        keys = sorted(unique)
+        count, in_title = len(keys), bisect.bisect_left(keys, (TEXT,))
         where = TEXT if in_title < count else TITLE
         words = article.fields[where]
-        places = [words.chars(s.start, s.end) for s in spans if s.place == where]
-        clauses = tuple(dict.fromkeys(s.clause for s in spans))
-    text, highlights = snippet(words.text, places)
+        chars = words.chars
+        places = [chars(start, end) for _, start, end in keys[in_title:] or keys]  # or the title's
+        clauses = tuple(dict.fromkeys([unique[key].clause for key in keys]))
+    snippet_text, highlights = snippet(words.text, places)
     start, end = places[0]
-    return Match(
-        term=term.name,
-        phrase=words.text[start:end],
-        snippet=text,
-        score=round(TITLE_WEIGHT * in_title + (count - in_title) + found.closeness, 2),
-        count=count,
-        in_title=in_title > 0,
-        clauses=clauses,
-        highlights=highlights,
-    )
+    phrase = words.text[start:end]
+    score = TITLE_WEIGHT * in_title + (count - in_title)  # whole: rounding keeps it
+    if found.closeness:  # round() costs ~0.2 µs a match; only NEAR's closeness needs it
+        score = round(score + found.closeness, 2)
+    # In the order of the fields, not by keyword: ~0.9 against ~1.7 µs a `Match`.
+    return Match(term.name, phrase, snippet_text, score, count, in_title > 0, clauses, highlights)
