@@ -7,7 +7,7 @@ generated from that vocabulary, as watch-terms name specific things: words
 found in at most three of the pages, in phrases, OR-groups with a wildcard,
 NEAR pairs and AND NOT exclusions (fixed seed, so runs compare).
 
-    .venv/bin/python bench/match_bench.py [--mb 4] [--repeat 3]
+    .venv/bin/python bench/match_bench.py [--mb 4] [--repeat 15]
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def throughput(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=4.0, help="MB of text to match")
-    parser.add_argument("--repeat", type=int, default=5, help="passes per figure (best)")
+    parser.add_argument("--repeat", type=int, default=15, help="passes per figure (best)")
     args = parser.parse_args()
     rng = random.Random(20261123)
     texts = articles()
