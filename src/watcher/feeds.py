@@ -173,13 +173,14 @@ def _describe(problem: Any) -> str:
 
 
 def _entry(item: Any, feed_url: str) -> Entry:
-    contents = [part.get("value", "") for part in item.get("content", [])]
+    # `or ""`: from broken markup feedparser can give an element the value None.
+    contents = [part.get("value") or "" for part in item.get("content", [])]
     return _make_entry(
         feed_url,
         guid=item.get("id"),
         link=item.get("link"),
-        title=plain_text(item.get("title", "")),
-        summary=plain_text(max([*contents, item.get("summary", "")], key=len)),
+        title=plain_text(item.get("title") or ""),
+        summary=plain_text(max([*contents, item.get("summary") or ""], key=len)),
         published=_from_struct(item.get("published_parsed")),
         # dict.get: FeedParserDict.get would map a missing updated_parsed to published_parsed.
         updated=_from_struct(dict.get(item, "updated_parsed")),
