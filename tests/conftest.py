@@ -389,3 +389,17 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.close()
+
+
+@pytest.fixture(autouse=True)
+def _repo_state_untouched() -> Iterator[None]:
+    """No test may write the checkout's own state/ (where `watcher run` keeps its database)."""
+    state = ROOT / "state"
+
+    def files() -> dict[str, int]:
+        items = state.iterdir() if state.is_dir() else iter(())
+        return {item.name: item.stat().st_mtime_ns for item in items}
+
+    before = files()
+    yield
+    assert files() == before, f"the test wrote {state}: give its config a [storage] in tmp_path"

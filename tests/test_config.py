@@ -225,7 +225,7 @@ def test_duplicate_term_name_is_rejected(tmp_path: Path) -> None:
 def test_empty_file_gives_the_defaults(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ""))
 
-    assert config.db_path == Path("state/watcher.db")
+    assert config.db_path == tmp_path.resolve() / "state" / "watcher.db"
     assert config.default_interval == 1800.0
     assert config.feeds == ()
     assert config.terms == ()
@@ -259,6 +259,37 @@ def test_storage_path_sets_the_db_path(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, '[storage]\npath = "/var/lib/watcher/hits.db"\n'))
 
     assert config.db_path == Path("/var/lib/watcher/hits.db")
+
+
+def test_relative_storage_path_starts_at_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, elsewhere = tmp_path / "etc", tmp_path / "home"
+    folder.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    write(folder, "")
+    config = load_config(Path("../etc/watcher.toml"))  # relative to the current folder
+    write(folder, '[storage]\npath = "data/hits.db"\n')
+    named = load_config(Path("../etc/watcher.toml"))
+
+    assert config.db_path == folder.resolve() / "state" / "watcher.db"
+    assert named.db_path == folder.resolve() / "data" / "hits.db"
+
+
+def test_relative_ca_file_starts_at_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir("/")
+    text = (
+        '[[channels]]\nname = "mail"\ntype = "email"\nhost = "smtp.example"\n'
+        'from = "w@example.org"\nto = ["desk@example.org"]\nca_file = "relay-ca.pem"\n'
+    )
+
+    channel = load_config(write(tmp_path, text)).channels[0]
+
+    assert channel.settings.ca_file == tmp_path.resolve() / "relay-ca.pem"  # type: ignore[union-attr]
 
 
 def test_selecting_an_unknown_feed_name_is_a_config_error(tmp_path: Path) -> None:

@@ -235,7 +235,7 @@ def _email(check: Checker, table: dict[str, Any], at: Where) -> EmailSettings:
         to=to,
         username=username,
         password=password,
-        ca_file=Path(ca_file) if ca_file else None,
+        ca_file=check.beside(ca_file) if ca_file else None,
     )
 
 

@@ -149,7 +149,7 @@ class _ConfigChecker(Checker):
         self.known(raw, sections, TOP)
         storage, at = self.table(raw, "storage"), Where("storage")
         self.known(storage, {"path"}, at)
-        db_path = Path(self.text(storage, "path", at, default="state/watcher.db"))
+        db_path = self.beside(self.text(storage, "path", at, default="state/watcher.db"))
         poll, at = self.table(raw, "poll"), Where("poll")
         self.known(
             poll, {"interval", "max_backoff", "adaptive", "min_interval", "max_interval"}, at

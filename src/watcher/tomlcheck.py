@@ -53,6 +53,14 @@ class Checker:
         self.path = path
         self.lines = text.splitlines()
 
+    def beside(self, path: str) -> Path:
+        """A path from the file, absolute; a relative one is taken from the file's own folder.
+
+        So the CLI run from any folder and the service in its working directory
+        open the same files (issue 15, item 5).
+        """
+        return (self.path.absolute().parent / path).resolve()
+
     def fail(self, where: Where, key: str, message: str) -> ConfigError:
         line = self.line_of(where, key)
         at = f":{line}" if line else ""
