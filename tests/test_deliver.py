@@ -223,6 +223,52 @@ def test_a_missing_secret_stops_the_send_with_its_name(
     assert receiver.posts == []
 
 
+def test_sending_one_channel_is_not_stopped_by_another_channels_missing_secret(
+    tmp_path: Path,
+    polled: Path,
+    receiver: Receiver,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
+    mail = email_channel(mailbox, username='"watcher"', password='"env:TEST_SMTP_PASSWORD"')
+    config = channel_config(tmp_path, polled, webhook_channel(receiver) + "\n" + mail)
+
+    hook = invoke(config, "digest", "send", "--channel", "hook")
+    desk = invoke(config, "digest", "send", "--channel", "desk")
+
+    assert hook.exit_code == 0, hook.output
+    assert len(receiver.posts) == 1
+    assert desk.exit_code == 2
+    assert desk.output == (
+        f"error: {config}: channel 'desk': secret env:TEST_SMTP_PASSWORD: "
+        "environment variable TEST_SMTP_PASSWORD is not set\n"
+    )
+
+
+@pytest.mark.parametrize("command", [("digest", "send"), ("run",)])
+def test_a_malformed_webhook_secret_is_a_config_error_naming_the_channel(
+    tmp_path: Path,
+    polled: Path,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, ...],
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", "whsec_not*base64!")
+    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+
+    result = invoke(config, *command)
+
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {config}: channel 'hook': secret env:TEST_WEBHOOK_SECRET: "
+        "not a base64 webhook secret (whsec_...)\n"
+    )
+    assert receiver.posts == []
+    assert digest_rows(tmp_path / "watcher.db") == []  # nothing queued to be retried
+
+
 def test_a_systemd_credential_logs_in_to_the_smtp_server(
     tmp_path: Path, polled: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,6 +7,8 @@ password in the file is an error.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from collections.abc import Callable
@@ -61,6 +63,18 @@ class Secret:
             raise ConfigError(
                 f"secret {self.ref}: cannot read credential: {exc.strerror}"
             ) from None
+
+
+def webhook_key(secret: Secret) -> bytes:
+    """The HMAC key of a `whsec_<base64>` webhook secret (the prefix is optional)."""
+    text = secret.reveal().strip().removeprefix("whsec_")
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"secret {secret.ref}: not a base64 webhook secret (whsec_...)") from None
+    if not key:
+        raise ConfigError(f"secret {secret.ref}: empty webhook secret")
+    return key
 
 
 def reveal(value: str | Secret) -> str:
@@ -119,6 +133,17 @@ class ChannelConfig:
         if isinstance(self.settings, AppriseSettings):
             values += self.settings.urls
         return [value for value in values if isinstance(value, Secret)]
+
+    def check_secrets(self) -> None:
+        """Read each secret once and check its form: a mistake is a `ConfigError` before a send.
+
+        A malformed webhook secret would otherwise fail every attempt, retried
+        as if the receiver were down.
+        """
+        for secret in self.secrets():
+            secret.reveal()
+        if isinstance(self.settings, WebhookSettings) and self.settings.secret is not None:
+            webhook_key(self.settings.secret)
 
 
 @dataclass(frozen=True)

@@ -85,14 +85,19 @@ class Config:
                 raise ConfigError(f"{self.path}: no channel named {name!r} (channels: {choices})")
         return [known[name] for name in dict.fromkeys(names)] or list(self.channels)
 
-    def check_secrets(self) -> None:
-        """Read every channel's secrets once, so a missing one stops the start, not a send."""
-        for channel in self.channels:
-            for secret in channel.secrets():
-                try:
-                    secret.reveal()
-                except ConfigError as exc:
-                    raise ConfigError(f"{self.path}: channel {channel.name!r}: {exc}") from None
+    def check_secrets(self, channels: Sequence[ChannelConfig] | None = None) -> None:
+        """Check the secrets of these channels (default: all) before they are used.
+
+        A missing or malformed one stops the start or the send with a
+        `ConfigError` naming the channel, rather than failing each attempt.
+        Only the channels about to be used are checked: a secret missing for
+        another channel must not stop this one.
+        """
+        for channel in self.channels if channels is None else channels:
+            try:
+                channel.check_secrets()
+            except ConfigError as exc:
+                raise ConfigError(f"{self.path}: channel {channel.name!r}: {exc}") from None
 
     def select_terms(self, names: Sequence[str]) -> list[Term]:
         """The named terms; an unknown name is a `ConfigError`."""

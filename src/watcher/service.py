@@ -205,6 +205,7 @@ class Service:
         """
         try:
             fresh = load_config(self.config.path)
+            fresh.check_secrets()
         except WatcherError as exc:
             log.error("reload failed, keeping the running config: %s", exc)
             return

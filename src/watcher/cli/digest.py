@@ -95,7 +95,7 @@ def digest_send(
     """
     config = obj.config
     chosen = config.select_channels(channels)
-    config.check_secrets()
+    config.check_secrets(chosen)
     outcomes = asyncio.run(deliver_now(config, chosen, since, retry_failed))
     report_outcomes(outcomes)
     if not outcomes:

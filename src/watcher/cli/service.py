@@ -45,6 +45,7 @@ def poll(obj: Context, once: bool, feeds: tuple[str, ...]) -> None:
     click.echo(_summary(results), err=True)
     immediate = [channel for channel in config.channels if channel.immediate]
     if immediate:
+        config.check_secrets(immediate)  # after the poll: its hits are stored either way
         report_outcomes(asyncio.run(deliver_now(config, immediate)))
     if len(failed) == len(results):
         sys.exit(EXIT_FAILED)

@@ -10,33 +10,20 @@ docs/webhooks.md describes the body.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
 import time
 
-from watcher.channels import ChannelConfig, Secret, WebhookSettings, reveal
+from watcher.channels import ChannelConfig, WebhookSettings, reveal, webhook_key
 from watcher.digest import Rendered, to_json
-from watcher.errors import ConfigError, DeliveryError, FetchError
+from watcher.errors import DeliveryError, FetchError
 from watcher.fetch import Fetcher
 from watcher.models import Digest
 
 
 def body(digest: Digest) -> bytes:
     return json.dumps(to_json(digest), ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def signing_key(secret: Secret) -> bytes:
-    """The HMAC key of a `whsec_<base64>` secret (the prefix is optional)."""
-    text = secret.reveal().strip().removeprefix("whsec_")
-    try:
-        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigError(f"secret {secret.ref}: not a base64 webhook secret (whsec_...)") from None
-    if not key:
-        raise ConfigError(f"secret {secret.ref}: empty webhook secret")
-    return key
 
 
 def signature(key: bytes, message_id: str, timestamp: int, payload: bytes) -> str:
@@ -60,7 +47,7 @@ class WebhookSender:
             "webhook-timestamp": str(timestamp),
         }
         if self.settings.secret is not None:
-            key = signing_key(self.settings.secret)
+            key = webhook_key(self.settings.secret)
             headers["webhook-signature"] = signature(key, digest.id, timestamp, payload)
         try:
             await self.fetcher.post(self.settings.url, payload, headers)
