@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -336,3 +337,96 @@ def test_the_service_writes_its_heartbeat_while_it_runs(
         ).fetchone()
     assert stopped is not None
     assert beat > started  # stamps are to the second; beats came every 0.5 s for 2.5 s
+
+
+def test_a_second_service_on_one_database_refuses_until_the_first_dies(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, [("Coastline Daily", f"{fixture_site.base}/news.rss")])
+    command = [sys.executable, "-m", "watcher", "--config", str(config), "run"]
+    first = start(config)
+    third = None
+    try:
+        assert wait_for(lambda: status(config)["pid"] == first.pid, timeout=30)
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        first.kill()  # SIGKILL: no chance to clean anything up
+        first.wait(timeout=10)
+        third = start(config)
+        started = wait_for(lambda: status(config)["pid"] == third.pid, timeout=30)
+    finally:
+        first.kill()
+        first.communicate()
+        code, output = stop(third) if third else (None, "")
+
+    assert second.returncode == 1
+    assert second.stderr.splitlines()[-1] == (
+        f"error: another watcher service (pid {first.pid}) is already running on "
+        f"{tmp_path.resolve() / 'watcher.db'}"
+    )
+    assert "Traceback" not in second.stderr
+    assert started, output
+    assert code == 0, output
+
+
+def fill(path: Path) -> None:
+    """Write zeros to `path` until its file system is full."""
+    with path.open("ab") as file, contextlib.suppress(OSError):
+        while True:
+            file.write(b"\0" * 65536)
+            file.flush()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB tmpfs: a real file system that fills up (ENOSPC), as a full disk does."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_on_a_full_disk_the_service_starts_waits_for_room_and_stops_cleanly(
+    fixture_site: Site, tmp_path: Path, small_disk: Path
+) -> None:
+    config = write_config(small_disk, [("Coastline Daily", f"{fixture_site.base}/news.rss")])
+    status(config)  # the database exists, as it does after the service ran
+    fill(small_disk / "filler")
+    log = tmp_path / "service.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(config), "run"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        waiting = wait_for(lambda: "the disk is full" in log.read_text(), timeout=30)
+        time.sleep(3)  # a few retries
+        alive = process.poll() is None
+        (small_disk / "filler").unlink()
+        polled = wait_for(lambda: hit_count(small_disk / "watcher.db") > 0, timeout=60)
+        fill(small_disk / "filler")  # full again while it runs, and while it stops
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    output = log.read_text()
+
+    assert waiting, output
+    assert alive, output
+    assert polled, output
+    assert code == 0, output
+    assert output.count("the disk is full") == 1, output
+    assert "Traceback" not in output

@@ -41,9 +41,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher.channels import ChannelConfig
 from watcher.config import Config, FeedConfig, load_config
 from watcher.deliver.dispatch import Dispatcher
+from watcher.disk import open_when_room
 from watcher.errors import WatcherError
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
+from watcher.lock import service_lock
 from watcher.models import FeedStatus, ServiceStatus
 from watcher.notify import notify, watchdog_interval
 from watcher.pipeline import Poller
@@ -291,8 +293,15 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     async with AsyncExitStack() as stack:
-        store = stack.enter_context(Store.open(config.db_path))
-        store.sync_config(config, datetime.now(UTC))
+        stack.enter_context(service_lock(config.db_path))  # a second service refuses to start
+        for signum in (signal.SIGTERM, signal.SIGINT):  # also while waiting for disk room
+            loop.add_signal_handler(signum, stop.set)
+            stack.callback(loop.remove_signal_handler, signum)
+        store = await open_when_room(config, os.getpid(), stop)
+        if store is None:
+            log.info("stopped")
+            return
+        stack.enter_context(store)
         fetcher = await stack.enter_async_context(Fetcher(config.fetch))
         extractor = stack.enter_context(Extractor())
         poller = Poller(config, store, fetcher, extractor)
@@ -310,10 +319,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
             service.scheduler.add_job(
                 service.watchdog, IntervalTrigger(seconds=ping), id="watchdog"
             )
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
         loop.add_signal_handler(signal.SIGHUP, service.reload)
-        store.service_started(os.getpid(), now)
         service.scheduler.start()
         notify("READY=1")
         if ping:
@@ -332,7 +338,10 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
             await service.finish()
-            store.service_heartbeat(datetime.now(UTC), stopped=True)
+            try:
+                store.service_heartbeat(datetime.now(UTC), stopped=True)
+            except (sqlite3.Error, WatcherError) as exc:  # a full disk, say: stop all the same
+                log.warning("could not note the stop in the database: %s", exc)
         log.info("stopped")
 
 
