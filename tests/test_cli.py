@@ -11,8 +11,9 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import Site, write_config
+from conftest import ROOT, Site, write_config
 from watcher.cli import cli
+from watcher.config import load_config
 
 
 def invoke(*args: str) -> Result:
@@ -283,3 +284,69 @@ def test_feeds_import_and_export_round_trip(tmp_path: Path) -> None:
     result = invoke("--config", str(target), "feeds", "import", str(exported))
 
     assert result.output == f"added 'A': https://a.example/rss\n1 feeds added to {target}\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("feeds", "list", "--config", "{config}", "--format", "csv"),
+        ("feeds", "list", "--format", "csv", "--config={config}"),
+        ("--config", "{elsewhere}", "feeds", "list", "--config", "{config}", "--format", "csv"),
+    ],
+    ids=["after the command", "as --config=PATH", "the last one wins"],
+)
+def test_config_may_follow_the_command(tmp_path: Path, args: tuple[str, ...]) -> None:
+    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
+    paths = {"config": str(config), "elsewhere": str(tmp_path / "nope.toml")}
+
+    result = invoke(*(arg.format(**paths) for arg in args))
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1].startswith("Only Feed,https://a.example/feed,")
+
+
+def test_init_writes_the_sample_config_with_its_database_beside_it(tmp_path: Path) -> None:
+    target = tmp_path / "etc" / "watcher.toml"
+
+    result = invoke("init", str(target))
+
+    shipped = load_config(ROOT / "config" / "watcher.toml")
+    written = load_config(target)
+    assert result.exit_code == 0, result.output
+    assert written.db_path == tmp_path.resolve() / "etc" / "state" / "watcher.db"
+    assert written.feeds == shipped.feeds
+    assert [term.name for term in written.terms] == [term.name for term in shipped.terms]
+
+
+def test_init_writes_the_database_path_it_is_given_and_never_overwrites(tmp_path: Path) -> None:
+    target = tmp_path / "watcher.toml"
+
+    invoke("--config", str(target), "init", "--db", "/var/lib/watcher/watcher.db")
+    text = target.read_text()
+    again = invoke("init", str(target))
+
+    assert load_config(target).db_path == Path("/var/lib/watcher/watcher.db")
+    assert again.exit_code == 2
+    assert again.output == f"error: {target}: already exists; not overwritten\n"
+    assert target.read_text() == text
+
+
+@pytest.mark.slow
+def test_a_feed_url_that_serves_a_web_page_names_the_feeds_the_page_announces(
+    site: Site, tmp_path: Path
+) -> None:
+    site.put(
+        "/",
+        '<!DOCTYPE html>\n<html><head><link rel="alternate" type="application/rss+xml"'
+        ' href="/news.rss"></head><body><p>Coastline Daily</p></body></html>',
+        "text/html",
+    )
+    config = write_config(tmp_path, [("Coastline Daily", f"{site.base}/")])
+
+    result = invoke("poll", "--once", "--config", str(config))
+
+    assert result.exit_code == 1
+    assert (
+        f"failed: Coastline Daily: {site.base}/: not a feed: this is an HTML page; "
+        f"it announces these feeds: {site.base}/news.rss\n"
+    ) in result.output

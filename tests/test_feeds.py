@@ -422,3 +422,29 @@ def test_site_page_announces_its_feeds() -> None:
 
 def test_page_without_feed_links_announces_nothing() -> None:
     assert discover(b"<html><body><p>no feeds</p></body></html>", "https://x.example/") == []
+
+
+def test_an_html_page_is_not_a_feed_and_the_error_names_the_feeds_it_announces() -> None:
+    page = (
+        b"<!DOCTYPE html>\n<html><head><title>Coastline Daily</title>"
+        b'<link rel="alternate" type="application/rss+xml" href="/news.rss">'
+        b'<link rel="alternate" type="application/atom+xml" href="https://c.example/w.atom">'
+        b"</head><body><p>Harbour news</p></body></html>"
+    )
+
+    with pytest.raises(FeedError) as caught:
+        parse_feed(page, "https://c.example/", "text/html; charset=utf-8")
+
+    assert str(caught.value) == (
+        "not a feed: this is an HTML page; it announces these feeds: "
+        "https://c.example/news.rss, https://c.example/w.atom"
+    )
+
+
+def test_an_html_page_without_feed_links_says_it_announces_none() -> None:
+    page = b"<!doctype html>\n<html><body><p>Harbour news</p></body></html>"
+
+    with pytest.raises(FeedError) as caught:
+        parse_feed(page, "https://c.example/", None)
+
+    assert str(caught.value) == "not a feed: this is an HTML page, and it announces no feed"

@@ -103,6 +103,8 @@ def parse_feed(content: bytes, feed_url: str, content_type: str | None = None) -
     if isinstance(problem, feedparser.NonXMLContentType) and not content_type:
         problem = None  # we gave no Content-Type, so its absence says nothing about the feed
     if not parsed.get("version") and not parsed.entries:
+        if _is_html(content, content_type):
+            raise FeedError(_html_page(content, feed_url))
         reason = _describe(problem) if problem else "no RSS, Atom or JSON Feed document found"
         raise FeedError(f"not a feed: {reason}")
     entries = tuple(_entry(item, feed_url) for item in parsed.entries)
@@ -290,6 +292,22 @@ _FEED_TYPES = {
     "application/json",
     "application/rdf+xml",
 }
+
+
+def _is_html(content: bytes, content_type: str | None) -> bool:
+    kind = (content_type or "").lower().split(";")[0].strip()
+    if kind in ("text/html", "application/xhtml+xml"):
+        return True
+    start = content.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower()
+    return start.startswith((b"<!doctype html", b"<html"))
+
+
+def _html_page(page: bytes, page_url: str) -> str:
+    """Why a web page is not a feed, naming the feeds it announces: the URL to configure."""
+    announced = discover(page, page_url)
+    if not announced:
+        return "not a feed: this is an HTML page, and it announces no feed"
+    return f"not a feed: this is an HTML page; it announces these feeds: {', '.join(announced)}"
 
 
 def discover(page: bytes, page_url: str) -> list[str]:

@@ -87,8 +87,35 @@ class Context:
         return self._config
 
 
+def config_first(args: list[str]) -> list[str]:
+    """`watcher poll --config X` read as `watcher --config X poll`: the option may go anywhere.
+
+    Only before a `--`, after which every word is an argument.
+    """
+    moved: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            rest += args[index:]
+            break
+        if word == "--config" and index + 1 < len(args):
+            moved += args[index : index + 2]
+            index += 2
+            continue
+        (moved if word.startswith("--config=") else rest).append(word)
+        index += 1
+    return moved + rest
+
+
 class _Group(click.Group):
     """Turns a `WatcherError` from any command into one line on stderr and an exit code."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:  # the top-level `watcher` group holds --config
+            args = config_first(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -108,7 +135,8 @@ class _Group(click.Group):
     "config_file",
     metavar="PATH",
     envvar=ENV_CONFIG,
-    help=f"Config file (env {ENV_CONFIG}; default config/watcher.toml).",
+    help=f"Config file, before or after the command (env {ENV_CONFIG};"
+    " default config/watcher.toml).",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for HTTP requests).")
 @click.version_option(package_name="watcher")
