@@ -17,7 +17,7 @@ def test_unit_file_verifies(tmp_path: Path) -> None:
     # Point ExecStart at this checkout's console script, which verify checks exists.
     script = Path(sys.executable).with_name("watcher")
     unit = tmp_path / "watcher.service"
-    unit.write_text(UNIT.read_text().replace("/opt/watcher/.venv/bin/watcher", str(script)))
+    unit.write_text(UNIT.read_text().replace("/opt/watcher/bin/watcher", str(script)))
 
     result = subprocess.run(
         ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
@@ -36,7 +36,8 @@ def test_unit_runs_as_a_hardened_notify_service() -> None:
 
     assert settings["Type"] == "notify"
     assert settings["Restart"] == "on-failure"
-    assert settings["DynamicUser"] == "yes"
+    assert "DynamicUser" not in settings  # operators run the CLI as the same, fixed user
+    assert (settings["User"], settings["Group"]) == ("watcher", "watcher")
     assert settings["ProtectSystem"] == "strict"
     assert settings["NoNewPrivileges"] == "yes"
     assert settings["StateDirectory"] == "watcher"
