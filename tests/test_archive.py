@@ -158,10 +158,18 @@ def test_hits_as_a_table_for_people(config: Path) -> None:
     result = invoke(config, "hits", "--term", T3)
 
     header, rule, row = result.output.splitlines()
-    assert header.split() == ["found", "term", "score", "feed", "title", "url"]
+    assert header.split() == ["id", "found", "term", "score", "feed", "title", "url"]
     assert set(rule.replace(" ", "")) == {"-"}
     assert "UNICORN antenna" in row and "Japan agrees to share stealth mast technology" in row
     assert slug(row.split()[-1]) == "a4"
+
+
+def test_the_hits_table_gives_the_id_that_show_takes(config: Path) -> None:
+    row = invoke(config, "hits", "--term", T3).output.splitlines()[2]
+
+    shown = invoke(config, "show", row.split()[0])
+
+    assert shown.output.startswith("Japan agrees to share stealth mast technology")
 
 
 def test_an_unknown_term_is_an_error_that_suggests_the_closest(config: Path) -> None:

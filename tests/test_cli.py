@@ -93,7 +93,7 @@ def test_poll_exits_1_when_no_feed_could_be_polled(tmp_path: Path) -> None:
 
     assert result.exit_code == 1
     assert "failed: Closed: http://127.0.0.1:9/feed.xml: cannot connect" in result.output
-    assert "polled 1 feeds: 0 ok (0 unchanged), 1 failed" in result.output
+    assert "polled 1 feed: 0 ok (0 unchanged), 1 failed; 0 new articles" in result.output
 
 
 @pytest.mark.slow
@@ -282,4 +282,14 @@ def test_feeds_import_and_export_round_trip(tmp_path: Path) -> None:
 
     result = invoke("--config", str(target), "feeds", "import", str(exported))
 
-    assert result.output == f"added 'A': https://a.example/rss\n1 feeds added to {target}\n"
+    assert result.output == f"added 'A': https://a.example/rss\n1 feed added to {target}\n"
+
+
+def test_terms_list_fits_the_terminal_width() -> None:
+    result = CliRunner(env={"COLUMNS": "60"}).invoke(
+        cli, ["--config", "config/watcher.toml", "terms", "list"], catch_exceptions=False
+    )
+
+    lines = result.output.splitlines()
+    assert len(lines) == 6
+    assert max(len(line) for line in lines) <= 60

@@ -12,10 +12,11 @@ from typing import Any
 
 import click
 
-from watcher.cli.base import FORMAT, Context, Since, Until, cli, marks
+from watcher.cli.base import FORMAT, Context, Since, Until, cli, marks, terminal_width
 from watcher.errors import ArgumentError
 from watcher.formats import (
     periods,
+    plural,
     render_article,
     render_hits,
     render_search,
@@ -108,7 +109,7 @@ def hits(obj: Context, /, form: str, **filters: Any) -> None:
     """
     with obj.store() as store:
         found = store.archive.hits(_query(obj, store, **filters))
-    click.echo(render_hits(found, form))
+    click.echo(render_hits(found, form, terminal_width()))
     if form == "table" and len(found) == filters["limit"]:
         click.echo(f"(the first {len(found)}; --limit for more, or `watcher export`)", err=True)
 
@@ -265,4 +266,4 @@ def export(
                 os.replace(partial, output)
             finally:
                 partial.unlink(missing_ok=True)
-    click.echo(f"exported {count} hits" + (f" to {output}" if output else ""), err=True)
+    click.echo(f"exported {plural(count, 'hit')}" + (f" to {output}" if output else ""), err=True)

@@ -7,6 +7,8 @@ Exit codes: 0 success (also when some feeds failed), 1 nothing could be done
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,6 +69,13 @@ class Until(Since):
 def marks() -> tuple[str, str]:
     """How matched words stand out: bold underline on a terminal, **stars** in a pipe or file."""
     return ("\x1b[1;4m", "\x1b[0m") if sys.stdout.isatty() else ("**", "**")
+
+
+def terminal_width() -> int | None:
+    """Columns of the terminal stdout shows on ($COLUMNS first); None for a pipe or a file."""
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
 
 
 class Context:

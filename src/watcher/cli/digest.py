@@ -18,7 +18,7 @@ from watcher.cli.base import (
 )
 from watcher.deliver.dispatch import Dispatcher, Outcome, deliver_now
 from watcher.digest import render, to_json
-from watcher.formats import render_deliveries
+from watcher.formats import plural, render_deliveries
 
 
 @cli.group()
@@ -107,7 +107,8 @@ def digest_send(
 def report_outcomes(outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         line = (
-            f"{outcome.status}: digest {outcome.digest} to {outcome.channel}, {outcome.hits} hits"
+            f"{outcome.status}: digest {outcome.digest} to {outcome.channel}, "
+            f"{plural(outcome.hits, 'hit')}"
         )
         if outcome.error:
             line += f": {outcome.error}"

@@ -13,7 +13,7 @@ from watcher.cli.base import (
     cli,
 )
 from watcher.feedlist import NewFeed, add_feeds, from_opml, remove_feed, set_feed_enabled, to_opml
-from watcher.formats import render_feeds
+from watcher.formats import plural, render_feeds
 from watcher.pipeline import find_feed
 
 
@@ -89,7 +89,7 @@ def feeds_import(obj: Context, opml: Path) -> None:
     added = add_feeds(obj.path, from_opml(opml.read_bytes(), str(opml)))
     for feed in added:
         click.echo(f"added {feed.name!r}: {feed.url}")
-    click.echo(f"{len(added)} feeds added to {obj.path}")
+    click.echo(f"{plural(len(added), 'feed')} added to {obj.path}")
 
 
 @feeds.command("export")
