@@ -437,3 +437,38 @@ def test_a_full_page_of_hits_says_there_may_be_more(config: Path) -> None:
 
     assert len(result.stdout.splitlines()) == 4  # header, rule, two hits
     assert result.stderr == "(the first 2; --limit for more, or `watcher export`)\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("hits", "--limit", "99999999999999999999"),
+        ("hits", "--limit", str(2**63)),
+        ("show", "99999999999999999999"),
+        ("show", str(2**70)),
+        ("deliveries", "--limit", "99999999999999999999"),
+        ("hits", "--since", "999999d"),
+        ("export", "--since", "9999999999w"),
+        ("hits", "--since", "9999-12-31T23:00:00-05:00"),
+    ],
+    ids=" ".join,
+)
+def test_a_number_too_large_is_a_usage_error_not_a_traceback(
+    config: Path, args: tuple[str, ...]
+) -> None:
+    result = invoke(config, *args)
+
+    assert result.exit_code == 2
+    assert "Error: Invalid value" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_until_the_last_day_of_year_9999_lists_every_hit(config: Path) -> None:
+    assert len(listed(config, "--until", "9999-12-31")) == 5
+
+
+def test_stats_until_far_in_the_future_stops_at_today(config: Path) -> None:
+    result = invoke(config, "stats", "--since", "3d", "--until", "9999-12-31", "--format", "csv")
+
+    assert result.exit_code == 0
+    assert result.output.startswith("period,term,hits\n")

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from watcher.cli.base import FORMAT, Context, Since, Until, cli, marks, terminal_width
+from watcher.cli.base import COUNT, FORMAT, Context, Since, Until, cli, marks, terminal_width
 from watcher.errors import ArgumentError
 from watcher.formats import (
     periods,
@@ -95,7 +95,7 @@ def _known(kind: str, given: Sequence[str], configured: list[str], stored: list[
     show_default=True,
     help="Newest found, newest published, or best score first.",
 )
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--limit", type=COUNT, default=100, show_default=True)
 @FORMAT
 @click.pass_obj
 def hits(obj: Context, /, form: str, **filters: Any) -> None:
@@ -115,7 +115,7 @@ def hits(obj: Context, /, form: str, **filters: Any) -> None:
 
 
 @cli.command()
-@click.argument("number", metavar="ID", type=int)
+@click.argument("number", metavar="ID", type=COUNT)
 @click.option(
     "--article", is_flag=True, help="ID is an article's (from `watcher search`), not a hit's."
 )
@@ -221,7 +221,8 @@ def stats(
             delivered=None,
         )
         counts = store.archive.stats(since=query.since, until=query.until, terms=terms, by=by)
-    shown = periods(since.date(), ((until or now) - timedelta(seconds=1)).date(), by)
+    # Nothing is found in the future: --until 9999-12-31 shows periods up to today.
+    shown = periods(since.date(), (min(until or now, now) - timedelta(seconds=1)).date(), by)
     click.echo(render_stats(counts, form, shown, [term.name for term in obj.config.terms], by))
 
 

@@ -32,6 +32,9 @@ EXIT_CONFIG = 2
 FORMAT = click.option(
     "--format", "form", type=click.Choice(FORMATS), default="table", show_default=True
 )
+# Ids and row limits as SQLite can hold them (a signed 64-bit integer): a larger
+# number is a usage error here, not an OverflowError in the query.
+COUNT = click.IntRange(min=1, max=2**63 - 1)
 
 
 class Since(click.ParamType):  # type: ignore[type-arg]
@@ -51,7 +54,11 @@ class Since(click.ParamType):  # type: ignore[type-arg]
             moment = datetime.fromisoformat(text)
         except ValueError:
             self.fail(f"{text!r} is neither a duration (7d, 36h) nor a date (2026-11-01)")
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is past the last moment Python knows
+            self.fail(f"{text!r} is out of range")
 
 
 class Until(Since):
@@ -62,7 +69,10 @@ class Until(Since):
     def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
         moment = super().convert(value, param, ctx)
         if isinstance(value, str) and len(value.strip()) == len("2026-11-30"):
-            moment += timedelta(days=1)
+            try:
+                moment += timedelta(days=1)
+            except OverflowError:  # --until 9999-12-31: the end of time will do
+                moment = datetime.max.replace(tzinfo=UTC)
         return moment
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 import click
 
 from watcher.cli.base import (
+    COUNT,
     EXIT_FAILED,
     FORMAT,
     Context,
@@ -120,7 +121,7 @@ def report_outcomes(outcomes: list[Outcome]) -> None:
     "--status", type=click.Choice(["pending", "sent", "failed"]), help="Only digests in this state."
 )
 @CHANNEL
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=COUNT, default=50, show_default=True)
 @FORMAT
 @click.pass_obj
 def deliveries(
