@@ -10,8 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import sqlite3
+import stat
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -472,3 +475,29 @@ def test_stats_until_far_in_the_future_stops_at_today(config: Path) -> None:
 
     assert result.exit_code == 0
     assert result.output.startswith("period,term,hits\n")
+
+
+def test_export_into_a_missing_folder_is_a_one_line_error(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "no" / "such" / "hits.csv"
+
+    result = invoke(config, "export", "-o", str(out))
+
+    assert result.exit_code == 2
+    assert result.output == f"error: --output {out}: no folder {out.parent}\n"
+
+
+def test_export_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe(
+    config: Path, tmp_path: Path
+) -> None:
+    pipe = tmp_path / "hits.pipe"
+    os.mkfifo(pipe)
+    read: list[str] = []
+    reader = threading.Thread(target=lambda: read.append(pipe.read_text()), daemon=True)
+    reader.start()
+
+    result = invoke(config, "export", "-o", str(pipe))
+    reader.join(timeout=10)
+
+    assert result.exit_code == 0
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert read and len(read[0].splitlines()) == 6  # the header and five hits

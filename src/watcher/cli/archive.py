@@ -8,12 +8,12 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
 from watcher.cli.base import COUNT, FORMAT, Context, Since, Until, cli, marks, terminal_width
-from watcher.errors import ArgumentError
+from watcher.errors import ArgumentError, WatcherError
 from watcher.formats import (
     periods,
     plural,
@@ -226,6 +226,29 @@ def stats(
     click.echo(render_stats(counts, form, shown, [term.name for term in obj.config.terms], by))
 
 
+def _write_file(output: Path, write: Callable[[TextIO], int]) -> int:
+    """Write to `output` with `write`; a regular file is replaced only when complete.
+
+    Anything else (a pipe, /dev/stdout, a device) is written in place: renaming
+    a finished copy over it would put a regular file where the device was.
+    """
+    if not output.parent.is_dir():
+        raise ArgumentError(f"--output {output}: no folder {output.parent}")
+    in_place = output.exists() and not output.is_file()
+    target = output if in_place else output.with_name(output.name + ".part")
+    try:
+        with target.open("w", encoding="utf-8", newline="") as out:
+            count = write(out)
+        if not in_place:
+            os.replace(target, output)
+    except OSError as exc:
+        raise WatcherError(f"--output {output}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if not in_place:
+            target.unlink(missing_ok=True)
+    return count
+
+
 @cli.command()
 @hit_filters
 @click.option(
@@ -260,11 +283,5 @@ def export(
             count = write_hits(found, form, sys.stdout, with_text)
             sys.stdout.flush()
         else:
-            partial = output.with_name(output.name + ".part")
-            try:
-                with partial.open("w", encoding="utf-8", newline="") as out:
-                    count = write_hits(found, form, out, with_text)
-                os.replace(partial, output)
-            finally:
-                partial.unlink(missing_ok=True)
+            count = _write_file(output, lambda out: write_hits(found, form, out, with_text))
     click.echo(f"exported {plural(count, 'hit')}" + (f" to {output}" if output else ""), err=True)
