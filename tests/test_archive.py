@@ -501,3 +501,20 @@ def test_export_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe(
     assert result.exit_code == 0
     assert stat.S_ISFIFO(pipe.stat().st_mode)
     assert read and len(read[0].splitlines()) == 6  # the header and five hits
+
+
+@pytest.mark.slow
+def test_a_database_locked_by_another_process_is_a_one_line_error(config: Path) -> None:
+    holder = sqlite3.connect(config.parent / "watcher.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock past our busy timeout
+    try:
+        result = invoke(config, "hits")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: {config.parent / 'watcher.db'}: database is locked by another process"
+        " (the service, a backup or an sqlite3 shell) for over 10s: try again\n"
+    )

@@ -96,7 +96,12 @@ class Context:
     def store(self) -> Store:
         """The database, with a row for every configured feed and channel."""
         store = Store.open(self.config.db_path)
-        store.sync_config(self.config, datetime.now(UTC))
+        try:
+            with store.translated():
+                store.sync_config(self.config, datetime.now(UTC))
+        except WatcherError:
+            store.close()
+            raise
         return store
 
     @property
