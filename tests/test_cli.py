@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -293,3 +296,34 @@ def test_terms_list_fits_the_terminal_width() -> None:
     lines = result.output.splitlines()
     assert len(lines) == 6
     assert max(len(line) for line in lines) <= 60
+
+
+def test_delivered_and_undelivered_together_are_refused(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
+
+    result = invoke("--config", str(config), "hits", "--delivered", "--undelivered")
+
+    assert result.exit_code == 2
+    assert result.output == "error: --delivered and --undelivered exclude each other: give one\n"
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        config = write_config(
+            tmp_path, [("Silent", f"http://127.0.0.1:{silent.getsockname()[1]}/feed")]
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(config), "poll", "--once"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(3)  # started, and waiting for the feed
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 130
+    assert "Traceback" not in stderr and "Aborted" not in stderr

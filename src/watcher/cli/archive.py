@@ -42,11 +42,8 @@ _FILTERS = (
     click.option(
         "--min-score", type=float, metavar="SCORE", help="Only hits scoring at least this."
     ),
-    click.option(
-        "--delivered/--undelivered",
-        default=None,
-        help="Only hits some channel was sent, or only hits no channel was sent yet.",
-    ),
+    click.option("--delivered", is_flag=True, help="Only hits some channel was sent."),
+    click.option("--undelivered", is_flag=True, help="Only hits no channel was sent yet."),
 )
 
 
@@ -65,6 +62,10 @@ def _query(obj: Context, store: Store, **filters: Any) -> HitQuery:
     _known(
         "feed", filters["feeds"], [f.name for f in obj.config.feeds], store.archive.stored_feeds()
     )
+    delivered, undelivered = filters.pop("delivered"), filters.pop("undelivered", False)
+    if delivered and undelivered:
+        raise ArgumentError("--delivered and --undelivered exclude each other: give one")
+    filters["delivered"] = True if delivered else False if undelivered else None
     since, until = filters["since"], filters["until"]
     if since is not None and until is not None and since >= until:
         raise ArgumentError(

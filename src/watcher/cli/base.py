@@ -2,7 +2,8 @@
 
 Exit codes: 0 success (also when some feeds failed), 1 nothing could be done
 (every feed failed, the database is unusable, `terms test` found no match),
-2 bad config, query or arguments.
+2 bad config, query or arguments, 130 interrupted by Ctrl-C (128 + SIGINT, as
+shells report it; `watcher run` instead stops cleanly and exits 0).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from watcher.store import Store
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
 FORMAT = click.option(
     "--format", "form", type=click.Choice(FORMATS), default="table", show_default=True
 )
@@ -117,6 +119,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            ctx.exit(EXIT_INTERRUPTED)  # quietly: the user knows they pressed Ctrl-C
         except WatcherError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(
