@@ -518,3 +518,28 @@ def test_a_database_locked_by_another_process_is_a_one_line_error(config: Path) 
         f"error: {config.parent / 'watcher.db'}: database is locked by another process"
         " (the service, a backup or an sqlite3 shell) for over 10s: try again\n"
     )
+
+
+def test_show_and_hits_name_the_same_first_feed_when_two_feeds_tie(config: Path) -> None:
+    # a2 is carried by two feeds; the later-sorting one stored it, both in the same second.
+    execute(
+        config,
+        "UPDATE article_feeds SET first_seen_at = '2026-10-01T00:00:00+00:00'"
+        " WHERE article_id = (SELECT article_id FROM article_feeds GROUP BY article_id"
+        " HAVING COUNT(*) = 2)",
+    )
+    execute(
+        config,
+        "UPDATE articles SET feed = 'Eastern Ledger' WHERE id = (SELECT article_id"
+        " FROM article_feeds GROUP BY article_id HAVING COUNT(*) = 2)",
+    )
+    hit = next(
+        h
+        for h in json.loads(invoke(config, "hits", "--format", "json").output)
+        if slug(h["url"]) in ("a2", "a5")
+    )
+
+    shown = invoke(config, "show", str(hit["id"])).output.splitlines()
+
+    assert hit["feed"] == "Eastern Ledger"
+    assert shown[2] == "feed: Eastern Ledger (also Coastline Daily)"

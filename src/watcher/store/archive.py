@@ -107,9 +107,15 @@ class Archive:
             list(ids),
         ).fetchall()
         feeds: dict[int, list[str]] = {}
+        # The feed whose poll stored the article comes first, as `hits` shows it
+        # (articles.feed); two feeds that saw it in the same second tie otherwise.
         for article_id, feed in self.db.execute(
-            f"SELECT article_id, feed FROM article_feeds WHERE {among('article_id', ids)}"
-            " ORDER BY first_seen_at, feed",
+            f"""
+            SELECT af.article_id, af.feed FROM article_feeds af JOIN articles a
+                ON a.id = af.article_id
+            WHERE {among("af.article_id", ids)}
+            ORDER BY af.feed != a.feed, af.first_seen_at, af.feed
+            """,
             list(ids),
         ).fetchall():
             feeds.setdefault(article_id, []).append(feed)

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +27,10 @@ from watcher.store.retention import Retention
 from watcher.store.schema import migrations, stamp, writing
 
 BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock before failing
+
+# Headlines run to a few hundred characters; a feed's megabyte "title" is cut
+# here, so no reader of the database pays for it again (issue 17, item 3).
+MAX_TITLE_CHARS = 1000
 
 CLUSTER_WINDOW = timedelta(days=7)  # copies of a story appear within days, not weeks
 
@@ -385,6 +389,8 @@ class Store:
     def _save(self, feed: str, reading: Reading, now: datetime) -> int:
         """Insert or update one article and add its new hits (inside `save_articles`)."""
         entry, article, matches = reading.entry, reading.article, reading.matches
+        if len(article.title) > MAX_TITLE_CHARS:
+            article = replace(article, title=article.title[: MAX_TITLE_CHARS - 1] + "…")
         found = stamp(now)
         known = self.lookup(feed, entry)
         values = [
