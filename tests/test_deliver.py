@@ -303,6 +303,24 @@ def test_webhook_retry_after_500_carries_the_same_id_and_200_is_not_resent(
     Webhook(SECRET).verify(second.body, second.headers)
 
 
+def test_an_explicit_send_sends_a_digest_waiting_out_its_backoff_now(
+    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    delivery = 'retry_base = "1h"\nretry_max = "2h"'
+    config = channel_config(tmp_path, polled, webhook_channel(receiver), delivery)
+    receiver.statuses = [500]
+
+    first = invoke(config, "digest", "send")
+    again = invoke(config, "digest", "send")
+
+    assert first.exit_code == 1 and again.exit_code == 0
+    assert "nothing to send" not in again.output
+    assert [status for _, status, _, _ in digest_rows(tmp_path / "watcher.db")] == ["sent"]
+    assert len({post.headers["webhook-id"] for post in receiver.posts}) == 1
+    assert len(receiver.posts) == 2
+
+
 def test_a_digest_that_keeps_failing_is_left_failed_until_retried(
     tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:

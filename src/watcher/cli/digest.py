@@ -85,7 +85,7 @@ def digest_preview(
 def digest_send(
     obj: Context, channels: tuple[str, ...], since: datetime | None, retry_failed: bool
 ) -> None:
-    """Send each channel's undelivered hits now, and any digest waiting for a retry.
+    """Send each channel's undelivered hits now, and every digest waiting for a retry.
 
     Exits 0 when everything due was delivered, 1 when a digest failed.
 
@@ -97,7 +97,7 @@ def digest_send(
     config = obj.config
     chosen = config.select_channels(channels)
     config.check_secrets()
-    outcomes = asyncio.run(deliver_now(config, chosen, since, retry_failed))
+    outcomes = asyncio.run(deliver_now(config, chosen, since, retry_failed, waiting_too=True))
     report_outcomes(outcomes)
     if not outcomes:
         click.echo("nothing to send", err=True)

@@ -116,16 +116,24 @@ class Dispatcher:
         return start - timedelta(seconds=self.config.delivery.backfill)
 
     async def run(
-        self, channels: Sequence[ChannelConfig], since: datetime | None = None
+        self,
+        channels: Sequence[ChannelConfig],
+        since: datetime | None = None,
+        waiting_too: bool = False,
     ) -> list[Outcome]:
-        """Write each channel's digest, then send every digest of theirs that is due."""
+        """Write each channel's digest, then send every digest of theirs that is due.
+
+        `waiting_too` also sends the digests waiting out a retry's backoff.
+        """
         for channel in channels:
             self.prepare(channel, since)
-        return await self.deliver_due([channel.name for channel in channels])
+        return await self.deliver_due([channel.name for channel in channels], waiting_too)
 
-    async def deliver_due(self, channels: Sequence[str] = ()) -> list[Outcome]:
+    async def deliver_due(
+        self, channels: Sequence[str] = (), waiting_too: bool = False
+    ) -> list[Outcome]:
         """Send the pending digests that are due (of these channels, or all); mark each."""
-        due = self.store.outbox.claim_due(self.clock(), self.pid, SEND_LEASE, channels)
+        due = self.store.outbox.claim_due(self.clock(), self.pid, SEND_LEASE, channels, waiting_too)
         return [await self._deliver(delivery) for delivery in due]
 
     async def _deliver(self, delivery: Delivery) -> Outcome:
@@ -183,12 +191,17 @@ async def deliver_now(
     channels: Sequence[ChannelConfig],
     since: datetime | None = None,
     retry_failed: bool = False,
+    waiting_too: bool = False,
 ) -> list[Outcome]:
-    """One delivery round outside the service (`watcher digest send`, `poll --once`)."""
+    """One delivery round outside the service (`watcher digest send`, `poll --once`).
+
+    `waiting_too` (an explicit `digest send`) sends pending digests now, also
+    those waiting out a retry's backoff.
+    """
     with Store.open(config.db_path) as store:
         store.sync_config(config, datetime.now(UTC))
         async with Fetcher(config.fetch) as fetcher:
             dispatcher = Dispatcher(config, store, fetcher)
             if retry_failed:
                 store.outbox.retry_failed(dispatcher.clock(), [c.name for c in channels])
-            return await dispatcher.run(channels, since)
+            return await dispatcher.run(channels, since, waiting_too)

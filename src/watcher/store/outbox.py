@@ -126,11 +126,19 @@ class Outbox:
     # -- sending -------------------------------------------------------------
 
     def claim_due(
-        self, now: datetime, pid: int, lease: float, channels: Sequence[str] = ()
+        self,
+        now: datetime,
+        pid: int,
+        lease: float,
+        channels: Sequence[str] = (),
+        waiting_too: bool = False,
     ) -> list[Delivery]:
-        """Pending digests due by `now` that no live process is sending, now claimed by `pid`."""
-        where = "status = 'pending' AND next_attempt_at <= ?"
-        params: list[Any] = [stamp(now)]
+        """Pending digests due by `now` that no live process is sending, now claimed by `pid`.
+
+        `waiting_too` takes those still waiting out a retry's backoff as well.
+        """
+        where = "status = 'pending'" + ("" if waiting_too else " AND next_attempt_at <= ?")
+        params: list[Any] = [] if waiting_too else [stamp(now)]
         if channels:
             where += " AND " + among("channel", channels)
             params.extend(channels)
