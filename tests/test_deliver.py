@@ -358,6 +358,19 @@ def test_preview_shows_the_digest_and_sends_and_marks_nothing(
     assert digest_rows(tmp_path / "watcher.db") == []
 
 
+def test_the_digest_names_the_outlets_and_shows_times_in_the_channels_zone(
+    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    delivery = 'retry_base = "1s"\ntimezone = "Asia/Tokyo"'
+    config = channel_config(tmp_path, polled, webhook_channel(receiver), delivery)
+
+    text = invoke(config, "digest", "preview").output
+
+    assert "reported by 2 outlets: Coastline Daily and Eastern Ledger" in text
+    assert " JST" in text and " UTC" not in text
+
+
 def test_a_channel_gets_only_its_terms_above_its_minimum_score(
     tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -85,7 +85,9 @@ class Dispatcher:
             timedelta(seconds=self.config.delivery.failing_notice),
         )
         order = [term.name for term in self.config.terms]
-        return build(digest_id, channel, created_at, hits, failing, order)
+        known = self.channels.get(channel)
+        timezone = known.timezone if known else self.config.delivery.timezone
+        return build(digest_id, channel, created_at, hits, failing, order, timezone)
 
     def prepare(self, channel: ChannelConfig, since: datetime | None = None) -> str | None:
         """Write the channel's next digest (its undelivered hits) to the outbox; its id."""

@@ -27,14 +27,22 @@ _HIT_COLUMNS = """
     a.cluster_id,
     (SELECT COUNT(DISTINCT af.feed) FROM articles c JOIN article_feeds af ON af.article_id = c.id
         WHERE c.cluster_id = a.cluster_id),
-    h.clauses, h.highlights
+    h.clauses, h.highlights,
+    (SELECT json_group_array(DISTINCT af.feed) FROM articles c
+        JOIN article_feeds af ON af.article_id = c.id WHERE c.cluster_id = a.cluster_id)
 """
 EXPORT_BATCH = 1000
 EVERY_HIT = HitQuery()
 
 
 def _hit(row: Sequence[Any], text: str | None = None) -> Hit:
-    return Hit(*row[:12], clauses=json.loads(row[12]), highlights=json.loads(row[13]), text=text)  # type: ignore[misc]
+    return Hit(  # type: ignore[misc]
+        *row[:12],
+        clauses=json.loads(row[12]),
+        highlights=json.loads(row[13]),
+        text=text,
+        outlet_names=tuple(sorted(json.loads(row[14] or "[]"))),
+    )
 
 
 class Archive:
@@ -83,7 +91,7 @@ class Archive:
             params.append(query.limit)
         cursor = self.db.execute(sql, params)
         while batch := cursor.fetchmany(EXPORT_BATCH):
-            yield from (_hit(row, row[14] if with_text else None) for row in batch)
+            yield from (_hit(row, row[15] if with_text else None) for row in batch)
 
     def article_of_hit(self, hit_id: int) -> StoredArticle | None:
         """The article a hit was found in, with all its feeds and hits; None if no such hit."""
