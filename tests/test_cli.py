@@ -327,3 +327,19 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
 
     assert process.returncode == 130
     assert "Traceback" not in stderr and "Aborted" not in stderr
+
+
+@pytest.mark.slow
+def test_poll_shows_a_redirect_url_with_its_control_characters_escaped(
+    site: Site, tmp_path: Path
+) -> None:
+    hostile = "gopher://evil.example/\x9b2J\u202eabc".encode().decode("latin-1")
+    site.put("/feed.xml", b"", status=302, headers={"Location": hostile})
+    config = write_config(tmp_path, [("Wire", f"{site.base}/feed.xml")])
+
+    result = invoke("--config", str(config), "poll", "--once")
+
+    assert "\x9b" not in result.output and "\u202e" not in result.output
+    assert "failed: Wire: gopher://evil.example/\\x9b2J\\u202eabc: only http and https" in (
+        result.output
+    )

@@ -25,7 +25,7 @@ from watcher.config import (
     parse_duration,
 )
 from watcher.errors import ArgumentError, ConfigError, QueryError, WatcherError
-from watcher.formats import FORMATS
+from watcher.formats import FORMATS, escape_controls
 from watcher.store import Store
 
 EXIT_FAILED = 1
@@ -122,7 +122,7 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             ctx.exit(EXIT_INTERRUPTED)  # quietly: the user knows they pressed Ctrl-C
         except WatcherError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {escape_controls(str(exc))}", err=True)  # may quote feed text
             ctx.exit(
                 EXIT_CONFIG
                 if isinstance(exc, ArgumentError | ConfigError | QueryError)

@@ -19,7 +19,7 @@ from watcher.cli.base import (
 )
 from watcher.deliver.dispatch import Dispatcher, Outcome, deliver_now
 from watcher.digest import render, to_json
-from watcher.formats import plural, render_deliveries
+from watcher.formats import escape_controls, plural, render_deliveries
 
 
 @cli.group()
@@ -113,7 +113,7 @@ def report_outcomes(outcomes: list[Outcome]) -> None:
         )
         if outcome.error:
             line += f": {outcome.error}"
-        click.echo(line, err=True)
+        click.echo(escape_controls(line), err=True)  # a receiver's answer is not ours
 
 
 @cli.command()

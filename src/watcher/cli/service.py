@@ -13,7 +13,7 @@ from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli
 from watcher.cli.digest import report_outcomes
 from watcher.config import Config, FeedConfig
 from watcher.deliver.dispatch import deliver_now
-from watcher.formats import plural, render_feeds, render_status
+from watcher.formats import escape_controls, plural, render_feeds, render_status
 from watcher.pipeline import PollResult, poll_once
 from watcher.service import housekeep, serve, service_status
 from watcher.store import Store
@@ -41,7 +41,7 @@ def poll(obj: Context, once: bool, feeds: tuple[str, ...]) -> None:
     results = asyncio.run(_poll_with_progress(config, selected))
     failed = [result for result in results if result.failed]
     for result in failed:
-        click.echo(f"failed: {result.feed}: {result.error}", err=True)
+        click.echo(escape_controls(f"failed: {result.feed}: {result.error}"), err=True)
     click.echo(_summary(results), err=True)
     immediate = [channel for channel in config.channels if channel.immediate]
     if immediate:
