@@ -543,3 +543,19 @@ def test_show_and_hits_name_the_same_first_feed_when_two_feeds_tie(config: Path)
 
     assert hit["feed"] == "Eastern Ledger"
     assert shown[2] == "feed: Eastern Ledger (also Coastline Daily)"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("export",), ("hits", "--format", "csv"), ("search", "stealth", "--format", "csv")],
+    ids=" ".join,
+)
+def test_csv_to_stdout_shows_control_characters_escaped(
+    config: Path, args: tuple[str, ...]
+) -> None:
+    execute(config, "UPDATE articles SET title = title || ?", " \x1b[2J\x07\x00\x9b\u202e")
+
+    result = invoke(config, *args)
+
+    assert not any(char in result.stdout for char in "\x1b\x07\x00\x9b\u202e")
+    assert "\\x1b[2J\\x07\\x00\\x9b\\u202e" in result.stdout
