@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from conftest import Site, write_config
 from watcher.cli import cli
+from watcher.store import Store
 
 
 def invoke(*args: str) -> Result:
@@ -342,4 +344,22 @@ def test_poll_shows_a_redirect_url_with_its_control_characters_escaped(
     assert "\x9b" not in result.output and "\u202e" not in result.output
     assert "failed: Wire: gopher://evil.example/\\x9b2J\\u202eabc: only http and https" in (
         result.output
+    )
+
+
+def test_status_says_a_killed_service_is_not_running(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with Store.open(tmp_path / "watcher.db") as store:
+        store.service_started(int(gone.stdout), datetime.now(UTC))  # then SIGKILLed: no stop
+
+    result = invoke("--config", str(config), "status")
+
+    assert result.output.startswith(
+        f"service:   not running: pid {int(gone.stdout)} ended without stopping (killed?)\n"
     )

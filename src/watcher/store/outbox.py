@@ -24,7 +24,8 @@ _DELIVERY_COLUMNS = (
 )
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this host (the database is a local file)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -151,7 +152,7 @@ class Outbox:
         until = stamp(now + timedelta(seconds=lease))
         for digest_id, owner, owned_until in rows:
             held = owned_until is not None and owned_until > stamp(now)
-            if held and owner is not None and _alive(owner):  # this process's own claims too
+            if held and owner is not None and process_alive(owner):  # this process's own claims too
                 continue
             cursor = self.db.execute(
                 """
