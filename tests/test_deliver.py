@@ -358,6 +358,20 @@ def test_preview_shows_the_digest_and_sends_and_marks_nothing(
     assert digest_rows(tmp_path / "watcher.db") == []
 
 
+def test_preview_as_json_shows_c1_and_bidi_controls_escaped(
+    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    with sqlite3.connect(tmp_path / "watcher.db") as conn:
+        conn.execute("UPDATE articles SET title = title || ?", ["\x9b2J \u202eevil"])
+
+    output = invoke(config, "digest", "preview", "--as", "json").output
+
+    assert "\x9b" not in output and "\u202e" not in output
+    assert "\\u009b2J \\u202eevil" in output
+
+
 def test_the_digest_names_the_outlets_and_shows_times_in_the_channels_zone(
     tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -385,9 +385,9 @@ def _write(rows: Iterable[dict[str, Any]], fields: Sequence[str], form: str, out
         if form == "csv":
             writer.writerow({key: _csv_cell(row[key]) for key in fields})
         elif form == "ndjson":
-            out.write(_json(row) + "\n")
+            out.write(json_text(row) + "\n")
         else:  # the layout of json.dumps(rows, indent=2), one row at a time
-            item = _json(row, indent=2).replace("\n", "\n  ")
+            item = json_text(row, indent=2).replace("\n", "\n  ")
             out.write(("," if count else "") + "\n  " + item)
         count += 1
     if form == "json":
@@ -395,7 +395,7 @@ def _write(rows: Iterable[dict[str, Any]], fields: Sequence[str], form: str, out
     return count
 
 
-def _json(value: Any, indent: int | None = None) -> str:
+def json_text(value: Any, indent: int | None = None) -> str:
     """JSON that keeps non-ASCII text readable but escapes what a terminal would obey."""
     text = json.dumps(value, ensure_ascii=False, indent=indent)
     # These characters can only stand inside JSON strings, where \\uXXXX means the same.
