@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from datetime import datetime
 
@@ -19,7 +18,7 @@ from watcher.cli.base import (
 )
 from watcher.deliver.dispatch import Dispatcher, Outcome, deliver_now
 from watcher.digest import render, to_json
-from watcher.formats import escape_controls, plural, render_deliveries
+from watcher.formats import escape_controls, json_text, plural, render_deliveries
 
 
 @cli.group()
@@ -71,7 +70,7 @@ def digest_preview(
         for channel in chosen:
             preview = dispatcher.preview(channel, since)
             if kind == "json":
-                click.echo(json.dumps(to_json(preview), ensure_ascii=False, indent=2))
+                click.echo(json_text(to_json(preview), indent=2))
             else:
                 rendered = render(preview)
                 click.echo(rendered.text if kind == "text" else rendered.html)
