@@ -96,7 +96,7 @@ def digest_send(
     config = obj.config
     chosen = config.select_channels(channels)
     config.check_secrets()
-    outcomes = asyncio.run(deliver_now(config, chosen, since, retry_failed, waiting_too=True))
+    outcomes = asyncio.run(deliver_now(config, chosen, since, retry_failed))
     report_outcomes(outcomes)
     if not outcomes:
         click.echo("nothing to send", err=True)

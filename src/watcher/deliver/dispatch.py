@@ -193,12 +193,11 @@ async def deliver_now(
     channels: Sequence[ChannelConfig],
     since: datetime | None = None,
     retry_failed: bool = False,
-    waiting_too: bool = False,
 ) -> list[Outcome]:
     """One delivery round outside the service (`watcher digest send`, `poll --once`).
 
-    `waiting_too` (an explicit `digest send`) sends pending digests now, also
-    those waiting out a retry's backoff.
+    Someone asked for it: every pending digest goes now, also one waiting out
+    a retry's backoff (the service keeps to the backoff).
     """
     with Store.open(config.db_path) as store:
         store.sync_config(config, datetime.now(UTC))
@@ -206,4 +205,4 @@ async def deliver_now(
             dispatcher = Dispatcher(config, store, fetcher)
             if retry_failed:
                 store.outbox.retry_failed(dispatcher.clock(), [c.name for c in channels])
-            return await dispatcher.run(channels, since, waiting_too)
+            return await dispatcher.run(channels, since, waiting_too=True)
