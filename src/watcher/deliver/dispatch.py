@@ -118,24 +118,16 @@ class Dispatcher:
         return start - timedelta(seconds=self.config.delivery.backfill)
 
     async def run(
-        self,
-        channels: Sequence[ChannelConfig],
-        since: datetime | None = None,
-        waiting_too: bool = False,
+        self, channels: Sequence[ChannelConfig], since: datetime | None = None
     ) -> list[Outcome]:
-        """Write each channel's digest, then send every digest of theirs that is due.
-
-        `waiting_too` also sends the digests waiting out a retry's backoff.
-        """
+        """Write each channel's digest, then send every digest of theirs that is due."""
         for channel in channels:
             self.prepare(channel, since)
-        return await self.deliver_due([channel.name for channel in channels], waiting_too)
+        return await self.deliver_due([channel.name for channel in channels])
 
-    async def deliver_due(
-        self, channels: Sequence[str] = (), waiting_too: bool = False
-    ) -> list[Outcome]:
+    async def deliver_due(self, channels: Sequence[str] = ()) -> list[Outcome]:
         """Send the pending digests that are due (of these channels, or all); mark each."""
-        due = self.store.outbox.claim_due(self.clock(), self.pid, SEND_LEASE, channels, waiting_too)
+        due = self.store.outbox.claim_due(self.clock(), self.pid, SEND_LEASE, channels)
         return [await self._deliver(delivery) for delivery in due]
 
     async def _deliver(self, delivery: Delivery) -> Outcome:
@@ -205,4 +197,5 @@ async def deliver_now(
             dispatcher = Dispatcher(config, store, fetcher)
             if retry_failed:
                 store.outbox.retry_failed(dispatcher.clock(), [c.name for c in channels])
-            return await dispatcher.run(channels, since, waiting_too=True)
+            store.outbox.due_now(dispatcher.clock(), [c.name for c in channels])
+            return await dispatcher.run(channels, since)

@@ -127,19 +127,11 @@ class Outbox:
     # -- sending -------------------------------------------------------------
 
     def claim_due(
-        self,
-        now: datetime,
-        pid: int,
-        lease: float,
-        channels: Sequence[str] = (),
-        waiting_too: bool = False,
+        self, now: datetime, pid: int, lease: float, channels: Sequence[str] = ()
     ) -> list[Delivery]:
-        """Pending digests due by `now` that no live process is sending, now claimed by `pid`.
-
-        `waiting_too` takes those still waiting out a retry's backoff as well.
-        """
-        where = "status = 'pending'" + ("" if waiting_too else " AND next_attempt_at <= ?")
-        params: list[Any] = [] if waiting_too else [stamp(now)]
+        """Pending digests due by `now` that no live process is sending, now claimed by `pid`."""
+        where = "status = 'pending' AND next_attempt_at <= ?"
+        params: list[Any] = [stamp(now)]
         if channels:
             where += " AND " + among("channel", channels)
             params.extend(channels)
@@ -200,6 +192,16 @@ class Outbox:
             f" WHERE {where}",
             params,
         )
+        return cursor.rowcount
+
+    def due_now(self, now: datetime, channels: Sequence[str] = ()) -> int:
+        """Make pending digests waiting out a retry's backoff due now; returns how many."""
+        where = "status = 'pending' AND next_attempt_at > ?"
+        params: list[Any] = [stamp(now), stamp(now)]
+        if channels:
+            where += " AND " + among("channel", channels)
+            params.extend(channels)
+        cursor = self.db.execute(f"UPDATE digests SET next_attempt_at = ? WHERE {where}", params)
         return cursor.rowcount
 
     def next_attempt(self) -> str | None:
