@@ -363,3 +363,17 @@ def test_status_says_a_killed_service_is_not_running(tmp_path: Path) -> None:
     assert result.output.startswith(
         f"service:   not running: pid {int(gone.stdout)} ended without stopping (killed?)\n"
     )
+
+
+def test_feeds_import_shows_control_characters_of_the_opml_escaped(tmp_path: Path) -> None:
+    target = write_config(tmp_path, [("B", "https://b.example/rss")])
+    opml = tmp_path / "reader.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="Desk&#x9b;"'
+        ' xmlUrl="https://a.example/&#x202e;lmx.ssr"/></body></opml>'
+    )
+
+    result = invoke("--config", str(target), "feeds", "import", str(opml))
+
+    assert "\u202e" not in result.output and "\x9b" not in result.output
+    assert result.output.startswith("added 'Desk\\x9b': https://a.example/\\u202elmx.ssr\n")
