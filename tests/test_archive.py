@@ -466,6 +466,12 @@ def test_a_number_too_large_is_a_usage_error_not_a_traceback(
     assert "Traceback" not in result.output
 
 
+def test_a_duration_too_long_says_so(config: Path) -> None:
+    result = invoke(config, "hits", "--since", "999999d")
+
+    assert "'999999d' is longer than 100 years" in result.output
+
+
 def test_until_the_last_day_of_year_9999_lists_every_hit(config: Path) -> None:
     assert len(listed(config, "--until", "9999-12-31")) == 5
 

@@ -50,11 +50,13 @@ class Since(click.ParamType):  # type: ignore[type-arg]
         text = str(value)
         try:
             return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
-        except ValueError:
-            pass
+        except ValueError as exc:
+            problem = str(exc)
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
+            if "is not a duration" not in problem:  # a duration, but zero or too long
+                self.fail(problem)
             self.fail(f"{text!r} is neither a duration (7d, 36h) nor a date (2026-11-01)")
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         try:
