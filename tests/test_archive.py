@@ -476,8 +476,11 @@ def test_until_the_last_day_of_year_9999_lists_every_hit(config: Path) -> None:
     assert len(listed(config, "--until", "9999-12-31")) == 5
 
 
-def test_stats_until_far_in_the_future_stops_at_today(config: Path) -> None:
-    result = invoke(config, "stats", "--since", "3d", "--until", "9999-12-31", "--format", "csv")
+@pytest.mark.parametrize("by", ["day", "week"])
+def test_stats_until_far_in_the_future_stops_at_today(config: Path, by: str) -> None:
+    result = invoke(
+        config, "stats", "--by", by, "--since", "3d", "--until", "9999-12-31", "--format", "csv"
+    )
 
     assert result.exit_code == 0
     assert result.output.startswith("period,term,hits\n")

@@ -221,9 +221,10 @@ def stats(
             min_score=None,
             delivered=None,
         )
-        counts = store.archive.stats(since=query.since, until=query.until, terms=terms, by=by)
-    # Nothing is found in the future: --until 9999-12-31 shows periods up to today.
-    shown = periods(since.date(), (min(until or now, now) - timedelta(seconds=1)).date(), by)
+        # Nothing is found in the future: --until 9999-12-31 counts and shows up to today.
+        end = None if query.until is None else min(query.until, now + timedelta(seconds=1))
+        counts = store.archive.stats(since=query.since, until=end, terms=terms, by=by)
+    shown = periods(since.date(), (min(end or now, now) - timedelta(seconds=1)).date(), by)
     click.echo(render_stats(counts, form, shown, [term.name for term in obj.config.terms], by))
 
 
