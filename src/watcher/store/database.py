@@ -43,7 +43,7 @@ def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
             f"{path}: database is locked by another process (the service, a backup or an"
             f" sqlite3 shell) for over {BUSY_TIMEOUT_MS // 1000}s: try again"
         )
-    if "disk is full" in text or "disk I/O error" in text:
+    if "disk is full" in text:
         return StoreError(f"{path}: cannot write the database ({text}): free some disk space")
     if "malformed" in text or "not a database" in text:
         return StoreError(f"{path}: the database is damaged ({text})")
