@@ -10,8 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import sqlite3
+import stat
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -158,10 +161,18 @@ def test_hits_as_a_table_for_people(config: Path) -> None:
     result = invoke(config, "hits", "--term", T3)
 
     header, rule, row = result.output.splitlines()
-    assert header.split() == ["found", "term", "score", "feed", "title", "url"]
+    assert header.split() == ["id", "found", "term", "score", "feed", "title", "url"]
     assert set(rule.replace(" ", "")) == {"-"}
     assert "UNICORN antenna" in row and "Japan agrees to share stealth mast technology" in row
     assert slug(row.split()[-1]) == "a4"
+
+
+def test_the_hits_table_gives_the_id_that_show_takes(config: Path) -> None:
+    row = invoke(config, "hits", "--term", T3).output.splitlines()[2]
+
+    shown = invoke(config, "show", row.split()[0])
+
+    assert shown.output.startswith("Japan agrees to share stealth mast technology")
 
 
 def test_an_unknown_term_is_an_error_that_suggests_the_closest(config: Path) -> None:
@@ -429,3 +440,131 @@ def test_a_full_page_of_hits_says_there_may_be_more(config: Path) -> None:
 
     assert len(result.stdout.splitlines()) == 4  # header, rule, two hits
     assert result.stderr == "(the first 2; --limit for more, or `watcher export`)\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("hits", "--limit", "99999999999999999999"),
+        ("hits", "--limit", str(2**63)),
+        ("show", "99999999999999999999"),
+        ("show", str(2**70)),
+        ("deliveries", "--limit", "99999999999999999999"),
+        ("hits", "--since", "999999d"),
+        ("export", "--since", "9999999999w"),
+        ("hits", "--since", "9999-12-31T23:00:00-05:00"),
+    ],
+    ids=" ".join,
+)
+def test_a_number_too_large_is_a_usage_error_not_a_traceback(
+    config: Path, args: tuple[str, ...]
+) -> None:
+    result = invoke(config, *args)
+
+    assert result.exit_code == 2
+    assert "Error: Invalid value" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_duration_too_long_says_so(config: Path) -> None:
+    result = invoke(config, "hits", "--since", "999999d")
+
+    assert "'999999d' is longer than 100 years" in result.output
+
+
+def test_until_the_last_day_of_year_9999_lists_every_hit(config: Path) -> None:
+    assert len(listed(config, "--until", "9999-12-31")) == 5
+
+
+@pytest.mark.parametrize("by", ["day", "week"])
+def test_stats_until_far_in_the_future_stops_at_today(config: Path, by: str) -> None:
+    result = invoke(
+        config, "stats", "--by", by, "--since", "3d", "--until", "9999-12-31", "--format", "csv"
+    )
+
+    assert result.exit_code == 0
+    assert result.output.startswith("period,term,hits\n")
+
+
+def test_export_into_a_missing_folder_is_a_one_line_error(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "no" / "such" / "hits.csv"
+
+    result = invoke(config, "export", "-o", str(out))
+
+    assert result.exit_code == 2
+    assert result.output == f"error: --output {out}: no folder {out.parent}\n"
+
+
+def test_export_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe(
+    config: Path, tmp_path: Path
+) -> None:
+    pipe = tmp_path / "hits.pipe"
+    os.mkfifo(pipe)
+    read: list[str] = []
+    reader = threading.Thread(target=lambda: read.append(pipe.read_text()), daemon=True)
+    reader.start()
+
+    result = invoke(config, "export", "-o", str(pipe))
+    reader.join(timeout=10)
+
+    assert result.exit_code == 0
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert read and len(read[0].splitlines()) == 6  # the header and five hits
+
+
+@pytest.mark.slow
+def test_a_database_locked_by_another_process_is_a_one_line_error(config: Path) -> None:
+    holder = sqlite3.connect(config.parent / "watcher.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock past our busy timeout
+    try:
+        result = invoke(config, "hits")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: {config.parent / 'watcher.db'}: database is locked by another process"
+        " (the service, a backup or an sqlite3 shell) for over 10s: try again\n"
+    )
+
+
+def test_show_and_hits_name_the_same_first_feed_when_two_feeds_tie(config: Path) -> None:
+    # a2 is carried by two feeds; the later-sorting one stored it, both in the same second.
+    execute(
+        config,
+        "UPDATE article_feeds SET first_seen_at = '2026-10-01T00:00:00+00:00'"
+        " WHERE article_id = (SELECT article_id FROM article_feeds GROUP BY article_id"
+        " HAVING COUNT(*) = 2)",
+    )
+    execute(
+        config,
+        "UPDATE articles SET feed = 'Eastern Ledger' WHERE id = (SELECT article_id"
+        " FROM article_feeds GROUP BY article_id HAVING COUNT(*) = 2)",
+    )
+    hit = next(
+        h
+        for h in json.loads(invoke(config, "hits", "--format", "json").output)
+        if slug(h["url"]) in ("a2", "a5")
+    )
+
+    shown = invoke(config, "show", str(hit["id"])).output.splitlines()
+
+    assert hit["feed"] == "Eastern Ledger"
+    assert shown[2] == "feed: Eastern Ledger (also Coastline Daily)"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("export",), ("hits", "--format", "csv"), ("search", "stealth", "--format", "csv")],
+    ids=" ".join,
+)
+def test_csv_to_stdout_shows_control_characters_escaped(
+    config: Path, args: tuple[str, ...]
+) -> None:
+    execute(config, "UPDATE articles SET title = title || ?", " \x1b[2J\x07\x00\x9b\u202e")
+
+    result = invoke(config, *args)
+
+    assert not any(char in result.stdout for char in "\x1b\x07\x00\x9b\u202e")
+    assert "\\x1b[2J\\x07\\x00\\x9b\\u202e" in result.stdout

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -14,6 +18,7 @@ from click.testing import CliRunner, Result
 from conftest import ROOT, Site, write_config
 from watcher.cli import cli
 from watcher.config import load_config
+from watcher.store import Store
 
 
 def invoke(*args: str) -> Result:
@@ -94,7 +99,7 @@ def test_poll_exits_1_when_no_feed_could_be_polled(tmp_path: Path) -> None:
 
     assert result.exit_code == 1
     assert "failed: Closed: http://127.0.0.1:9/feed.xml: cannot connect" in result.output
-    assert "polled 1 feeds: 0 ok (0 unchanged), 1 failed" in result.output
+    assert "polled 1 feed: 0 ok (0 unchanged), 1 failed; 0 new articles" in result.output
 
 
 @pytest.mark.slow
@@ -283,7 +288,7 @@ def test_feeds_import_and_export_round_trip(tmp_path: Path) -> None:
 
     result = invoke("--config", str(target), "feeds", "import", str(exported))
 
-    assert result.output == f"added 'A': https://a.example/rss\n1 feeds added to {target}\n"
+    assert result.output == f"added 'A': https://a.example/rss\n1 feed added to {target}\n"
 
 
 @pytest.mark.parametrize(
@@ -350,3 +355,92 @@ def test_a_feed_url_that_serves_a_web_page_names_the_feeds_the_page_announces(
         f"failed: Coastline Daily: {site.base}/: not a feed: this is an HTML page; "
         f"it announces these feeds: {site.base}/news.rss\n"
     ) in result.output
+
+
+def test_terms_list_fits_the_terminal_width() -> None:
+    result = CliRunner(env={"COLUMNS": "60"}).invoke(
+        cli, ["--config", "config/watcher.toml", "terms", "list"], catch_exceptions=False
+    )
+
+    lines = result.output.splitlines()
+    assert len(lines) == 6
+    assert max(len(line) for line in lines) <= 60
+
+
+def test_delivered_and_undelivered_together_are_refused(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
+
+    result = invoke("--config", str(config), "hits", "--delivered", "--undelivered")
+
+    assert result.exit_code == 2
+    assert result.output == "error: --delivered and --undelivered exclude each other: give one\n"
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        config = write_config(
+            tmp_path, [("Silent", f"http://127.0.0.1:{silent.getsockname()[1]}/feed")]
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(config), "poll", "--once"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(3)  # started, and waiting for the feed
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+
+    assert process.returncode == 130
+    assert "Traceback" not in stderr and "Aborted" not in stderr
+
+
+@pytest.mark.slow
+def test_poll_shows_a_redirect_url_with_its_control_characters_escaped(
+    site: Site, tmp_path: Path
+) -> None:
+    hostile = "gopher://evil.example/\x9b2J\u202eabc".encode().decode("latin-1")
+    site.put("/feed.xml", b"", status=302, headers={"Location": hostile})
+    config = write_config(tmp_path, [("Wire", f"{site.base}/feed.xml")])
+
+    result = invoke("--config", str(config), "poll", "--once")
+
+    assert "\x9b" not in result.output and "\u202e" not in result.output
+    assert "failed: Wire: gopher://evil.example/\\x9b2J\\u202eabc: only http and https" in (
+        result.output
+    )
+
+
+def test_status_says_a_killed_service_is_not_running(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with Store.open(tmp_path / "watcher.db") as store:
+        store.service_started(int(gone.stdout), datetime.now(UTC))  # then SIGKILLed: no stop
+
+    result = invoke("--config", str(config), "status")
+
+    assert result.output.startswith(
+        f"service:   not running: pid {int(gone.stdout)} ended without stopping (killed?)\n"
+    )
+
+
+def test_feeds_import_shows_control_characters_of_the_opml_escaped(tmp_path: Path) -> None:
+    target = write_config(tmp_path, [("B", "https://b.example/rss")])
+    opml = tmp_path / "reader.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="Desk&#x9b;"'
+        ' xmlUrl="https://a.example/&#x202e;lmx.ssr"/></body></opml>'
+    )
+
+    result = invoke("--config", str(target), "feeds", "import", str(opml))
+
+    assert "\u202e" not in result.output and "\x9b" not in result.output
+    assert result.output.startswith("added 'Desk\\x9b': https://a.example/\\u202elmx.ssr\n")

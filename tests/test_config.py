@@ -56,6 +56,21 @@ def test_parse_duration_rejects_zero() -> None:
         parse_duration("0s")
 
 
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (FEED_A + 'interval = "9999999999w"\n', "feeds[0].interval: '9999999999w' is longer than"),
+        ('[poll]\nmax_backoff = "99999999d"\n', "poll.max_backoff: '99999999d' is longer than"),
+        ('[retention]\narticles = "999999999d"\n', "retention.articles: '999999999d' is longer"),
+        ('[storage]\npath = "state/watcher\\u0000.db"\n', "storage.path: must not contain a NUL"),
+    ],
+)
+def test_a_value_that_would_crash_later_is_refused_at_load(
+    tmp_path: Path, text: str, field: str
+) -> None:
+    assert field in load_error(tmp_path, text)
+
+
 # --- reading the file -------------------------------------------------------------------
 
 

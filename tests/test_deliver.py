@@ -349,6 +349,24 @@ def test_webhook_retry_after_500_carries_the_same_id_and_200_is_not_resent(
     Webhook(SECRET).verify(second.body, second.headers)
 
 
+def test_an_explicit_send_sends_a_digest_waiting_out_its_backoff_now(
+    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    delivery = 'retry_base = "1h"\nretry_max = "2h"'
+    config = channel_config(tmp_path, polled, webhook_channel(receiver), delivery)
+    receiver.statuses = [500]
+
+    first = invoke(config, "digest", "send")
+    again = invoke(config, "digest", "send")
+
+    assert first.exit_code == 1 and again.exit_code == 0
+    assert "nothing to send" not in again.output
+    assert [status for _, status, _, _ in digest_rows(tmp_path / "watcher.db")] == ["sent"]
+    assert len({post.headers["webhook-id"] for post in receiver.posts}) == 1
+    assert len(receiver.posts) == 2
+
+
 def test_a_digest_that_keeps_failing_is_left_failed_until_retried(
     tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -384,6 +402,33 @@ def test_preview_shows_the_digest_and_sends_and_marks_nothing(
     assert body["data"]["hit_count"] == 5
     assert receiver.posts == []
     assert digest_rows(tmp_path / "watcher.db") == []
+
+
+def test_preview_as_json_shows_c1_and_bidi_controls_escaped(
+    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    with sqlite3.connect(tmp_path / "watcher.db") as conn:
+        conn.execute("UPDATE articles SET title = title || ?", ["\x9b2J \u202eevil"])
+
+    output = invoke(config, "digest", "preview", "--as", "json").output
+
+    assert "\x9b" not in output and "\u202e" not in output
+    assert "\\u009b2J \\u202eevil" in output
+
+
+def test_the_digest_names_the_outlets_and_shows_times_in_the_channels_zone(
+    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    delivery = 'retry_base = "1s"\ntimezone = "Asia/Tokyo"'
+    config = channel_config(tmp_path, polled, webhook_channel(receiver), delivery)
+
+    text = invoke(config, "digest", "preview").output
+
+    assert "reported by 2 outlets: Coastline Daily and Eastern Ledger" in text
+    assert " JST" in text and " UTC" not in text
 
 
 def test_a_channel_gets_only_its_terms_above_its_minimum_score(

@@ -8,7 +8,14 @@ import pytest
 
 from watcher.config import load_config
 from watcher.errors import ConfigError
-from watcher.feedlist import NewFeed, add_feeds, from_opml, remove_feed, to_opml
+from watcher.feedlist import (
+    NewFeed,
+    add_feeds,
+    from_opml,
+    remove_feed,
+    set_feed_enabled,
+    to_opml,
+)
 
 START = (
     "# watcher config\n"
@@ -48,12 +55,70 @@ def test_a_url_already_configured_is_not_added_twice(tmp_path: Path) -> None:
     assert path.read_text() == START
 
 
-def test_a_taken_name_gets_a_number(tmp_path: Path) -> None:
+def test_a_taken_name_is_refused_and_the_file_left_alone(tmp_path: Path) -> None:
     path = config(tmp_path)
 
-    added = add_feeds(path, [NewFeed("Wire", "https://other.example/rss")])
+    with pytest.raises(ConfigError, match="a feed named 'Wire' is already configured"):
+        add_feeds(path, [NewFeed("Wire", "https://other.example/rss")])
+    assert path.read_text() == START
 
-    assert added == [NewFeed("Wire (2)", "https://other.example/rss")]
+
+LAYOUT = (
+    "# --- feeds ---\n"
+    "\n"
+    "[[feeds]]\n"
+    'name = "Wire"\n'
+    'url = "https://wire.example/rss"\n'
+    "\n"
+    "# Ministry: the press office's feed.\n"
+    "[[feeds]]\n"
+    'name = "Ministry"\n'
+    'url = "https://gov.example/press.xml"\n'
+    'interval = "1h"  # slow\n'
+    "\n"
+    "# ==========\n"
+    "# --- watch-terms ---\n"
+    "# ==========\n"
+    "\n"
+    "[[terms]]\n"
+    'name = "Port"\n'
+    'query = "port"\n'
+)
+
+
+def test_an_added_feed_follows_the_last_feed_not_the_terms_banner(tmp_path: Path) -> None:
+    path = config(tmp_path, LAYOUT)
+
+    add_feeds(path, [NewFeed("Harbour", "https://harbour.example/feed")])
+
+    assert path.read_text() == LAYOUT.replace(
+        'interval = "1h"  # slow\n',
+        'interval = "1h"  # slow\n\n[[feeds]]\nname = "Harbour"\nurl = "https://harbour.example/feed"\n',
+    )
+
+
+def test_disabling_writes_the_switch_inside_the_feeds_own_table(tmp_path: Path) -> None:
+    path = config(tmp_path, LAYOUT)
+
+    set_feed_enabled(path, "Wire", enabled=False)
+    set_feed_enabled(path, "Ministry", enabled=False)
+
+    assert path.read_text() == LAYOUT.replace(
+        'url = "https://wire.example/rss"\n', 'url = "https://wire.example/rss"\nenabled = false\n'
+    ).replace('interval = "1h"  # slow\n', 'interval = "1h"  # slow\nenabled = false\n')
+    set_feed_enabled(path, "Wire", enabled=True)
+    set_feed_enabled(path, "Ministry", enabled=True)
+    assert path.read_text() == LAYOUT
+
+
+def test_removing_a_feed_keeps_the_comments_and_blank_lines_around_it(tmp_path: Path) -> None:
+    path = config(tmp_path, LAYOUT)
+
+    remove_feed(path, "Wire")
+
+    assert path.read_text() == LAYOUT.replace(
+        '[[feeds]]\nname = "Wire"\nurl = "https://wire.example/rss"\n\n', ""
+    )
 
 
 def test_first_feed_goes_into_a_file_without_feeds(tmp_path: Path) -> None:

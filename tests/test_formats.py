@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 import unicodedata
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from watcher.formats import render_feeds, render_hits
-from watcher.models import FeedStatus, Hit
+from watcher.formats import render_feeds, render_hits, render_matches, render_terms
+from watcher.models import FeedStatus, Hit, Match
+from watcher.terms import compile_term
 
 HIT = Hit(
     id=1,
@@ -92,10 +94,10 @@ def test_hits_table_has_a_header_a_rule_and_one_line_per_hit() -> None:
     table = render_hits([HIT, hit(id=2, term="UNICORN antenna", score=1.5, url=None)], "table")
 
     assert table.splitlines() == [
-        "found             term                  score  feed                  title                   url",  # noqa: E501
-        "----------------  --------------------  -----  --------------------  ----------------------  ----------------------------",  # noqa: E501
-        "2026-01-16 05:12  Ahmedabad–Mumbai HSR  4      The Hindu — National  MAHSR viaduct complete  https://news.example.com/a/1",  # noqa: E501
-        "2026-01-16 05:12  UNICORN antenna       1.5    The Hindu — National  MAHSR viaduct complete",  # noqa: E501
+        "id  found             term                  score  feed                  title                   url",  # noqa: E501
+        "--  ----------------  --------------------  -----  --------------------  ----------------------  ----------------------------",  # noqa: E501
+        "1   2026-01-16 05:12  Ahmedabad–Mumbai HSR  4      The Hindu — National  MAHSR viaduct complete  https://news.example.com/a/1",  # noqa: E501
+        "2   2026-01-16 05:12  UNICORN antenna       1.5    The Hindu — National  MAHSR viaduct complete",  # noqa: E501
     ]
 
 
@@ -119,6 +121,72 @@ def test_a_bidi_override_in_a_title_never_reaches_the_table() -> None:
 
     assert "\u202e" not in table and "\u2066" not in table
     assert "Rail deal gnirots signed" in table
+
+
+def test_a_title_of_a_megabyte_is_cut_without_stalling_the_table() -> None:
+    # Trimming one character at a time took 20 s for 30 kB and never ended for 1 MB.
+    done: list[str] = []
+    worker = threading.Thread(
+        target=lambda: done.append(render_hits([hit(title="Port " * 200_000)], "table")),
+        daemon=True,
+    )
+
+    worker.start()
+    worker.join(timeout=20)
+
+    assert done, "rendering a 1 MB title did not finish in 20 s"
+    assert "Port " * 11 + "Port…" in done[0]
+
+
+def test_hits_table_fits_the_terminal_width() -> None:
+    long = hit(title="Viaduct " * 12, url="https://news.example.com/" + "a" * 80)
+
+    lines = render_hits([long, HIT], "table", width=100).splitlines()
+
+    assert max(display_width(line) for line in lines) <= 100
+    assert lines[2].startswith("1   2026-01-16 05:12  ")  # the id and time are never cut
+    assert "…" in lines[2]
+
+
+def test_hits_table_keeps_its_layout_when_the_terminal_is_wide_enough() -> None:
+    assert render_hits([HIT], "table", width=200) == render_hits([HIT], "table")
+
+
+def test_terms_table_fits_the_terminal_width() -> None:
+    terms = [compile_term("UNICORN antenna", " OR ".join(["=UNICORN NEAR/5 mast"] * 12))]
+
+    lines = render_terms(terms, "table", width=60).splitlines()
+
+    assert max(display_width(line) for line in lines) <= 60
+    assert lines[2].startswith("UNICORN antenna  =UNICORN NEAR/5 mast OR")
+
+
+def test_csv_escapes_terminal_controls_and_bidi_but_keeps_lines() -> None:
+    title = "Port\x1b[2J \x07bell\x00 \x9b31m \u202eevil\u2069 end"
+
+    rows = list(csv.DictReader(io.StringIO(render_hits([hit(title=title, snippet="a\nb")], "csv"))))
+
+    assert rows[0]["title"] == "Port\\x1b[2J \\x07bell\\x00 \\x9b31m \\u202eevil\\u2069 end"
+    assert rows[0]["snippet"] == "a\nb"
+
+
+@pytest.mark.parametrize("form", ["json", "ndjson"])
+def test_json_writes_c1_and_bidi_controls_as_escapes(form: str) -> None:
+    title = "Rail \x9b2J deal \u202egnirots\u2066 \x7f"
+
+    text = render_hits([hit(title=title)], form)
+
+    assert not any(char in text for char in "\x9b\u202e\u2066\x7f")
+    assert "\\u009b2J" in text and "\\u202egnirots" in text
+    loaded = json.loads(text)
+    assert (loaded[0] if form == "json" else loaded)["title"] == title
+
+
+def test_match_counts_agree_with_their_noun() -> None:
+    one = Match("UNICORN antenna", "UNICORN", "The UNICORN mast", 1.0, 1, False, ("=UNICORN",))
+
+    assert "(1 match in text)" in render_matches([one])
+    assert "(2 matches in text)" in render_matches([replace(one, count=2)])
 
 
 def test_newline_in_a_title_does_not_add_a_table_line() -> None:
@@ -227,6 +295,18 @@ def test_feeds_table_says_how_long_and_why_a_feed_fails() -> None:
         "2026-01-16 07:00  12        3     "
         "3 failures since 2026-01-15 22:10: https://english.kyodonews.net/rss/all.xml: HTTP 503"
     )
+
+
+def test_one_failure_is_not_called_failures() -> None:
+    row = render_feeds([feed(consecutive_errors=1, last_error="HTTP 503")], "table").splitlines()[2]
+
+    assert row.endswith("1 failure: HTTP 503")
+
+
+def test_feeds_csv_writes_switches_as_true_and_false() -> None:
+    rows = list(csv.DictReader(io.StringIO(render_feeds([FEED, feed(enabled=False)], "csv"))))
+
+    assert [row["enabled"] for row in rows] == ["true", "false"]
 
 
 def test_feeds_table_columns_line_up_with_wide_characters() -> None:

@@ -12,6 +12,7 @@ import os
 import re
 import time
 import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,13 +26,17 @@ from watcher.digest import render, to_json
 from watcher.errors import ExtractError, FeedError
 from watcher.extract import Extractor
 from watcher.feeds import parse_feed
+from watcher.formats import render_hits
 from watcher.models import Digest, Hit, Story, TermGroup
 from watcher.pipeline import poll_once
 from watcher.store import Store
+from watcher.store.database import MAX_TITLE_CHARS
 from watcher.terms import Matcher, compile_term
 
 EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "200"))
 URL = "https://wire.example/feed.xml"
+# What a terminal obeys: C0 and C1 controls, DEL, bidi overrides and isolates.
+TERMINAL_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 RSS_ITEM = """<item><title>{title}</title><link>https://wire.example/{slug}</link>
 <guid>{slug}</guid><description>Port news.</description>{extra}</item>"""
@@ -186,6 +191,43 @@ def test_a_query_built_to_be_slow_is_bounded_by_the_text() -> None:
 
     assert time.monotonic() - started < 10  # ~1.2 s here; before NEAR was capped, minutes
     assert found.count == 10_000  # every alpha and every beta
+
+
+def test_a_feed_title_of_a_megabyte_is_stored_cut(site: Site, tmp_path: Path) -> None:
+    site.put("/wire.rss", rss(item(title="Port " * 200_000 + "UNICORN mast")))
+    site.fallback = None
+    config = load_config(write_config(tmp_path, [("Wire", f"{site.base}/wire.rss")]))
+
+    asyncio.run(poll_once(config, config.feeds, workers=0))
+
+    with Store.open(config.db_path) as store:
+        [(title,)] = store.db.execute("SELECT title FROM articles").fetchall()
+    assert len(title) == MAX_TITLE_CHARS
+    assert title.startswith("Port Port ") and title.endswith("…")
+
+
+# Huge titles: a short run of any characters (controls, bidi, wide, combining) repeated.
+huge_titles = st.tuples(st.text(min_size=1, max_size=12), st.integers(20_000, 150_000)).map(
+    lambda run: (run[0] * (run[1] // len(run[0]) + 1))[: run[1]]
+)
+
+
+@settings(max_examples=EXAMPLES // 10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(huge_titles)
+def test_a_huge_title_renders_in_every_format_without_controls_or_overflow(title: str) -> None:
+    hit = hostile_digest().groups[0].stories[0].hits[0]
+    hits = [replace(hit, title=title, url="https://wire.example/a", feed="Wire")]
+
+    started = time.monotonic()
+    table = render_hits(hits, "table", width=100)
+    as_csv, as_json = render_hits(hits, "csv"), render_hits(hits, "json")
+
+    assert time.monotonic() - started < 10  # one linear pass; trimming a char at a time: hours
+    assert max(map(len, table.splitlines())) <= 100  # a wide character takes 1 of len, 2 columns
+    assert not any(TERMINAL_CONTROLS.search(line) for line in table.splitlines())
+    assert not TERMINAL_CONTROLS.search(as_csv.replace("\n", "").replace("\t", ""))
+    assert not TERMINAL_CONTROLS.search(as_json.replace("\n", ""))
+    assert json.loads(as_json)[0]["title"] == title
 
 
 def hostile_digest() -> Digest:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 import markupsafe
@@ -21,6 +22,7 @@ from watcher.formats import UNPRINTABLE
 from watcher.models import Digest, FeedStatus, Hit, Story, TermGroup
 
 SUBJECT_TITLE_CHARS = 90
+NAMED_OUTLETS = 5  # "reported by 7 outlets: A, B, C, D, E and 2 more"
 _LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
@@ -58,8 +60,12 @@ def build(
     hits: Sequence[Hit],
     failing: Sequence[FeedStatus] = (),
     term_order: Sequence[str] = (),
+    timezone: str = "UTC",
 ) -> Digest:
-    """Group hits by term (in `term_order`, then by name), then by story, newest first."""
+    """Group hits by term (in `term_order`, then by name), then by story, newest first.
+
+    `timezone` is the channel's: the digest shows its times there.
+    """
     by_term: dict[str, list[Hit]] = {}
     newest_first = sorted(hits, key=lambda hit: (hit.published or hit.found_at, hit.id))[::-1]
     for hit in newest_first:
@@ -79,6 +85,9 @@ def build(
                         cluster=copies[0].cluster,
                         outlets=max(hit.outlets for hit in copies),
                         hits=tuple(copies),
+                        outlet_names=tuple(
+                            sorted({name for hit in copies for name in hit.outlet_names})
+                        ),
                     )
                     for copies in stories.values()
                 ),
@@ -90,6 +99,7 @@ def build(
         created_at=created_at,
         groups=tuple(groups),
         failing=tuple(failing),
+        timezone=timezone,
     )
 
 
@@ -156,7 +166,8 @@ def render(digest: Digest) -> Rendered:
         "subject": line,
         "segments": segments,
         "starred": starred,
-        "day": _day,
+        "day": lambda moment: _day(moment, digest.timezone),
+        "reported": reported,
         "one_line": one_line,
         "link": link,
     }
@@ -172,9 +183,26 @@ def link(url: str | None) -> str:
     return url if url and url.lower().startswith(("https://", "http://")) else "#"
 
 
-def _day(moment: str | None) -> str:
-    """ "2026-11-23 19:31 UTC" from a stored ISO 8601 time."""
-    return f"{moment[:16].replace('T', ' ')} UTC" if moment else ""
+def reported(story: Story) -> str:
+    """ "reported by 3 outlets: A, B and C", naming up to `NAMED_OUTLETS` of them."""
+    names = [one_line(name) for name in story.outlet_names]
+    count = max(story.outlets, len(names))
+    if not names:
+        return f"reported by {count} outlets"
+    shown = names[:NAMED_OUTLETS]
+    if count > len(shown):
+        listed = ", ".join(shown) + f" and {count - len(shown)} more"
+    else:
+        listed = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
+    return f"reported by {count} outlets: {listed}"
+
+
+def _day(moment: str | None, timezone: str = "UTC") -> str:
+    """ "2026-11-24 01:01 IST" from a stored ISO 8601 time, in the channel's time zone."""
+    if not moment:
+        return ""
+    local = datetime.fromisoformat(moment).astimezone(ZoneInfo(timezone))
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or timezone)
 
 
 def to_json(digest: Digest) -> dict[str, Any]:

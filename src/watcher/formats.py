@@ -1,8 +1,10 @@
 """Hits and feeds as text: an aligned table for people, JSON, NDJSON or CSV for programs.
 
-Feed text comes from strangers, so table cells lose control characters (no
-terminal escape sequences reach the screen) and CSV cells that a spreadsheet
-would run as a formula are quoted with a leading apostrophe.
+Feed text comes from strangers, and this module is the one home of the rule
+for its control characters: table cells lose them (no terminal escape
+sequence reaches the screen), CSV cells and stderr lines show them escaped
+(`escape_controls`), JSON writes them as \\u escapes, and CSV cells that a
+spreadsheet would run as a formula are quoted with a leading apostrophe.
 """
 
 from __future__ import annotations
@@ -42,20 +44,47 @@ _CONTROL_BUT_NEWLINE = re.compile(rf"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI}]")
 # What text from strangers may not carry into a digest or a log line: the above,
 # but newlines and tabs.
 UNPRINTABLE = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+# What json.dumps(ensure_ascii=False) leaves raw that a terminal would obey: DEL, C1,
+# bidi controls and the Unicode line separators (C0 it escapes itself).
+_JSON_RAW = re.compile(rf"[\x7f-\x9f{_BIDI}\u2028\u2029]")
 BAR_WIDTH = 30
+NARROWEST = 8  # a column fitted to the terminal keeps at least this many characters
 _EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
 
 
-def render_hits(hits: Sequence[Hit], form: str) -> str:
+def escape_controls(text: str, keep: str = "") -> str:
+    """`text` with each control or bidi character (but those in `keep`) shown as an escape.
+
+    "\\x1b", "\\u202e": visible and harmless on a terminal, and still telling what
+    the feed sent.
+    """
+
+    def escape(found: re.Match[str]) -> str:
+        char = found.group()
+        if char in keep:
+            return char
+        return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+    return _CONTROL.sub(escape, text)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """ "1 hit", "2 hits": the count with its noun in agreement."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def render_hits(hits: Sequence[Hit], form: str, width: int | None = None) -> str:
+    """Hits as a table (fitted to `width` columns when given) or for programs."""
     if form != "table":
         out = io.StringIO()
         write_hits(hits, form, out)
         return out.getvalue().rstrip("\n")
     rows = [asdict(hit) for hit in hits]
     return _table(
-        ["found", "term", "score", "feed", "title", "url"],
+        ["id", "found", "term", "score", "feed", "title", "url"],
         [
             [
+                str(row["id"]),
                 (row["found_at"] or "")[:16].replace("T", " "),
                 row["term"],
                 f"{row['score']:g}",
@@ -65,8 +94,10 @@ def render_hits(hits: Sequence[Hit], form: str) -> str:
             ]
             for row in rows
         ],
-        widths=[16, 28, 5, 24, 60, 0],
+        widths=[0, 16, 28, 5, 24, 60, 0],
         empty="no hits",
+        room=width,
+        flexible=[2, 4, 5, 6],
     )
 
 
@@ -127,7 +158,7 @@ def render_deliveries(deliveries: Sequence[Delivery], form: str) -> str:
     return _serialise(rows, tuple(Delivery.__dataclass_fields__), form)
 
 
-def render_terms(terms: Sequence[Term], form: str) -> str:
+def render_terms(terms: Sequence[Term], form: str, width: int | None = None) -> str:
     rows = [{"name": term.name, "query": term.query} for term in terms]
     if form == "table":
         return _table(
@@ -135,6 +166,8 @@ def render_terms(terms: Sequence[Term], form: str) -> str:
             [[row["name"], row["query"]] for row in rows],
             widths=[28, 0],
             empty="no terms configured",
+            room=width,
+            flexible=[0, 1],
         )
     return _serialise(rows, ("name", "query"), form)
 
@@ -154,7 +187,8 @@ def render_matches(matches: Sequence[Match], mark: tuple[str, str] = ("**", "**"
         marked += snippet[position:]
         where = "title and text" if match.in_title else "text"
         blocks.append(
-            f"{match.term}  score {match.score:g}  ({match.count} matches in {where})\n"
+            f"{match.term}  score {match.score:g}  ({plural(match.count, 'match', 'matches')}"
+            f" in {where})\n"
             f"  matched: {', '.join(match.clauses)}\n"
             f"  {marked}"
         )
@@ -303,7 +337,7 @@ def _problem(row: dict[str, Any]) -> str:
     if not row["consecutive_errors"]:
         return ""
     since = f" since {_minute(row['failing_since'])}" if row["failing_since"] else ""
-    return f"{row['consecutive_errors']} failures{since}: {row['last_error']}"
+    return f"{plural(row['consecutive_errors'], 'failure')}{since}: {row['last_error']}"
 
 
 def render_status(status: ServiceStatus, form: str) -> str:
@@ -351,9 +385,9 @@ def _write(rows: Iterable[dict[str, Any]], fields: Sequence[str], form: str, out
         if form == "csv":
             writer.writerow({key: _csv_cell(row[key]) for key in fields})
         elif form == "ndjson":
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(json_text(row) + "\n")
         else:  # the layout of json.dumps(rows, indent=2), one row at a time
-            item = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            item = json_text(row, indent=2).replace("\n", "\n  ")
             out.write(("," if count else "") + "\n  " + item)
         count += 1
     if form == "json":
@@ -361,11 +395,22 @@ def _write(rows: Iterable[dict[str, Any]], fields: Sequence[str], form: str, out
     return count
 
 
+def json_text(value: Any, indent: int | None = None) -> str:
+    """JSON that keeps non-ASCII text readable but escapes what a terminal would obey."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    # These characters can only stand inside JSON strings, where \\uXXXX means the same.
+    return _JSON_RAW.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
 def _csv_cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as in the config file and JSON, not Python's True
     if isinstance(value, list):
         value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    if isinstance(value, str):
+        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            value = "'" + value
+        value = escape_controls(value, keep="\n\t")  # an article's text keeps its lines
     return value
 
 
@@ -375,26 +420,77 @@ def _width(text: str) -> int:
 
 
 def _cell(text: str, width: int) -> str:
+    """`text` on one line without control characters, cut to `width` columns with "…" (0: uncut).
+
+    One pass that stops at the cut: a title of a megabyte costs what a short one does.
+    """
     text = " ".join(_CONTROL.sub(" ", text).split())
-    if not width or _width(text) <= width:
+    if not width:
         return text
-    while _width(text) > width - 1:
-        text = text[:-1]
-    return text + "…"
+    used, cut = 0, None
+    for index, char in enumerate(text):
+        used += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+        if cut is None and used > width - 1:
+            cut = index  # text[:cut] and the "…" fit, if it comes to that
+        if used > width:
+            return text[:cut] + "…"
+    return text
+
+
+def _sizes(headers: list[str], cells: list[list[str]]) -> list[int]:
+    return [
+        max(_width(header), *(_width(row[column]) for row in cells))
+        for column, header in enumerate(headers)
+    ]
+
+
+def _fitted_level(sizes: list[int], flexible: Sequence[int], room: int) -> int:
+    """The widest cap on the flexible columns that makes `sizes` add up to `room` at most."""
+
+    def total(level: int) -> int:
+        return sum(
+            min(size, max(level, NARROWEST)) if column in flexible else size
+            for column, size in enumerate(sizes)
+        )
+
+    low, high = NARROWEST, max(sizes)
+    while low < high:  # the largest level whose total fits
+        middle = (low + high + 1) // 2
+        if total(middle) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-def _table(headers: list[str], rows: list[list[str]], widths: list[int], empty: str) -> str:
+def _table(
+    headers: list[str],
+    rows: list[list[str]],
+    widths: list[int],
+    empty: str,
+    room: int | None = None,
+    flexible: Sequence[int] = (),
+) -> str:
+    """Rows under their headers, each column cut to its width (0: uncut).
+
+    With `room` (the terminal's width), the `flexible` columns are narrowed,
+    widest first, until a line fits, none below `NARROWEST`.
+    """
     if not rows:
         return empty
     cells = [[_cell(value, size) for value, size in zip(row, widths, strict=True)] for row in rows]
-    sizes = [
-        max(_width(header), *(_width(row[column]) for row in cells))
-        for column, header in enumerate(headers)
-    ]
+    sizes = _sizes(headers, cells)
+    if room is not None and sum(sizes) + 2 * (len(sizes) - 1) > room:
+        level = _fitted_level(sizes, flexible, room - 2 * (len(sizes) - 1))
+        for column in flexible:
+            if sizes[column] > level:
+                for row in cells:
+                    row[column] = _cell(row[column], level)
+        sizes = _sizes(headers, cells)
     lines = [headers, ["-" * size for size in sizes], *cells]
     return "\n".join(
         "  ".join(_pad(value, size) for value, size in zip(line, sizes, strict=True)).rstrip()

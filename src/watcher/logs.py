@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from watcher.formats import UNPRINTABLE
+from watcher.formats import escape_controls
 
 # Attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -24,12 +24,7 @@ def visible(text: str) -> str:
     Feed titles, URLs and error texts come from strangers: no escape sequence or
     bidirectional override of theirs reaches a terminal or the journal as is.
     """
-    return UNPRINTABLE.sub(
-        lambda found: (
-            f"\\x{ord(found[0]):02x}" if ord(found[0]) < 0x100 else f"\\u{ord(found[0]):04x}"
-        ),
-        text,
-    )
+    return escape_controls(text, keep="\n\t")
 
 
 class TerminalFormatter(logging.Formatter):

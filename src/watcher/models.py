@@ -109,6 +109,7 @@ class Hit:
     clauses: list[str] = field(default_factory=list)  # the query parts that matched
     highlights: list[list[int]] = field(default_factory=list)  # [start, end] in `snippet`
     text: str | None = None  # the article's whole text, when asked for (`watcher export`)
+    outlet_names: tuple[str, ...] = ()  # the feeds of `outlets`, by name
 
 
 SORTS = ("found", "published", "score")
@@ -231,6 +232,7 @@ class Story:
     cluster: int | None
     outlets: int
     hits: tuple[Hit, ...]
+    outlet_names: tuple[str, ...] = ()  # the feeds that carried it, by name
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,7 @@ class Digest:
     created_at: str  # ISO 8601, UTC
     groups: tuple[TermGroup, ...]
     failing: tuple[FeedStatus, ...] = ()  # feeds failing for longer than the notice period
+    timezone: str = "UTC"  # the channel's: the times a reader sees are in it
 
     @property
     def hits(self) -> int:

@@ -50,6 +50,7 @@ from watcher.models import FeedStatus, ServiceStatus
 from watcher.notify import notify, watchdog_interval
 from watcher.pipeline import Poller
 from watcher.store import Pruned, Store
+from watcher.store.outbox import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -377,6 +378,8 @@ def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> Serv
         pid, started, beat, stopped = recorded
         if stopped:
             state = f"stopped at {stopped[:16].replace('T', ' ')}"
+        elif not process_alive(pid):
+            state = f"not running: pid {pid} ended without stopping (killed?)"
         elif now - datetime.fromisoformat(beat) > timedelta(seconds=3 * HEARTBEAT):
             state = f"not responding since {beat[:16].replace('T', ' ')} (pid {pid})"
         else:

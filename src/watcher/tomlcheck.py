@@ -17,6 +17,8 @@ from watcher.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# The longest duration anything takes: "now" plus or minus it stays a date Python can hold.
+LONGEST = 100 * 365 * 86400
 
 
 def parse_duration(text: str) -> float:
@@ -27,6 +29,8 @@ def parse_duration(text: str) -> float:
     seconds = float(found.group(1)) * _UNITS[found.group(2)]
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
+    if seconds > LONGEST:
+        raise ValueError(f"{text!r} is longer than 100 years")
     return seconds
 
 
@@ -111,6 +115,8 @@ class Checker:
             raise self.fail(where, key, "is required")
         if not isinstance(value, str) or not value.strip():
             raise self.fail(where, key, "must be a non-empty string")
+        if "\x00" in value:  # no path, URL, header or name can hold one
+            raise self.fail(where, key, "must not contain a NUL character")
         return value.strip()
 
     def integer(self, table: dict[str, Any], key: str, where: Where, default: int, low: int) -> int:

@@ -8,14 +8,15 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
-from watcher.cli.base import FORMAT, Context, Since, Until, cli, marks
-from watcher.errors import ArgumentError
+from watcher.cli.base import COUNT, FORMAT, Context, Since, Until, cli, marks, terminal_width
+from watcher.errors import ArgumentError, WatcherError
 from watcher.formats import (
     periods,
+    plural,
     render_article,
     render_hits,
     render_search,
@@ -41,11 +42,8 @@ _FILTERS = (
     click.option(
         "--min-score", type=float, metavar="SCORE", help="Only hits scoring at least this."
     ),
-    click.option(
-        "--delivered/--undelivered",
-        default=None,
-        help="Only hits some channel was sent, or only hits no channel was sent yet.",
-    ),
+    click.option("--delivered", is_flag=True, help="Only hits some channel was sent."),
+    click.option("--undelivered", is_flag=True, help="Only hits no channel was sent yet."),
 )
 
 
@@ -64,6 +62,10 @@ def _query(obj: Context, store: Store, **filters: Any) -> HitQuery:
     _known(
         "feed", filters["feeds"], [f.name for f in obj.config.feeds], store.archive.stored_feeds()
     )
+    delivered, undelivered = filters.pop("delivered"), filters.pop("undelivered", False)
+    if delivered and undelivered:
+        raise ArgumentError("--delivered and --undelivered exclude each other: give one")
+    filters["delivered"] = True if delivered else False if undelivered else None
     since, until = filters["since"], filters["until"]
     if since is not None and until is not None and since >= until:
         raise ArgumentError(
@@ -94,7 +96,7 @@ def _known(kind: str, given: Sequence[str], configured: list[str], stored: list[
     show_default=True,
     help="Newest found, newest published, or best score first.",
 )
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--limit", type=COUNT, default=100, show_default=True)
 @FORMAT
 @click.pass_obj
 def hits(obj: Context, /, form: str, **filters: Any) -> None:
@@ -108,13 +110,13 @@ def hits(obj: Context, /, form: str, **filters: Any) -> None:
     """
     with obj.store() as store:
         found = store.archive.hits(_query(obj, store, **filters))
-    click.echo(render_hits(found, form))
+    click.echo(render_hits(found, form, terminal_width()))
     if form == "table" and len(found) == filters["limit"]:
         click.echo(f"(the first {len(found)}; --limit for more, or `watcher export`)", err=True)
 
 
 @cli.command()
-@click.argument("number", metavar="ID", type=int)
+@click.argument("number", metavar="ID", type=COUNT)
 @click.option(
     "--article", is_flag=True, help="ID is an article's (from `watcher search`), not a hit's."
 )
@@ -219,9 +221,34 @@ def stats(
             min_score=None,
             delivered=None,
         )
-        counts = store.archive.stats(since=query.since, until=query.until, terms=terms, by=by)
-    shown = periods(since.date(), ((until or now) - timedelta(seconds=1)).date(), by)
+        # Nothing is found in the future: --until 9999-12-31 counts and shows up to today.
+        end = None if query.until is None else min(query.until, now + timedelta(seconds=1))
+        counts = store.archive.stats(since=query.since, until=end, terms=terms, by=by)
+    shown = periods(since.date(), (min(end or now, now) - timedelta(seconds=1)).date(), by)
     click.echo(render_stats(counts, form, shown, [term.name for term in obj.config.terms], by))
+
+
+def _write_file(output: Path, write: Callable[[TextIO], int]) -> int:
+    """Write to `output` with `write`; a regular file is replaced only when complete.
+
+    Anything else (a pipe, /dev/stdout, a device) is written in place: renaming
+    a finished copy over it would put a regular file where the device was.
+    """
+    if not output.parent.is_dir():
+        raise ArgumentError(f"--output {output}: no folder {output.parent}")
+    in_place = output.exists() and not output.is_file()
+    target = output if in_place else output.with_name(output.name + ".part")
+    try:
+        with target.open("w", encoding="utf-8", newline="") as out:
+            count = write(out)
+        if not in_place:
+            os.replace(target, output)
+    except OSError as exc:
+        raise WatcherError(f"--output {output}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if not in_place:
+            target.unlink(missing_ok=True)
+    return count
 
 
 @cli.command()
@@ -258,11 +285,5 @@ def export(
             count = write_hits(found, form, sys.stdout, with_text)
             sys.stdout.flush()
         else:
-            partial = output.with_name(output.name + ".part")
-            try:
-                with partial.open("w", encoding="utf-8", newline="") as out:
-                    count = write_hits(found, form, out, with_text)
-                os.replace(partial, output)
-            finally:
-                partial.unlink(missing_ok=True)
-    click.echo(f"exported {count} hits" + (f" to {output}" if output else ""), err=True)
+            count = _write_file(output, lambda out: write_hits(found, form, out, with_text))
+    click.echo(f"exported {plural(count, 'hit')}" + (f" to {output}" if output else ""), err=True)

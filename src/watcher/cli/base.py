@@ -2,11 +2,14 @@
 
 Exit codes: 0 success (also when some feeds failed), 1 nothing could be done
 (every feed failed, the database is unusable, `terms test` found no match),
-2 bad config, query or arguments.
+2 bad config, query or arguments, 130 interrupted by Ctrl-C (128 + SIGINT, as
+shells report it; `watcher run` instead stops cleanly and exits 0).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,14 +25,18 @@ from watcher.config import (
     parse_duration,
 )
 from watcher.errors import ArgumentError, ConfigError, QueryError, WatcherError
-from watcher.formats import FORMATS
+from watcher.formats import FORMATS, escape_controls
 from watcher.store import Store
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
 FORMAT = click.option(
     "--format", "form", type=click.Choice(FORMATS), default="table", show_default=True
 )
+# Ids and row limits as SQLite can hold them (a signed 64-bit integer): a larger
+# number is a usage error here, not an OverflowError in the query.
+COUNT = click.IntRange(min=1, max=2**63 - 1)
 
 
 class Since(click.ParamType):  # type: ignore[type-arg]
@@ -43,13 +50,19 @@ class Since(click.ParamType):  # type: ignore[type-arg]
         text = str(value)
         try:
             return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
-        except ValueError:
-            pass
+        except ValueError as exc:
+            problem = str(exc)
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
+            if "is not a duration" not in problem:  # a duration, but zero or too long
+                self.fail(problem)
             self.fail(f"{text!r} is neither a duration (7d, 36h) nor a date (2026-11-01)")
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00-05:00 is past the last moment Python knows
+            self.fail(f"{text!r} is out of range")
 
 
 class Until(Since):
@@ -60,13 +73,23 @@ class Until(Since):
     def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
         moment = super().convert(value, param, ctx)
         if isinstance(value, str) and len(value.strip()) == len("2026-11-30"):
-            moment += timedelta(days=1)
+            try:
+                moment += timedelta(days=1)
+            except OverflowError:  # --until 9999-12-31: the end of time will do
+                moment = datetime.max.replace(tzinfo=UTC)
         return moment
 
 
 def marks() -> tuple[str, str]:
     """How matched words stand out: bold underline on a terminal, **stars** in a pipe or file."""
     return ("\x1b[1;4m", "\x1b[0m") if sys.stdout.isatty() else ("**", "**")
+
+
+def terminal_width() -> int | None:
+    """Columns of the terminal stdout shows on ($COLUMNS first); None for a pipe or a file."""
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
 
 
 class Context:
@@ -77,7 +100,12 @@ class Context:
     def store(self) -> Store:
         """The database, with a row for every configured feed and channel."""
         store = Store.open(self.config.db_path)
-        store.sync_config(self.config, datetime.now(UTC))
+        try:
+            with store.translated():
+                store.sync_config(self.config, datetime.now(UTC))
+        except WatcherError:
+            store.close()
+            raise
         return store
 
     @property
@@ -120,8 +148,10 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            ctx.exit(EXIT_INTERRUPTED)  # quietly: the user knows they pressed Ctrl-C
         except WatcherError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {escape_controls(str(exc))}", err=True)  # may quote feed text
             ctx.exit(
                 EXIT_CONFIG
                 if isinstance(exc, ArgumentError | ConfigError | QueryError)

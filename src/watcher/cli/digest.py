@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from datetime import datetime
 
 import click
 
 from watcher.cli.base import (
+    COUNT,
     EXIT_FAILED,
     FORMAT,
     Context,
@@ -18,7 +18,7 @@ from watcher.cli.base import (
 )
 from watcher.deliver.dispatch import Dispatcher, Outcome, deliver_now
 from watcher.digest import render, to_json
-from watcher.formats import render_deliveries
+from watcher.formats import escape_controls, json_text, plural, render_deliveries
 
 
 @cli.group()
@@ -70,7 +70,7 @@ def digest_preview(
         for channel in chosen:
             preview = dispatcher.preview(channel, since)
             if kind == "json":
-                click.echo(json.dumps(to_json(preview), ensure_ascii=False, indent=2))
+                click.echo(json_text(to_json(preview), indent=2))
             else:
                 rendered = render(preview)
                 click.echo(rendered.text if kind == "text" else rendered.html)
@@ -84,7 +84,7 @@ def digest_preview(
 def digest_send(
     obj: Context, channels: tuple[str, ...], since: datetime | None, retry_failed: bool
 ) -> None:
-    """Send each channel's undelivered hits now, and any digest waiting for a retry.
+    """Send each channel's undelivered hits now, and every digest waiting for a retry.
 
     Exits 0 when everything due was delivered, 1 when a digest failed.
 
@@ -107,11 +107,12 @@ def digest_send(
 def report_outcomes(outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         line = (
-            f"{outcome.status}: digest {outcome.digest} to {outcome.channel}, {outcome.hits} hits"
+            f"{outcome.status}: digest {outcome.digest} to {outcome.channel}, "
+            f"{plural(outcome.hits, 'hit')}"
         )
         if outcome.error:
             line += f": {outcome.error}"
-        click.echo(line, err=True)
+        click.echo(escape_controls(line), err=True)  # a receiver's answer is not ours
 
 
 @cli.command()
@@ -119,7 +120,7 @@ def report_outcomes(outcomes: list[Outcome]) -> None:
     "--status", type=click.Choice(["pending", "sent", "failed"]), help="Only digests in this state."
 )
 @CHANNEL
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=COUNT, default=50, show_default=True)
 @FORMAT
 @click.pass_obj
 def deliveries(

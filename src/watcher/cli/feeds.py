@@ -13,7 +13,7 @@ from watcher.cli.base import (
     cli,
 )
 from watcher.feedlist import NewFeed, add_feeds, from_opml, remove_feed, set_feed_enabled, to_opml
-from watcher.formats import render_feeds
+from watcher.formats import escape_controls, plural, render_feeds
 from watcher.pipeline import find_feed
 
 
@@ -57,9 +57,9 @@ def feeds_add(obj: Context, url: str, name: str | None) -> None:
     feed_url, title = asyncio.run(find_feed(obj.config, url))
     added = add_feeds(obj.path, [NewFeed(name or title or feed_url, feed_url)])
     if not added:
-        click.echo(f"{feed_url} is already in {obj.path}")
+        click.echo(escape_controls(f"{feed_url} is already in {obj.path}"))
         return
-    click.echo(f"added {added[0].name!r}: {feed_url} to {obj.path}")
+    click.echo(escape_controls(f"added {added[0].name!r}: {feed_url} to {obj.path}"))
 
 
 @feeds.command("remove")
@@ -88,8 +88,8 @@ def feeds_import(obj: Context, opml: Path) -> None:
     """
     added = add_feeds(obj.path, from_opml(opml.read_bytes(), str(opml)))
     for feed in added:
-        click.echo(f"added {feed.name!r}: {feed.url}")
-    click.echo(f"{len(added)} feeds added to {obj.path}")
+        click.echo(escape_controls(f"added {feed.name!r}: {feed.url}"))  # from the OPML file
+    click.echo(f"{plural(len(added), 'feed')} added to {obj.path}")
 
 
 @feeds.command("export")

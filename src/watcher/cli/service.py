@@ -13,7 +13,7 @@ from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli
 from watcher.cli.digest import report_outcomes
 from watcher.config import Config, FeedConfig
 from watcher.deliver.dispatch import deliver_now
-from watcher.formats import render_feeds, render_status
+from watcher.formats import escape_controls, plural, render_feeds, render_status
 from watcher.pipeline import PollResult, poll_once
 from watcher.service import housekeep, serve, service_status
 from watcher.store import Store
@@ -41,7 +41,7 @@ def poll(obj: Context, once: bool, feeds: tuple[str, ...]) -> None:
     results = asyncio.run(_poll_with_progress(config, selected))
     failed = [result for result in results if result.failed]
     for result in failed:
-        click.echo(f"failed: {result.feed}: {result.error}", err=True)
+        click.echo(escape_controls(f"failed: {result.feed}: {result.error}"), err=True)
     click.echo(_summary(results), err=True)
     immediate = [channel for channel in config.channels if channel.immediate]
     if immediate:
@@ -68,11 +68,11 @@ def _summary(results: list[PollResult]) -> str:
     ok = [r for r in results if not r.failed]
     unchanged = sum(1 for r in results if r.status == "not_modified")
     return (
-        f"polled {len(results)} feeds: {len(ok)} ok ({unchanged} unchanged), "
+        f"polled {plural(len(results), 'feed')}: {len(ok)} ok ({unchanged} unchanged), "
         f"{len(results) - len(ok)} failed; "
-        f"{sum(r.new_articles for r in results)} new articles, "
+        f"{plural(sum(r.new_articles for r in results), 'new article')}, "
         f"{sum(r.updated_articles for r in results)} updated, "
-        f"{sum(r.hits for r in results)} new hits"
+        f"{plural(sum(r.hits for r in results), 'new hit')}"
     )
 
 
@@ -112,7 +112,8 @@ def run(obj: Context) -> None:
     root = logging.getLogger()
     root.setLevel(min(root.level, logging.INFO))  # a service reports each poll by default
     click.echo(
-        f"watcher: {sum(f.enabled for f in config.feeds)} feeds, {len(config.terms)} terms, "
+        f"watcher: {plural(sum(f.enabled for f in config.feeds), 'feed')}, "
+        f"{plural(len(config.terms), 'term')}, "
         f"database {config.db_path}; Ctrl-C stops",
         err=True,
     )
@@ -154,9 +155,13 @@ def housekeeping(obj: Context, dry_run: bool, rebuild_search: bool) -> None:
                 done = count
 
             pruned = housekeep(config, now, progress=advance)
-    click.echo(f"{verb} {pruned.articles} articles without hits and {pruned.polls} polls", err=True)
+    click.echo(
+        f"{verb} {plural(pruned.articles, 'article')} without hits"
+        f" and {plural(pruned.polls, 'poll')}",
+        err=True,
+    )
     if rebuild_search and not dry_run:
         with Store.open(config.db_path) as store:
             indexed = store.fulltext.rebuild()
             store.fulltext.check()
-        click.echo(f"search index rebuilt: {indexed} articles", err=True)
+        click.echo(f"search index rebuilt: {plural(indexed, 'article')}", err=True)

@@ -14,6 +14,7 @@ from watcher.cli.base import (
     Context,
     cli,
     marks,
+    terminal_width,
 )
 from watcher.errors import FetchError
 from watcher.formats import (
@@ -45,7 +46,7 @@ def terms_list(obj: Context, form: str) -> None:
     Example:
         watcher terms list --format json
     """
-    click.echo(render_terms(obj.config.terms, form))
+    click.echo(render_terms(obj.config.terms, form, terminal_width()))
 
 
 @terms.command("test")

@@ -85,7 +85,9 @@ class Dispatcher:
             timedelta(seconds=self.config.delivery.failing_notice),
         )
         order = [term.name for term in self.config.terms]
-        return build(digest_id, channel, created_at, hits, failing, order)
+        known = self.channels.get(channel)
+        timezone = known.timezone if known else self.config.delivery.timezone
+        return build(digest_id, channel, created_at, hits, failing, order, timezone)
 
     def prepare(self, channel: ChannelConfig, since: datetime | None = None) -> str | None:
         """Write the channel's next digest (its undelivered hits) to the outbox; its id."""
@@ -184,11 +186,16 @@ async def deliver_now(
     since: datetime | None = None,
     retry_failed: bool = False,
 ) -> list[Outcome]:
-    """One delivery round outside the service (`watcher digest send`, `poll --once`)."""
+    """One delivery round outside the service (`watcher digest send`, `poll --once`).
+
+    Someone asked for it: every pending digest goes now, also one waiting out
+    a retry's backoff (the service keeps to the backoff).
+    """
     with Store.open(config.db_path) as store:
         store.sync_config(config, datetime.now(UTC))
         async with Fetcher(config.fetch) as fetcher:
             dispatcher = Dispatcher(config, store, fetcher)
             if retry_failed:
                 store.outbox.retry_failed(dispatcher.clock(), [c.name for c in channels])
+            store.outbox.due_now(dispatcher.clock(), [c.name for c in channels])
             return await dispatcher.run(channels, since)

@@ -27,14 +27,22 @@ _HIT_COLUMNS = """
     a.cluster_id,
     (SELECT COUNT(DISTINCT af.feed) FROM articles c JOIN article_feeds af ON af.article_id = c.id
         WHERE c.cluster_id = a.cluster_id),
-    h.clauses, h.highlights
+    h.clauses, h.highlights,
+    (SELECT json_group_array(DISTINCT af.feed) FROM articles c
+        JOIN article_feeds af ON af.article_id = c.id WHERE c.cluster_id = a.cluster_id)
 """
 EXPORT_BATCH = 1000
 EVERY_HIT = HitQuery()
 
 
 def _hit(row: Sequence[Any], text: str | None = None) -> Hit:
-    return Hit(*row[:12], clauses=json.loads(row[12]), highlights=json.loads(row[13]), text=text)  # type: ignore[misc]
+    return Hit(  # type: ignore[misc]
+        *row[:12],
+        clauses=json.loads(row[12]),
+        highlights=json.loads(row[13]),
+        text=text,
+        outlet_names=tuple(sorted(json.loads(row[14] or "[]"))),
+    )
 
 
 class Archive:
@@ -83,7 +91,7 @@ class Archive:
             params.append(query.limit)
         cursor = self.db.execute(sql, params)
         while batch := cursor.fetchmany(EXPORT_BATCH):
-            yield from (_hit(row, row[14] if with_text else None) for row in batch)
+            yield from (_hit(row, row[15] if with_text else None) for row in batch)
 
     def article_of_hit(self, hit_id: int) -> StoredArticle | None:
         """The article a hit was found in, with all its feeds and hits; None if no such hit."""
@@ -107,9 +115,15 @@ class Archive:
             list(ids),
         ).fetchall()
         feeds: dict[int, list[str]] = {}
+        # The feed whose poll stored the article comes first, as `hits` shows it
+        # (articles.feed); two feeds that saw it in the same second tie otherwise.
         for article_id, feed in self.db.execute(
-            f"SELECT article_id, feed FROM article_feeds WHERE {among('article_id', ids)}"
-            " ORDER BY first_seen_at, feed",
+            f"""
+            SELECT af.article_id, af.feed FROM article_feeds af JOIN articles a
+                ON a.id = af.article_id
+            WHERE {among("af.article_id", ids)}
+            ORDER BY af.feed != a.feed, af.first_seen_at, af.feed
+            """,
             list(ids),
         ).fetchall():
             feeds.setdefault(article_id, []).append(feed)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +28,26 @@ from watcher.store.schema import migrations, stamp, writing
 
 BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock before failing
 
+# Headlines run to a few hundred characters; a feed's megabyte "title" is cut
+# here, so no reader of the database pays for it again (issue 17, item 3).
+MAX_TITLE_CHARS = 1000
+
 CLUSTER_WINDOW = timedelta(days=7)  # copies of a story appear within days, not weeks
+
+
+def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """An SQLite error as one line a user can act on, naming the database."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"{path}: database is locked by another process (the service, a backup or an"
+            f" sqlite3 shell) for over {BUSY_TIMEOUT_MS // 1000}s: try again"
+        )
+    if "disk is full" in text:
+        return StoreError(f"{path}: cannot write the database ({text}): free some disk space")
+    if "malformed" in text or "not a database" in text:
+        return StoreError(f"{path}: the database is damaged ({text})")
+    return StoreError(f"{path}: database error: {text}")
 
 
 def _signed(value: int) -> int:
@@ -117,18 +137,31 @@ class Store:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=NORMAL")
             migrations.apply(db)
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.Error as exc:
+            raise store_error(path, exc) from None
+        except OSError as exc:
             raise StoreError(f"{path}: cannot open database: {exc}") from None
         return cls(db, path)
 
     def close(self) -> None:
         self.db.close()
 
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        """Raise an SQLite error from the block as a one-line `StoreError`."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc) from exc
+
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
+        """Close; an SQLite error from the `with` block leaves it as a `StoreError`."""
         self.close()
+        if isinstance(exc, sqlite3.Error):
+            raise store_error(self.path, exc) from exc
 
     def schema_version(self) -> list[str]:
         """Names of the applied migrations, oldest first."""
@@ -356,6 +389,8 @@ class Store:
     def _save(self, feed: str, reading: Reading, now: datetime) -> int:
         """Insert or update one article and add its new hits (inside `save_articles`)."""
         entry, article, matches = reading.entry, reading.article, reading.matches
+        if len(article.title) > MAX_TITLE_CHARS:
+            article = replace(article, title=article.title[: MAX_TITLE_CHARS - 1] + "…")
         found = stamp(now)
         known = self.lookup(feed, entry)
         values = [

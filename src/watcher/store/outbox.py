@@ -24,7 +24,8 @@ _DELIVERY_COLUMNS = (
 )
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this host (the database is a local file)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -143,7 +144,7 @@ class Outbox:
         until = stamp(now + timedelta(seconds=lease))
         for digest_id, owner, owned_until in rows:
             held = owned_until is not None and owned_until > stamp(now)
-            if held and owner is not None and _alive(owner):  # this process's own claims too
+            if held and owner is not None and process_alive(owner):  # this process's own claims too
                 continue
             cursor = self.db.execute(
                 """
@@ -191,6 +192,16 @@ class Outbox:
             f" WHERE {where}",
             params,
         )
+        return cursor.rowcount
+
+    def due_now(self, now: datetime, channels: Sequence[str] = ()) -> int:
+        """Make pending digests waiting out a retry's backoff due now; returns how many."""
+        where = "status = 'pending' AND next_attempt_at > ?"
+        params: list[Any] = [stamp(now), stamp(now)]
+        if channels:
+            where += " AND " + among("channel", channels)
+            params.extend(channels)
+        cursor = self.db.execute(f"UPDATE digests SET next_attempt_at = ? WHERE {where}", params)
         return cursor.rowcount
 
     def next_attempt(self) -> str | None:
