@@ -20,6 +20,7 @@ from watcher.formats import (
     render_matches,
     render_terms,
 )
+from watcher.misses import explain_miss, render_miss
 from watcher.pipeline import fetch_article
 from watcher.terms import Matcher, compile_term
 
@@ -69,6 +70,8 @@ def terms_test(
 ) -> None:
     """Show how a query or term matches a text: clauses, highlights and score.
 
+    Without a match, shows why: which parts of the query were found (where,
+    with a snippet), which were not, and how near the sides of each NEAR came.
     Exits 0 when it matches, 1 when it does not.
 
     \b
@@ -95,4 +98,7 @@ def terms_test(
     matches = Matcher(chosen).match(title, body)
     click.echo(render_matches(matches, marks()))
     if not matches:
+        for term in chosen:
+            click.echo(f"why {term.name} does not match:")
+            click.echo(render_miss(explain_miss(term, title, body), marks()))
         sys.exit(EXIT_FAILED)
