@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import click
@@ -16,6 +17,7 @@ from watcher.cli.base import (
     marks,
 )
 from watcher.errors import FetchError
+from watcher.evaluation import PARTS, evaluate, render_evaluation
 from watcher.formats import (
     render_matches,
     render_terms,
@@ -47,6 +49,41 @@ def terms_list(obj: Context, form: str) -> None:
         watcher terms list --format json
     """
     click.echo(render_terms(obj.config.terms, form))
+
+
+@terms.command("eval")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--part",
+    type=click.Choice(PARTS),
+    default="all",
+    show_default=True,
+    help="held-out: files numbered 003, 006, ... (divisible by 3); tuning: the others.",
+)
+@click.option("--min-recall", type=click.FloatRange(0, 1), default=0.0, help="Exit 1 below this.")
+@click.option(
+    "--min-precision", type=click.FloatRange(0, 1), default=0.0, help="Exit 1 below this."
+)
+@click.option("--format", "form", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def terms_eval(
+    obj: Context, directory: Path, part: str, min_recall: float, min_precision: float, form: str
+) -> None:
+    """Score every term on a folder of labelled texts: recall, precision, misses by file.
+
+    The folder holds NNN.txt files in the format of tests/corpus/ (see
+    docs/queries.md). Exits 1 when a term falls below --min-recall or
+    --min-precision.
+
+    \b
+    Example:
+        watcher terms eval tests/corpus --part held-out --min-recall 0.95 --min-precision 0.9
+    """
+    evaluation = evaluate(obj.config.terms, directory, part)
+    shortfalls = evaluation.shortfalls(min_recall, min_precision)
+    click.echo(render_evaluation(evaluation, form, shortfalls))
+    if shortfalls:
+        sys.exit(EXIT_FAILED)
 
 
 @terms.command("test")
