@@ -214,16 +214,18 @@ def together(
         start = fields[span.place].chars(span.start, span.end)[0]
         return span.place, bisect.bisect_right(units(span.place, node.scope), start)
 
-    lefts: dict[tuple[int, int], list[Span]] = {}
-    for span in left.spans:
-        lefts.setdefault(unit(span), []).append(span)
+    rights: dict[tuple[int, int], list[Span]] = {}
+    for span in sorted(right.spans):
+        rights.setdefault(unit(span), []).append(span)
     kept: set[Span] = set()
     shared: set[tuple[int, int]] = set()
-    for span in right.spans:
-        key = unit(span)
-        others = [other for other in lefts.get(key, ()) if other != span]
+    for one in left.spans:
+        # Each left place, then the right places it pairs with, in order: as `pairs` adds
+        # them, which decides the clause a set keeps of equal spans.
+        key = unit(one)
+        others = [other for other in rights.get(key, ()) if other != one]
         if others:
-            kept.add(span)
+            kept.add(one)
             kept.update(others)
             shared.add(key)
     if not kept:

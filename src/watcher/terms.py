@@ -10,8 +10,11 @@ which NEAR compares (`watcher.near`). Each `Match` explains itself: the
 query clauses that matched, a snippet and the matched spans within it, and a
 score.
 
+Each term has a work budget on each article (`spans.Budget`): a query built
+to be costly ends with `QueryCostError` instead of running for minutes.
+
 Where the time goes, and what was measured, is in bench/README.md
-(match_bench.py, issue 3).
+(match_bench.py, issue 3; cost_bench.py, issue 17).
 """
 
 from __future__ import annotations
