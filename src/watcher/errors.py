@@ -5,6 +5,8 @@ query) is a `WatcherError` whose message names the thing that was wrong. The
 CLI prints it as one line on stderr; anything else escaping is a bug.
 """
 
+from typing import Any
+
 
 class WatcherError(Exception):
     """Base class: a problem the user can act on, with a one-line message."""
@@ -19,7 +21,31 @@ class ArgumentError(WatcherError):
 
 
 class QueryError(WatcherError):
-    """A watch-term query does not parse."""
+    """A watch-term query does not parse, or is too costly to match on a text."""
+
+
+class AliasError(QueryError):
+    """A query of the config's `[aliases]` table is wrong; `alias` names which."""
+
+    def __init__(self, alias: str, message: str) -> None:
+        super().__init__(message)
+        self.alias = alias
+
+
+class QueryCostError(QueryError):
+    """Matching a query on one text went over its work budget ("query too costly").
+
+    Raised by `Matcher.match` and `Matcher.locate` with `term` set to the
+    (first) costly term's name; from `Matcher.match`, `matches` holds the
+    matches of the article's other terms. Searches and `watcher terms test`
+    report it as an error; a poll should log the term's match as skipped,
+    keep the other matches and go on (see docs/queries.md, Performance).
+    """
+
+    def __init__(self, message: str, term: str = "") -> None:
+        super().__init__(message)
+        self.term = term
+        self.matches: list[Any] = []  # `watcher.models.Match`es of the other terms
 
 
 class FetchError(WatcherError):
