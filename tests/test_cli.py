@@ -166,6 +166,21 @@ def test_terms_test_marks_the_matches_and_names_the_clauses(tmp_path: Path) -> N
     assert "The Navy fits the **UNICORN** stealth **antennas** on frigates." in result.output
 
 
+def test_terms_test_expands_the_configs_aliases_in_a_query(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, [("Only Feed", "https://a.example/feed")],
+        extra="[aliases]\nrail = '\"bullet train\" OR Shinkansen'",
+    )  # fmt: skip
+
+    result = invoke(
+        "--config", str(config), "terms", "test", "@rail /s Ahmedabad",
+        "--text", "The Shinkansen cars for Ahmedabad arrive next year.",
+    )  # fmt: skip
+
+    assert result.exit_code == 0
+    assert "matched: Shinkansen, Ahmedabad" in result.output
+
+
 def test_terms_test_exits_1_when_nothing_matches() -> None:
     result = invoke(
         "--config", "config/watcher.toml", "terms", "test", "--term", "UNICORN antenna",

@@ -9,6 +9,7 @@ import pytest
 
 from watcher.config import load_config, parse_duration
 from watcher.errors import ConfigError
+from watcher.terms import match_terms
 
 FEED_A = '[[feeds]]\nname = "A"\nurl = "https://a.example/rss"\n'
 
@@ -81,7 +82,8 @@ def test_unknown_top_level_key_names_the_key_and_line(tmp_path: Path) -> None:
 
     assert message == (
         f"{tmp_path / 'watcher.toml'}:1: pol: unknown key "
-        "(expected one of: channels, delivery, feeds, fetch, poll, retention, storage, terms)"
+        "(expected one of: aliases, channels, delivery, feeds, fetch, poll, retention, storage,"
+        " terms)"
     )
 
 
@@ -208,6 +210,50 @@ def test_bad_term_query_names_the_term_and_the_query_error(tmp_path: Path) -> No
     assert message == (
         f"{tmp_path / 'watcher.toml'}:3: terms[0].query: term 'HSR': "
         "at 8: NEAR needs a distance in words, like NEAR/5"
+    )
+
+
+ALIASES = """[aliases]
+india_japan = '"India-Japan" OR "Japan-India" OR @pair'
+pair = '(India OR Indian) NEAR/3 (Japan OR Japanese)'
+
+[[terms]]
+name = "AI Dialogue"
+query = '@india_japan /p "AI Dialogue"~2'
+"""
+
+
+def test_aliases_are_used_by_the_terms_queries(tmp_path: Path) -> None:
+    (term,) = load_config(write(tmp_path, ALIASES)).terms
+
+    assert match_terms([term], "", "Indian and Japanese officials held an AI policy dialogue.")
+    assert not match_terms([term], "", "Indian officials held an AI policy dialogue.")
+
+
+def test_an_unknown_alias_in_a_term_names_the_term_and_its_line(tmp_path: Path) -> None:
+    message = load_error(tmp_path, ALIASES.replace("'@india_japan /p", "'@japan_india /p"))
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:7: terms[0].query: term 'AI Dialogue': at 1: "
+        "unknown alias @japan_india (aliases: @pair, @india_japan)"
+    )
+
+
+def test_an_unknown_alias_in_an_alias_names_the_alias_line(tmp_path: Path) -> None:
+    message = load_error(tmp_path, ALIASES.replace("OR @pair'", "OR @pairs'"))
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:2: aliases.india_japan: alias @india_japan: "
+        "unknown alias @pairs (aliases: @india_japan, @pair)"
+    )
+
+
+def test_an_alias_cycle_is_a_config_error(tmp_path: Path) -> None:
+    message = load_error(tmp_path, ALIASES.replace("NEAR/3 (Japan", "NEAR/3 (@india_japan"))
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:2: aliases.india_japan: alias @india_japan: "
+        "aliases name each other in a cycle: @india_japan -> @pair -> @india_japan"
     )
 
 

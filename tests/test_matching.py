@@ -8,6 +8,7 @@ reference evaluator.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import re
@@ -25,9 +26,11 @@ import watcher.terms as terms_module
 from watcher.config import load_config
 from watcher.errors import QueryError
 from watcher.models import Match
+from watcher.near import SCOPE_CLOSENESS
 from watcher.query import AllOf, AnyOf, Field, Leaf, Node, Not
 from watcher.snippets import SNIPPET_AFTER, SNIPPET_BEFORE, adjoins, snippet
 from watcher.terms import Matcher, Term, compile_term
+from watcher.units import paragraph_starts, sentence_starts
 from watcher.words import Words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +56,7 @@ WORDS = [
 BETWEEN = [
     *[" ", " ", " ", "  ", "\n", "-", "–", ", ", ". ", "’s ", " “", "” ", " (", ") "],
     *["…", "\xa0", "_", "™ ", "½", " ․ ", "\u200d", "、", "。", "\u0345", "", "/", ": "],
+    *["\n\n", "! ", " U.S. "],
 ]
 ARTICLE = st.lists(
     st.tuples(st.sampled_from(WORDS), st.sampled_from(BETWEEN)), min_size=3, max_size=60
@@ -61,6 +65,7 @@ QUERY_WORDS = ["india", "japan", "rail", "rail*", "uni*", "=UNICORN", "ai", "=AI
 QUERY_WORDS += ["railway"]  # starts "rail": both found at one place
 QUERY_WORDS += ["रेल", "straße", "café", "ＡＩ", "x²", '"high speed"', '"india japan"', '"2½"']
 QUERY_WORDS += ['"rail, india"', '"india’s rail"', "=India", '="AI dialogue"', "istanbul", "の"]
+QUERY_WORDS += ['"india japan"~1', '"rail india rail*"~3', '="AI dialogue"~2', '"東京 の"~2']
 
 
 def _joined(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -71,6 +76,12 @@ def _joined(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         pair.map(lambda p: f"({p[0]} AND NOT {p[1]})"),
         st.tuples(children, st.sampled_from([0, 1, 2, 5]), children).map(
             lambda p: f"({p[0]} NEAR/{p[1]} {p[2]})"
+        ),
+        st.tuples(children, st.sampled_from([0, 1, 3]), children).map(
+            lambda p: f"({p[0]} ONEAR/{p[1]} {p[2]})"
+        ),
+        st.tuples(children, st.sampled_from(["/s", "/p", "NEAR/s"]), children).map(
+            lambda p: f"({p[0]} {p[1]} {p[2]})"
         ),
         children.map(lambda c: f"title:{c}"),
     )
@@ -121,10 +132,10 @@ def _reference(
 ) -> tuple[bool, list[tuple[Place, str]], float]:
     if isinstance(node, Leaf):
         places = [
-            ((f, i, i + len(node.words)), node.source)
+            ((f, i, end), node.source)
             for f in where
             for i in range(len(fields[f].folded))
-            if _leaf_at(node, fields[f], i)
+            if (end := _leaf_end(node, fields[f], i)) != -1
         ]
         return bool(places), places, 0.0
     if isinstance(node, Field):
@@ -142,9 +153,27 @@ def _reference(
         return False, [], 0.0
     kept: dict[Place, str] = {}
     closeness = 0.0
+    if node.scope:
+        split = sentence_starts if node.scope == "s" else paragraph_starts
+
+        def unit(place: Place) -> tuple[int, int]:
+            words = fields[place[0]]
+            return place[0], bisect.bisect_right(split(words.text), words.spans[place[1]][0])
+
+        shared = set()
+        for one, one_clause in left[1]:
+            for other, other_clause in sorted(right[1], key=lambda pair: pair[0]):
+                if unit(one) == unit(other) and other != one:
+                    kept.setdefault(one, one_clause)
+                    kept.setdefault(other, other_clause)
+                    shared.add(unit(one))
+        closeness = SCOPE_CLOSENESS[node.scope] * len(shared)
+        return bool(kept), sorted(kept.items()), closeness + left[2] + right[2]
     for one, one_clause in left[1]:
         for other, other_clause in sorted(right[1], key=lambda pair: pair[0]):
             gap = max(other[1] - one[2], one[1] - other[2], 0)
+            if node.ordered and not (other[0] == one[0] and other[1] >= one[2]):
+                continue  # ONEAR: the right side after the left, apart
             if other[0] == one[0] and gap <= node.distance and other != one:
                 kept.setdefault(one, one_clause)
                 kept.setdefault(other, other_clause)
@@ -152,20 +181,31 @@ def _reference(
     return bool(kept), sorted(kept.items()), closeness + left[2] + right[2]
 
 
-def _leaf_at(leaf: Leaf, words: Words, start: int) -> bool:
+def _leaf_end(leaf: Leaf, words: Words, start: int) -> int:
+    """Where the leaf's place starting at word `start` ends soonest, or -1 if none starts there:
+    its words in order, at most `leaf.slop` other words in between, tried every way."""
     last = len(leaf.words) - 1
-    if start + last >= len(words.folded):
-        return False
-    for k, want in enumerate(leaf.words):
+
+    def fits(k: int, at: int) -> bool:
         prefix = leaf.prefix and k == last
-        have = words.folded[start + k]
-        if not (have.startswith(want) if prefix else have == want):
+        have = words.folded[at]
+        if not (have.startswith(leaf.words[k]) if prefix else have == leaf.words[k]):
             return False
         if leaf.exact is not None:
-            have, want = words.exact[start + k], leaf.exact[k]
+            have, want = words.exact[at], leaf.exact[k]
             if not (have.startswith(want) if prefix else have == want):
                 return False
-    return True
+        return True
+
+    def end(k: int, at: int, room: int) -> int:  # word k at `at`: where the rest ends, soonest
+        if at >= len(words.folded) or not fits(k, at):
+            return -1
+        if k == last:
+            return at + 1
+        ends = [end(k + 1, at + 1 + gap, room - gap) for gap in range(room + 1)]
+        return min((e for e in ends if e != -1), default=-1)
+
+    return end(0, start, leaf.slop)
 
 
 def plain_locate(terms: list[Term], title: str, text: str) -> tuple[list[Any], list[Any]]:

@@ -9,7 +9,7 @@ import pytest
 
 from watcher.errors import QueryError
 from watcher.models import Article, Entry, Match
-from watcher.query import parse
+from watcher.query import parse, resolve_aliases
 from watcher.search import search, to_fts
 from watcher.store import Reading, Store, fulltext
 
@@ -31,6 +31,11 @@ NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
         ('"U.S. Navy"', '"u s navy"'),
         ('"東京都"', '"東 京 都"'),
         ("ＵＮＩＣＯＲＮ", '"unicorn"'),
+        ('"AI Dialogue"~2', 'NEAR("ai" "dialogue", 4)'),
+        ('"rare earth*"~1', 'NEAR("rare" "earth" *, 3)'),
+        ("cobalt /s nickel", '("cobalt" AND "nickel")'),
+        ("cobalt NEAR/p nickel", '("cobalt" AND "nickel")'),
+        ("cobalt ONEAR/3 nickel", 'NEAR("cobalt" "nickel", 5)'),
     ],
 )
 def test_queries_become_fts5_expressions(query: str, expression: str) -> None:
@@ -93,6 +98,18 @@ def test_a_search_finds_words_with_marks_and_full_width_letters(tmp_path: Path) 
         assert found(store, '"दिल्ली"') == ["Rail link"]
         assert found(store, "=UNICORN") == ["Rail link"]
         assert found(store, "=Unicorn") == []  # case-sensitive, checked by the matcher
+
+
+def test_a_search_takes_slop_sentence_scope_and_aliases(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        save(store, "Talks", "Japan and India opened an AI strategic dialogue. Cobalt came later.")
+        aliases = resolve_aliases({"pair": "India ONEAR/3 Japan OR Japan ONEAR/3 India"})
+
+        assert found(store, '"AI Dialogue"~1') == ["Talks"]
+        assert found(store, '"AI Dialogue"~0') == []
+        assert found(store, "Japan /s dialogue") == ["Talks"]
+        assert found(store, "Japan /s cobalt") == []
+        assert [r.title for r in search(store, "@pair /s AI", aliases=aliases)] == ["Talks"]
 
 
 def test_pruning_keeps_every_copy_of_a_story_with_a_hit(tmp_path: Path) -> None:

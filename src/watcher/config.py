@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from apscheduler.triggers.cron import CronTrigger
 
 from watcher.channels import ChannelConfig, DeliveryConfig, channel_configs, delivery_config
-from watcher.errors import ConfigError, QueryError
+from watcher.errors import AliasError, ConfigError, QueryError
+from watcher.query import Node, resolve_aliases
 from watcher.terms import Term, compile_term
 from watcher.tomlcheck import TOP, Checker, Where
 from watcher.tomlcheck import parse_duration as parse_duration
@@ -73,6 +74,7 @@ class Config:
     channels: tuple[ChannelConfig, ...] = ()
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    aliases: Mapping[str, Node] = field(default_factory=dict)  # [aliases]: @name in queries
 
     def select_channels(self, names: Sequence[str] = ()) -> list[ChannelConfig]:
         """The named channels, or every channel when no name is given; none is an error."""
@@ -144,7 +146,8 @@ class _ConfigChecker(Checker):
 
     def config(self, raw: dict[str, Any]) -> Config:
         sections = {
-            "storage", "fetch", "poll", "feeds", "terms", "delivery", "channels", "retention"
+            "storage", "fetch", "poll", "feeds", "terms", "delivery", "channels", "retention",
+            "aliases",
         }  # fmt: skip
         self.known(raw, sections, TOP)
         storage, at = self.table(raw, "storage"), Where("storage")
@@ -160,13 +163,15 @@ class _ConfigChecker(Checker):
         max_interval = self.duration(poll, "max_interval", at, default="6h")
         if min_interval > max_interval:
             raise self.fail(at, "min_interval", "must not be longer than max_interval")
-        terms = self._terms(raw)
+        aliases = self._aliases(self.table(raw, "aliases"))
+        terms = self._terms(raw, aliases)
         delivery = delivery_config(self, self.table(raw, "delivery"))
         return Config(
             path=self.path,
             db_path=db_path,
             feeds=self._feeds(raw, default_interval),
             terms=terms,
+            aliases=aliases,
             channels=channel_configs(
                 self, self.array(raw, "channels"), delivery, {term.name for term in terms}
             ),
@@ -237,7 +242,16 @@ class _ConfigChecker(Checker):
             feeds.append(FeedConfig(name=name, url=url, interval=interval, enabled=enabled))
         return tuple(feeds)
 
-    def _terms(self, raw: dict[str, Any]) -> tuple[Term, ...]:
+    def _aliases(self, table: dict[str, Any]) -> dict[str, Node]:
+        """`[aliases]`: named queries, `@name` in any query (they may name each other)."""
+        at = Where("aliases")
+        texts = {name: self.text(table, name, at) for name in table}
+        try:
+            return resolve_aliases(texts)
+        except AliasError as exc:
+            raise self.fail(at, exc.alias, f"alias @{exc.alias}: {exc}") from None
+
+    def _terms(self, raw: dict[str, Any], aliases: Mapping[str, Node]) -> tuple[Term, ...]:
         terms: list[Term] = []
         for index, table in enumerate(self.array(raw, "terms")):
             at = Where("terms", index)
@@ -247,7 +261,7 @@ class _ConfigChecker(Checker):
                 raise self.fail(at, "name", f"duplicate term name {name!r}")
             query = self.text(table, "query", at)
             try:
-                terms.append(compile_term(name, query))
+                terms.append(compile_term(name, query, aliases))
             except QueryError as exc:
                 raise self.fail(at, "query", f"term {name!r}: {exc}") from None
         return tuple(terms)

@@ -19,7 +19,23 @@ class ArgumentError(WatcherError):
 
 
 class QueryError(WatcherError):
-    """A watch-term query does not parse."""
+    """A watch-term query does not parse, or is too costly to match on a text."""
+
+
+class AliasError(QueryError):
+    """A query of the config's `[aliases]` table is wrong; `alias` names which."""
+
+    def __init__(self, alias: str, message: str) -> None:
+        super().__init__(message)
+        self.alias = alias
+
+
+class QueryCostError(QueryError):
+    """Matching a query on one text went over its work budget ("query too costly").
+
+    Searches and `watcher terms test` report it as an error; a poll logs the
+    match as skipped and goes on (see docs/queries.md, Performance).
+    """
 
 
 class FetchError(WatcherError):

@@ -1,4 +1,6 @@
-"""NEAR: which places of two query parts are within so many words of each other.
+"""NEAR: which places of two query parts are within so many words of each other (ONEAR: in
+that order), or in one sentence or paragraph (`/s`, `/p`: `together`); and where a phrase
+with room for inserted words (`"a b"~n`) occurs (`sloppy`).
 
 The words between two places are counted only around the places themselves,
 never across the whole text: from each place of the side with fewer, out to
@@ -11,14 +13,18 @@ looked for only in windows of words around them (`around`).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+from watcher.folded import FoldedWords
 from watcher.query import AnyOf, Field, Leaf, Near, Node
 from watcher.spans import NOT_FOUND, Fields, Found, Span
-from watcher.words import Ranges
+from watcher.words import Ranges, Words
 
 Windows = tuple[Ranges, Ranges]  # in the title and in the text (see `Words.around`)
 _FEW = 4  # left places at most for `around`, each costing ~3 µs of counting words around it
+# What a sentence or paragraph holding both sides adds to the score: about what a NEAR
+# pair some 10 or 30 words apart adds (a NEAR pair adds up to 1, the closer the more).
+SCOPE_CLOSENESS = {"s": 0.5, "p": 0.25}
 
 
 def around(node: Near, left: Found, fields: Fields) -> Windows | None:
@@ -38,7 +44,8 @@ def around(node: Near, left: Found, fields: Fields) -> Windows | None:
 
 
 def pairs(node: Near, left: Found, right: Found, fields: Fields) -> Found:
-    """The places of `node`'s sides that are within its distance of one another, or overlap."""
+    """The places of `node`'s sides that are within its distance of one another, or overlap
+    (for ONEAR: the left side's places before the right's, apart)."""
     reach = node.distance + max(s.size for s in (*left.spans, *right.spans)) + 1
     ones, others = _within_reach(left.spans, sorted(right.spans), fields, reach)
     if not ones:
@@ -51,7 +58,7 @@ def pairs(node: Near, left: Found, right: Found, fields: Fields) -> Found:
     for one in ones:
         # In the order of `others`, which decides the clause a set keeps of
         # equal spans, and the order the closeness is summed in.
-        for other, gap in _close(one, others, keys, ordinal, longest, node.distance):
+        for other, gap in _close(one, others, keys, ordinal, longest, node.distance, node.ordered):
             if other != one:
                 kept.update((one, other))
                 closeness += (node.distance + 1 - gap) / (node.distance + 1)
@@ -161,8 +168,10 @@ def _close(
     ordinal: dict[tuple[int, int], int],
     longest: int,
     distance: int,
+    ordered: bool = False,
 ) -> list[tuple[Span, int]]:
-    """The spans of sorted `others` within `distance` words of `one`, and how many words apart.
+    """The spans of sorted `others` within `distance` words of `one`, and how many words apart
+    (if `ordered`, only those after `one`, apart from it).
 
     `keys` are the others' (place, first word number); a span that starts more
     than `distance + longest` words earlier ends too early to be near or to
@@ -172,6 +181,12 @@ def _close(
     low = bisect.bisect_left(keys, (one.place, first - distance - longest))
     high = bisect.bisect_right(keys, (one.place, first + one.size + distance))
     close = []
+    if ordered:
+        low = bisect.bisect_left(keys, (one.place, first + one.size))
+        for other, (_, start) in zip(others[low:high], keys[low:high], strict=True):
+            if other.start >= one.end:
+                close.append((other, start - first - one.size))
+        return close
     for other, (_, start) in zip(others[low:high], keys[low:high], strict=True):
         if other.place == one.place and other.start < one.end and other.end > one.start:
             close.append((other, 0))  # overlapping
@@ -181,3 +196,74 @@ def _close(
         else:
             close.append((other, start - first - one.size))
     return close
+
+
+def together(
+    node: Near, left: Found, right: Found, fields: Fields, units: Callable[[int, str], list[int]]
+) -> Found:
+    """The places of `node`'s sides that share a sentence or paragraph (`node.scope`) with a
+    place of the other side; `units(place, scope)` gives where each one starts in a field."""
+
+    def unit(span: Span) -> tuple[int, int]:
+        start = fields[span.place].chars(span.start, span.end)[0]
+        return span.place, bisect.bisect_right(units(span.place, node.scope), start)
+
+    lefts: dict[tuple[int, int], list[Span]] = {}
+    for span in left.spans:
+        lefts.setdefault(unit(span), []).append(span)
+    kept: set[Span] = set()
+    shared: set[tuple[int, int]] = set()
+    for span in right.spans:
+        key = unit(span)
+        others = [other for other in lefts.get(key, ()) if other != span]
+        if others:
+            kept.add(span)
+            kept.update(others)
+            shared.add(key)
+    if not kept:
+        return NOT_FOUND
+    closeness = SCOPE_CLOSENESS[node.scope] * len(shared)
+    return Found(True, sorted(kept), closeness + left.closeness + right.closeness)
+
+
+def sloppy(
+    node: Leaf,
+    words: FoldedWords | Words,
+    starts: list[int] | None,
+    within: Ranges | None,
+) -> list[tuple[int, int, int]]:
+    """Where the phrase `node` occurs in `words` with at most `node.slop` words inserted between
+    its words, in order: start, end and size in words of each place.
+
+    From each place of the first word, each next word is taken at its first
+    place after the last: the earliest end leaves the most room for the rest.
+    `starts` and `within` are as for `FoldedWords.find`, for the first word.
+    """
+    size = len(node.words)
+
+    def one(k: int) -> tuple[tuple[str, ...], tuple[str, ...] | None, bool]:
+        exact = None if node.exact is None else (node.exact[k],)
+        return (node.words[k],), exact, node.prefix and k == size - 1
+
+    first = words.find(*one(0), starts, within)
+    if not first:
+        return []
+    rest = [words.find(*one(k)) for k in range(1, size)]
+    if not all(rest):
+        return []
+    rest_starts = [[start for start, _ in places] for places in rest]
+    found = []
+    for start, end in first:
+        room = node.slop
+        for places, place_starts in zip(rest, rest_starts, strict=True):
+            index = bisect.bisect_left(place_starts, end)
+            if index == len(places):
+                break
+            gap = words.words_between(end, places[index][0], room + 1)
+            if gap > room:
+                break
+            room -= gap
+            end = places[index][1]
+        else:
+            found.append((start, end, size + node.slop - room))
+    return found

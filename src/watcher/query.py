@@ -4,21 +4,29 @@
     any     := all ( "OR" all )*
     all     := not ( ["AND"] not )*          implicit AND between neighbours
     not     := "NOT" not | near
-    near    := primary ( "NEAR/n" primary )*  within n words, either order
-    primary := "(" any ")" | FIELD ":" primary | ["="] '"' phrase '"' | ["="] word["*"]
+    near    := primary ( NEAR primary )*
+    NEAR    := "NEAR/n"                       within n words, either order
+             | "ONEAR/n"                      within n words, left before right
+             | "NEAR/s" | "/s"                in one sentence
+             | "NEAR/p" | "/p"                in one paragraph
+    primary := "(" any ")" | FIELD ":" primary | "@" alias
+             | ["="] '"' phrase '"' ["~" n] | ["="] word["*"]
 
 Operators are upper case; `and`, `or`, `not` in lower case are words. `=`
 makes a word or phrase case-sensitive (`=UNICORN` is the acronym, not the
 animal); a trailing `*` matches any word starting so (`earth*`); `title:` looks
-only at the headline. See docs/queries.md.
+only at the headline; `"a b"~2` lets up to 2 words in between, order kept;
+`@name` stands for a named query of the config's `[aliases]` table
+(`resolve_aliases`). See docs/queries.md.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from watcher.errors import QueryError
+from watcher.errors import AliasError, QueryError
 from watcher.words import forms, split
 
 FIELDS = ("title", "text")
@@ -29,6 +37,9 @@ MIN_PREFIX_CHARS = 3  # "ab*" would match much of the language
 # matching linear in the text (NEAR/100000 on 88 kB took 59 s) and is wider than a
 # sentence-level or paragraph-level proximity needs.
 MAX_NEAR = 100
+# Aliases are shared, not copied, in a query's tree, but evaluating it visits each
+# use: a chain of aliases each naming the next twice would double the work per link.
+MAX_EXPANDED_LEAVES = 2000
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,7 @@ class Leaf:
     exact: tuple[str, ...] | None  # set for =word / ="phrase"
     prefix: bool  # the last word is a prefix (word*)
     source: str  # as written in the query, for explanations
+    slop: int = 0  # "a b"~n: up to n words may stand between the phrase's words, order kept
 
 
 @dataclass(frozen=True)
@@ -58,9 +70,21 @@ class Not:
 
 @dataclass(frozen=True)
 class Near:
+    """Two places within `distance` words (left first if `ordered`), or in one sentence or
+    paragraph (`scope` "s" or "p", distance unused)."""
+
     left: Node
     right: Node
     distance: int
+    ordered: bool = False
+    scope: str = ""
+
+    @property
+    def operator(self) -> str:
+        """The operator as a query writes it, for explanations."""
+        if self.scope:
+            return f"/{self.scope}"
+        return f"{'O' if self.ordered else ''}NEAR/{self.distance}"
 
 
 @dataclass(frozen=True)
@@ -74,18 +98,24 @@ Node = Leaf | AnyOf | AllOf | Not | Near | Field
 
 @dataclass(frozen=True)
 class _Token:
-    kind: str  # ( ) OR AND NOT NEAR FIELD PHRASE WORD END
+    kind: str  # ( ) OR AND NOT NEAR FIELD PHRASE WORD ALIAS END
     text: str
     at: int  # 0-based character position in the query
     case: bool = False
     distance: int = 0
+    ordered: bool = False  # ONEAR
+    scope: str = ""  # NEAR/s, /s: "s"; NEAR/p, /p: "p"
+    slop: int = 0  # "phrase"~n
 
 
 _SCAN = re.compile(
     r"""\s*(?:
         (?P<paren>[()])
       | (?P<case>=)?(?:"(?P<phrase>[^"]*)(?P<end>")? | “(?P<curly>[^”]*)(?P<curly_end>”)?)
-      | (?P<near>NEAR(?:/(?P<distance>\d*))?)(?=[\s()"“]|$)
+        (?:~(?P<slop>\d+))?
+      | (?P<near>(?P<ordered>O)?NEAR(?:/(?P<distance>\d*|[sp](?![A-Za-z0-9])))?)(?=[\s()"“@]|$)
+      | (?P<scope>/[sp])(?=[\s()"“@]|$)
+      | (?P<alias>@[A-Za-z0-9_]*)
       | (?P<op>AND|OR|NOT)(?=[\s()"“]|$)
       | (?P<field>[A-Za-z]+):(?=[^\s])
       | (?P<word>=?[^\s()"“”]+)
@@ -111,13 +141,18 @@ def _scan(query: str) -> list[_Token]:
             if found["end"] is None and found["curly_end"] is None:
                 raise QueryError(f"at {at + 1}: unterminated quote")
             text = found["phrase"] if found["phrase"] is not None else found["curly"]
-            tokens.append(_Token("PHRASE", text, at, case=bool(found["case"])))
+            slop = int(found["slop"] or 0)
+            if slop > MAX_NEAR:
+                raise QueryError(f"at {at + 1}: a phrase's ~n goes up to ~{MAX_NEAR}")
+            tokens.append(_Token("PHRASE", text, at, case=bool(found["case"]), slop=slop))
         elif found["near"]:
-            if not found["distance"]:
-                raise QueryError(f"at {at + 1}: NEAR needs a distance in words, like NEAR/5")
-            if int(found["distance"]) > MAX_NEAR:
-                raise QueryError(f"at {at + 1}: NEAR/n goes up to NEAR/{MAX_NEAR}")
-            tokens.append(_Token("NEAR", found["near"], at, distance=int(found["distance"])))
+            tokens.append(_near_token(found["near"], found["distance"], at))
+        elif found["scope"]:
+            tokens.append(_Token("NEAR", found["scope"], at, scope=found["scope"][1]))
+        elif found["alias"]:
+            if len(found["alias"]) == 1:
+                raise QueryError(f"at {at + 1}: @ needs an alias name, like @india_japan")
+            tokens.append(_Token("ALIAS", found["alias"][1:], at))
         elif found["op"]:
             tokens.append(_Token(found["op"], found["op"], at))
         elif found["field"]:
@@ -135,9 +170,24 @@ def _scan(query: str) -> list[_Token]:
     return tokens
 
 
+def _near_token(text: str, distance: str | None, at: int) -> _Token:
+    """The token of NEAR/n, ONEAR/n, NEAR/s or NEAR/p, checked."""
+    operator = "ONEAR" if text.startswith("O") else "NEAR"
+    if distance in ("s", "p"):
+        if operator == "ONEAR":
+            raise QueryError(f"at {at + 1}: ONEAR needs a distance in words, like ONEAR/5")
+        return _Token("NEAR", text, at, scope=distance)
+    if not distance:
+        raise QueryError(f"at {at + 1}: {operator} needs a distance in words, like {operator}/5")
+    if int(distance) > MAX_NEAR:
+        raise QueryError(f"at {at + 1}: {operator}/n goes up to {operator}/{MAX_NEAR}")
+    return _Token("NEAR", text, at, distance=int(distance), ordered=operator == "ONEAR")
+
+
 class _Parser:
-    def __init__(self, query: str) -> None:
+    def __init__(self, query: str, aliases: Mapping[str, Node]) -> None:
         self.tokens = _scan(query)
+        self.aliases = aliases
         self.index = 0
         self.depth = 0
 
@@ -186,7 +236,7 @@ class _Parser:
                     f"at {token.at + 1}: {token.text} needs words, phrases or OR-groups"
                     " of them on both sides"
                 )
-            left = Near(left, right, token.distance)
+            left = Near(left, right, token.distance, token.ordered, token.scope)
         return left
 
     def primary(self) -> Node:
@@ -208,6 +258,15 @@ class _Parser:
         if token.kind in ("PHRASE", "WORD"):
             self.take()
             return _leaf(token)
+        if token.kind == "ALIAS":
+            self.take()
+            aliased = self.aliases.get(token.text)
+            if aliased is None:
+                known = ", ".join(f"@{name}" for name in self.aliases) or "none defined"
+                raise QueryError(
+                    f"at {token.at + 1}: unknown alias @{token.text} (aliases: {known})"
+                )
+            return aliased
         raise self.fail("a word, a \"phrase\" or '('")
 
 
@@ -230,7 +289,8 @@ def _leaf(token: _Token) -> Leaf:
         words=tuple(folded for _, folded in pairs),
         exact=tuple(exact for exact, _ in pairs) if token.case else None,
         prefix=prefix,
-        source=("=" if token.case else "") + quoted,
+        source=("=" if token.case else "") + quoted + (f"~{token.slop}" if token.slop else ""),
+        slop=token.slop if len(raw) > 1 else 0,
     )
 
 
@@ -258,13 +318,14 @@ def positive(node: Node) -> bool:
     return positive(node.part)
 
 
-def parse(query: str) -> Node:
-    """The syntax tree of `query`; raise `QueryError` naming the position of a mistake."""
+def parse(query: str, aliases: Mapping[str, Node] | None = None) -> Node:
+    """The syntax tree of `query`, with `@name` standing for `aliases[name]`; raise
+    `QueryError` naming the position of a mistake."""
     if len(query) > MAX_QUERY_CHARS:
         raise QueryError(f"query longer than {MAX_QUERY_CHARS} characters")
     if not query.strip():
         raise QueryError("empty query")
-    parser = _Parser(query)
+    parser = _Parser(query, aliases or {})
     node = parser.any()
     if parser.peek.kind != "END":
         raise parser.fail("OR, AND, NOT, NEAR/n, a word or the end of the query")
@@ -272,4 +333,63 @@ def parse(query: str) -> Node:
         raise QueryError(
             "the query matches only by what is absent; add a word or phrase, e.g. A AND NOT B"
         )
+    if aliases and _leaves(node, {}) > MAX_EXPANDED_LEAVES:
+        raise QueryError(f"more than {MAX_EXPANDED_LEAVES} words and phrases once aliases expand")
     return node
+
+
+def _leaves(node: Node, counted: dict[int, int]) -> int:
+    """How many words and phrases `node` holds with every alias written out."""
+    known = counted.get(id(node))
+    if known is not None:
+        return known
+    if isinstance(node, Leaf):
+        count = 1
+    elif isinstance(node, AnyOf | AllOf):
+        count = sum(_leaves(part, counted) for part in node.parts)
+    elif isinstance(node, Near):
+        count = _leaves(node.left, counted) + _leaves(node.right, counted)
+    else:
+        count = _leaves(node.part, counted)
+    counted[id(node)] = count
+    return count
+
+
+def resolve_aliases(texts: Mapping[str, str]) -> dict[str, Node]:
+    """The syntax trees of named queries that may name each other (`@name`).
+
+    Raise `AliasError` naming the alias whose query is wrong: a mistake, an
+    unknown alias, or a cycle (`@a` naming `@b` naming `@a`).
+    """
+    resolved: dict[str, Node] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> Node:
+        known = resolved.get(name)
+        if known is not None:
+            return known
+        if name in chain:
+            cycle = " -> ".join(f"@{link}" for link in (*chain[chain.index(name) :], name))
+            raise AliasError(name, f"aliases name each other in a cycle: {cycle}")
+        referenced = {}
+        for other in dict.fromkeys(_REFERENCE.findall(texts[name])):
+            if other not in texts:
+                names = ", ".join(f"@{alias}" for alias in texts)
+                raise AliasError(name, f"unknown alias @{other} (aliases: {names})")
+            referenced[other] = resolve(other, (*chain, name))
+        try:
+            node = resolved[name] = parse(texts[name], referenced)
+        except AliasError:
+            raise
+        except QueryError as exc:
+            raise AliasError(name, str(exc)) from None
+        return node
+
+    for name in texts:
+        if not _NAME.fullmatch(name):
+            raise AliasError(name, "an alias name is letters, digits and _ only")
+        resolve(name, ())
+    return resolved
+
+
+_NAME = re.compile("[A-Za-z0-9_]+")
+_REFERENCE = re.compile("@([A-Za-z0-9_]+)")

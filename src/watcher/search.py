@@ -11,7 +11,7 @@ would have caught.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from watcher.errors import QueryError
@@ -31,13 +31,24 @@ def to_fts(node: Node) -> str | None:
         words = [part for word in node.words for part in index_text(word).split()]
         if not words:
             return None
+        if node.slop:  # "a b"~n: the words in any order, as close as the slop lets them
+            quoted = [f'"{word}"' for word in words]
+            if node.prefix:
+                quoted[-1] += " *"
+            return f"NEAR({' '.join(quoted)}, {node.slop + NEAR_SLACK})"
         return f'"{" ".join(words)}"' + (" *" if node.prefix else "")
     if isinstance(node, Not):
         return None  # absence is checked on the candidates
     if isinstance(node, Field):
         inner = to_fts(node.part)
         return None if inner is None else f"{{{node.name}}} : ({inner})"
-    if isinstance(node, Near) and isinstance(node.left, Leaf) and isinstance(node.right, Leaf):
+    if (
+        isinstance(node, Near)
+        and not node.scope  # in one sentence or paragraph: both, as AND below
+        and isinstance(node.left, Leaf)
+        and isinstance(node.right, Leaf)
+        and not (node.left.slop or node.right.slop)
+    ):
         left, right = to_fts(node.left), to_fts(node.right)
         if left is not None and right is not None:
             return f"NEAR({left} {right}, {node.distance + NEAR_SLACK})"
@@ -61,9 +72,11 @@ def search(
     until: datetime | None = None,
     feeds: Sequence[str] = (),
     limit: int = 20,
+    aliases: Mapping[str, Node] | None = None,
 ) -> list[SearchResult]:
-    """Stored articles first seen in [`since`, `until`) that `query` matches, best first."""
-    term = compile_term("search", query)
+    """Stored articles first seen in [`since`, `until`) that `query` matches, best first
+    (`@name` in it standing for `aliases[name]`, the config's `[aliases]`)."""
+    term = compile_term("search", query, aliases)
     expression = to_fts(term.tree)
     if expression is None:
         raise QueryError(f"{query!r} has no word the search index can look up")

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from watcher.anchors import Anchors, anchors_of
 from watcher.folded import FoldedWords, fold_in_place
 from watcher.models import Match
-from watcher.near import Windows, around, pairs
+from watcher.near import Windows, around, pairs, sloppy, together
 from watcher.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not, parse
 from watcher.snippets import merged, snippet
 from watcher.spans import FOUND, NOT_FOUND, TEXT, TITLE, Fields, Found, Span
+from watcher.units import paragraph_starts, sentence_starts
 from watcher.words import Words
 
 TITLE_WEIGHT = 3.0  # a match in the headline says more than one deep in the text
@@ -45,9 +46,10 @@ class Term:
     anchors: tuple[Leaf, ...]  # any match contains at least one of these
 
 
-def compile_term(name: str, query: str) -> Term:
-    """Parse `query` into a `Term`; raise `QueryError` naming the position of a mistake."""
-    tree = parse(query)
+def compile_term(name: str, query: str, aliases: Mapping[str, Node] | None = None) -> Term:
+    """Parse `query` into a `Term`, `@name` standing for `aliases[name]` (see
+    `watcher.query.resolve_aliases`); raise `QueryError` naming the position of a mistake."""
+    tree = parse(query, aliases)
     return Term(name=name, query=query, tree=tree, anchors=tuple(anchors_of(tree)))
 
 
@@ -60,7 +62,7 @@ def _words(text: str) -> FoldedWords | Words:
 class _Article:
     """An article's title and text ready for matching, and what the automaton found in them."""
 
-    __slots__ = ("_nowhere", "_seen", "fields", "folded", "hits", "scanned")
+    __slots__ = ("_nowhere", "_seen", "_units", "fields", "folded", "hits", "scanned")
 
     def __init__(self, title: str, text: str) -> None:
         self.fields: Fields = (_words(title), _words(text))
@@ -72,6 +74,16 @@ class _Article:
             _NOWHERE if isinstance(self.fields[TEXT], FoldedWords) else None,
         )
         self._seen: dict[str, Places] = {}
+        self._units: dict[tuple[int, str], list[int]] = {}
+
+    def units(self, place: int, scope: str) -> list[int]:
+        """Where the sentences ("s") or paragraphs ("p") of the title or the text start."""
+        key = (place, scope)
+        found = self._units.get(key)
+        if found is None:
+            split = sentence_starts if scope == "s" else paragraph_starts
+            found = self._units[key] = split(self.fields[place].text)
+        return found
 
     def places(self, word: str) -> Places:
         """Where `word` occurs in the title and in the text, if the automaton has found out
@@ -116,7 +128,7 @@ def _evaluate(
     start in those windows count.
     """
     if isinstance(node, Leaf):
-        if not spans:
+        if not spans and not node.slop:
             for f in fields:
                 if article.fields[f].exists(node.words, node.exact, node.prefix):
                     return FOUND
@@ -178,6 +190,13 @@ def _add_places(
         starts = known[f]
         if starts is _NOWHERE:
             continue  # the automaton found no word starting so
+        if node.slop:
+            if within is None or within[f]:
+                for start, end, size in sloppy(
+                    node, article.fields[f], starts, None if within is None else within[f]
+                ):
+                    to.append(Span(f, start, end, node.source, size))
+            continue
         if within is None:
             found = article.fields[f].find(words, node.exact, node.prefix, starts)
         elif within[f]:
@@ -192,6 +211,11 @@ def _near(node: Near, article: _Article, fields: tuple[int, ...]) -> Found:
     left = _evaluate(node.left, article, fields)
     if not left.ok:
         return NOT_FOUND
+    if node.scope:
+        right = _evaluate(node.right, article, fields)
+        if not right.ok:
+            return NOT_FOUND
+        return together(node, left, right, article.fields, article.units)
     right = _evaluate(node.right, article, fields, True, around(node, left, article.fields))
     return pairs(node, left, right, article.fields) if right.ok else NOT_FOUND
 

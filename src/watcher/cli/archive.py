@@ -174,7 +174,15 @@ def search(
     """
     with obj.store() as store:
         _known("feed", feeds, [f.name for f in obj.config.feeds], store.archive.stored_feeds())
-        found = search_articles(store, query, since=since, until=until, feeds=feeds, limit=limit)
+        found = search_articles(
+            store,
+            query,
+            since=since,
+            until=until,
+            feeds=feeds,
+            limit=limit,
+            aliases=obj.config.aliases,
+        )
     click.echo(render_search(found, form, marks()))
     if not found:
         sys.exit(1)

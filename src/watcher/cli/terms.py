@@ -81,7 +81,7 @@ def terms_test(
     if sum(source is not None for source in (text, path, url)) != 1:
         raise click.UsageError("give exactly one of --text, --file or --url")
     chosen = (
-        [compile_term("QUERY", query)]
+        [compile_term("QUERY", query, obj.config.aliases)]
         if query is not None
         else obj.config.select_terms([term_name or ""])
     )
