@@ -187,7 +187,9 @@ def test_terms_test_exits_1_when_nothing_matches() -> None:
         "--text", "Another startup became a unicorn this week.",
     )  # fmt: skip
 
-    assert (result.exit_code, result.output) == (1, "no match\n")
+    assert result.exit_code == 1
+    assert result.output.startswith("no match\nwhy UNICORN antenna does not match:\n")
+    assert "  not found  =UNICORN\n" in result.output
 
 
 def test_terms_test_reports_a_bad_query_with_its_position() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import click
@@ -16,10 +17,12 @@ from watcher.cli.base import (
     marks,
 )
 from watcher.errors import FetchError
+from watcher.evaluation import PARTS, evaluate, render_evaluation
 from watcher.formats import (
     render_matches,
     render_terms,
 )
+from watcher.misses import explain_miss, render_miss
 from watcher.pipeline import fetch_article
 from watcher.terms import Matcher, compile_term
 
@@ -48,6 +51,41 @@ def terms_list(obj: Context, form: str) -> None:
     click.echo(render_terms(obj.config.terms, form))
 
 
+@terms.command("eval")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--part",
+    type=click.Choice(PARTS),
+    default="all",
+    show_default=True,
+    help="held-out: files numbered 003, 006, ... (divisible by 3); tuning: the others.",
+)
+@click.option("--min-recall", type=click.FloatRange(0, 1), default=0.0, help="Exit 1 below this.")
+@click.option(
+    "--min-precision", type=click.FloatRange(0, 1), default=0.0, help="Exit 1 below this."
+)
+@click.option("--format", "form", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def terms_eval(
+    obj: Context, directory: Path, part: str, min_recall: float, min_precision: float, form: str
+) -> None:
+    """Score every term on a folder of labelled texts: recall, precision, misses by file.
+
+    The folder holds NNN.txt files in the format of tests/corpus/ (see
+    docs/queries.md). Exits 1 when a term falls below --min-recall or
+    --min-precision.
+
+    \b
+    Example:
+        watcher terms eval tests/corpus --part held-out --min-recall 0.95 --min-precision 0.9
+    """
+    evaluation = evaluate(obj.config.terms, directory, part)
+    shortfalls = evaluation.shortfalls(min_recall, min_precision)
+    click.echo(render_evaluation(evaluation, form, shortfalls))
+    if shortfalls:
+        sys.exit(EXIT_FAILED)
+
+
 @terms.command("test")
 @click.argument("query", required=False)
 @click.option("--term", "term_name", metavar="NAME", help="Try a configured term instead of QUERY.")
@@ -69,6 +107,8 @@ def terms_test(
 ) -> None:
     """Show how a query or term matches a text: clauses, highlights and score.
 
+    Without a match, shows why: which parts of the query were found (where,
+    with a snippet), which were not, and how near the sides of each NEAR came.
     Exits 0 when it matches, 1 when it does not.
 
     \b
@@ -95,4 +135,7 @@ def terms_test(
     matches = Matcher(chosen).match(title, body)
     click.echo(render_matches(matches, marks()))
     if not matches:
+        for term in chosen:
+            click.echo(f"why {term.name} does not match:")
+            click.echo(render_miss(explain_miss(term, title, body), marks()))
         sys.exit(EXIT_FAILED)
