@@ -5,6 +5,8 @@ query) is a `WatcherError` whose message names the thing that was wrong. The
 CLI prints it as one line on stderr; anything else escaping is a bug.
 """
 
+from typing import Any
+
 
 class WatcherError(Exception):
     """Base class: a problem the user can act on, with a one-line message."""
@@ -33,9 +35,17 @@ class AliasError(QueryError):
 class QueryCostError(QueryError):
     """Matching a query on one text went over its work budget ("query too costly").
 
-    Searches and `watcher terms test` report it as an error; a poll logs the
-    match as skipped and goes on (see docs/queries.md, Performance).
+    Raised by `Matcher.match` and `Matcher.locate` with `term` set to the
+    (first) costly term's name; from `Matcher.match`, `matches` holds the
+    matches of the article's other terms. Searches and `watcher terms test`
+    report it as an error; a poll should log the term's match as skipped,
+    keep the other matches and go on (see docs/queries.md, Performance).
     """
+
+    def __init__(self, message: str, term: str = "") -> None:
+        super().__init__(message)
+        self.term = term
+        self.matches: list[Any] = []  # `watcher.models.Match`es of the other terms
 
 
 class FetchError(WatcherError):

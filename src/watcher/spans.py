@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from watcher.errors import QueryCostError
 from watcher.folded import FoldedWords
 from watcher.words import Words
 
@@ -40,3 +41,29 @@ class Found:
 
 NOT_FOUND = Found(False, [])  # never changed
 FOUND = Found(True, [])  # nor this: matched, no places (NOT, or `spans` not wanted)
+
+
+# Work one query may do on one text (`Budget`): places of its words looked at and
+# places NEAR compares, weighted by what each costs (see `watcher.terms._spend_places`
+# and `watcher.near.pairs`); 2,000,000 units take 1-2 s. The seeded terms spend at
+# most ~15,000 on 5 MB of news text, `the*` ~230,000; 40 chained NEAR/100 on a word
+# found everywhere would take billions. Figures: bench/README.md (cost_bench.py).
+WORK_BUDGET = 2_000_000
+
+
+class Budget:
+    """What is left of a query's work budget on one text; `spend` past it raises
+    `QueryCostError`."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, units: int = WORK_BUDGET) -> None:
+        self.left = units
+
+    def spend(self, units: int) -> None:
+        self.left -= units
+        if self.left < 0:
+            raise QueryCostError(
+                f"query too costly: over {WORK_BUDGET:,} places found and compared on one text"
+                " (a word found everywhere, NEAR chained on it, or many wildcards)"
+            )

@@ -10,8 +10,11 @@ which NEAR compares (`watcher.near`). Each `Match` explains itself: the
 query clauses that matched, a snippet and the matched spans within it, and a
 score.
 
+Each term has a work budget on each article (`spans.Budget`): a query built
+to be costly ends with `QueryCostError` instead of running for minutes.
+
 Where the time goes, and what was measured, is in bench/README.md
-(match_bench.py, issue 3).
+(match_bench.py, issue 3; cost_bench.py, issue 17).
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from watcher.anchors import Anchors, anchors_of
+from watcher.errors import QueryCostError
 from watcher.folded import FoldedWords, fold_in_place
 from watcher.models import Match
 from watcher.near import Windows, around, pairs, sloppy, together
 from watcher.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not, parse
 from watcher.snippets import merged, snippet
-from watcher.spans import FOUND, NOT_FOUND, TEXT, TITLE, Fields, Found, Span
+from watcher.spans import FOUND, NOT_FOUND, TEXT, TITLE, Budget, Fields, Found, Span
 from watcher.units import paragraph_starts, sentence_starts
 from watcher.words import Words
 
@@ -62,7 +66,7 @@ def _words(text: str) -> FoldedWords | Words:
 class _Article:
     """An article's title and text ready for matching, and what the automaton found in them."""
 
-    __slots__ = ("_nowhere", "_seen", "_units", "fields", "folded", "hits", "scanned")
+    __slots__ = ("_nowhere", "_seen", "_units", "budget", "fields", "folded", "hits", "scanned")
 
     def __init__(self, title: str, text: str) -> None:
         self.fields: Fields = (_words(title), _words(text))
@@ -75,6 +79,7 @@ class _Article:
         )
         self._seen: dict[str, Places] = {}
         self._units: dict[tuple[int, str], list[int]] = {}
+        self.budget = Budget()  # renewed for each term
 
     def units(self, place: int, scope: str) -> list[int]:
         """Where the sentences ("s") or paragraphs ("p") of the title or the text start."""
@@ -130,6 +135,7 @@ def _evaluate(
     if isinstance(node, Leaf):
         if not spans and not node.slop:
             for f in fields:
+                _spend_places(article, f, node.words[0], None, len(node.words))
                 if article.fields[f].exists(node.words, node.exact, node.prefix):
                     return FOUND
             return NOT_FOUND
@@ -192,19 +198,46 @@ def _add_places(
             continue  # the automaton found no word starting so
         if node.slop:
             if within is None or within[f]:
+                for k, word in enumerate(words):
+                    _spend_places(article, f, word, starts if k == 0 else None, 1)
                 for start, end, size in sloppy(
                     node, article.fields[f], starts, None if within is None else within[f]
                 ):
                     to.append(Span(f, start, end, node.source, size))
             continue
         if within is None:
+            _spend_places(article, f, words[0], starts, len(words))
             found = article.fields[f].find(words, node.exact, node.prefix, starts)
         elif within[f]:
             found = article.fields[f].find(words, node.exact, node.prefix, starts, within[f])
+            if len(found) > _UNACCOUNTED:  # windows hold few places: counted when found
+                article.budget.spend(len(found))
         else:
             continue  # nowhere to look
         for start, end in found:
             to.append(Span(f, start, end, node.source, len(words)))
+
+
+# Places of a query word looked at that go unaccounted: most words of most queries
+# occur fewer times in an article, and are spared the accounting.
+_UNACCOUNTED = 64
+_LARGE = 100_000  # characters: below, a word can't occur often enough to count
+
+
+def _spend_places(
+    article: _Article, f: int, word: str, starts: list[int] | None, size: int
+) -> None:
+    """Spend from the article's budget the places of `word` that finding a phrase of `size`
+    words starting so will look at: those the automaton found (`starts`), or, in a large
+    text, wherever the word occurs. Checking a word of the phrase at a place costs up to
+    ~8 µs (beside Japanese text, where the word pattern decides): 4 units a word."""
+    if starts is not None:
+        if len(starts) > _UNACCOUNTED:
+            article.budget.spend(4 * size * len(starts))
+        return
+    folded = article.fields[f].folded_text
+    if len(folded) > _LARGE:
+        article.budget.spend(4 * size * folded.count(word))
 
 
 def _near(node: Near, article: _Article, fields: tuple[int, ...]) -> Found:
@@ -215,9 +248,10 @@ def _near(node: Near, article: _Article, fields: tuple[int, ...]) -> Found:
         right = _evaluate(node.right, article, fields)
         if not right.ok:
             return NOT_FOUND
+        article.budget.spend(len(left.spans) + len(right.spans))
         return together(node, left, right, article.fields, article.units)
     right = _evaluate(node.right, article, fields, True, around(node, left, article.fields))
-    return pairs(node, left, right, article.fields) if right.ok else NOT_FOUND
+    return pairs(node, left, right, article.fields, article.budget) if right.ok else NOT_FOUND
 
 
 class Matcher:
@@ -234,19 +268,32 @@ class Matcher:
         self._anchors = Anchors(self.terms)
 
     def match(self, title: str, text: str) -> list[Match]:
-        """Every term that matches the article, in the order the terms were given."""
+        """Every term that matches the article, in the order the terms were given.
+
+        Raise `QueryCostError` (naming the term) when a term's query takes more
+        work on this text than `spans.WORK_BUDGET` allows; the other terms are
+        matched all the same, and their matches are the exception's `matches`.
+        """
         article = _Article(title, text)
         article.scanned = self._anchors.words
         checks = self._anchors.checks
         matches = []
+        too_costly: QueryCostError | None = None
         for index in self._anchors.scan(article.folded, article.hits):
             term = self.terms[index]
             check = checks.get(index)
             if check is not None and not check.holds(article.folded, article.hits):
                 continue
-            found = _evaluate(term.tree, article, _BOTH)
+            try:
+                found = _bounded(term, article)
+            except QueryCostError as exc:
+                too_costly = too_costly or exc
+                continue
             if found.ok:
                 matches.append(_explain(term, found, article))
+        if too_costly is not None:
+            too_costly.matches = matches
+            raise too_costly
         return matches
 
     def locate(self, title: str, text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -257,13 +304,22 @@ class Matcher:
         article = _Article(title, text)
         places: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
         for term in self.terms:
-            found = _evaluate(term.tree, article, _BOTH)
+            found = _bounded(term, article)
             if found.ok:
                 for span in found.spans:
                     places[span.place].append(
                         article.fields[span.place].chars(span.start, span.end)
                     )
         return merged(title, places[TITLE]), merged(text, places[TEXT])
+
+
+def _bounded(term: Term, article: _Article) -> Found:
+    """Where `term` matches the article, within a fresh work budget (see `spans.Budget`)."""
+    article.budget = Budget()
+    try:
+        return _evaluate(term.tree, article, _BOTH)
+    except QueryCostError as exc:
+        raise QueryCostError(f"term {term.name!r}: {exc}", term.name) from None
 
 
 def match_terms(terms: Iterable[Term], title: str, text: str) -> list[Match]:
