@@ -54,6 +54,21 @@ def test_a_missing_part_is_named_and_a_found_one_has_its_snippet() -> None:
     assert (findings[2].snippet, findings[2].highlights) == ("Talks on lithium.", ((9, 16),))
 
 
+def test_a_phrase_not_found_says_how_many_words_stood_between_its_words() -> None:
+    assert explained('"AI Dialogue"', "They held an AI strategic dialogue.")[0] == (
+        "not found",
+        '"AI Dialogue"',
+        "its words in this order at text word 4, 1 other word between them (~1 lets them in)",
+    )
+
+
+def test_a_phrase_not_found_names_its_missing_words_or_the_wrong_order() -> None:
+    assert explained('"AI summit"', "An AI dialogue.")[0][2] == "no 'summit' in the article"
+    assert explained('"AI Dialogue"~1', "A dialogue on AI.")[0][2] == (
+        "its words are there, never in this order within 100 words"
+    )
+
+
 def test_sentence_and_paragraph_scope_say_not_in_one_sentence() -> None:
     text = "Japan hosted the talks. The AI Dialogue went on."
 

@@ -12,9 +12,10 @@ each punctuation mark one word, as NEAR counts.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from watcher.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not
+from watcher.near import sloppy
+from watcher.query import MAX_NEAR, AllOf, AnyOf, Field, Leaf, Near, Node, Not
 from watcher.snippets import snippet
 from watcher.spans import TEXT, TITLE, Span
 from watcher.terms import Term, _Article, _evaluate
@@ -88,7 +89,10 @@ def _explain(
         return
     found = _evaluate(node, article, fields)
     if isinstance(node, Leaf):
-        out.append(_leaf(node, article, found.spans, depth) if found.ok else _absent(node, depth))
+        if found.ok:
+            out.append(_leaf(node, article, found.spans, depth))
+        else:
+            out.append(_absent(node, article, fields, depth))
         return
     if isinstance(node, Not):
         part = _evaluate(node.part, article, fields)
@@ -120,8 +124,35 @@ def _leaf(node: Leaf, article: _Article, spans: list[Span], depth: int) -> Findi
     return Finding(depth, "found", node.source, detail, shown, highlights)
 
 
-def _absent(node: Leaf, depth: int) -> Finding:
-    return Finding(depth, "not found", node.source)
+def _absent(node: Leaf, article: _Article, fields: tuple[int, ...], depth: int) -> Finding:
+    """A word or phrase not found; for a phrase, which of its words are missing, or else how
+    many words stand between them at the closest (what `~n` would let in)."""
+    size = len(node.words)
+    if size == 1:
+        return Finding(depth, "not found", node.source)
+    missing = []
+    for k, word in enumerate(node.words):
+        exact = None if node.exact is None else (node.exact[k],)
+        prefix = node.prefix and k == size - 1
+        if not any(article.fields[f].exists((word,), exact, prefix) for f in fields):
+            missing.append(word)
+    if missing:
+        detail = f"no {', '.join(repr(word) for word in missing)} in the article"
+        return Finding(depth, "not found", node.source, detail)
+    loose = replace(node, slop=MAX_NEAR)
+    closest: tuple[int, int, int] | None = None  # words between, place, start
+    for f in fields:
+        for start, _, words in sloppy(loose, article.fields[f], None, None):
+            if closest is None or words - size < closest[0]:
+                closest = (words - size, f, start)
+    if closest is None:
+        detail = f"its words are there, never in this order within {MAX_NEAR} words"
+        return Finding(depth, "not found", node.source, detail)
+    between, place, start = closest
+    where = f"{_PLACE[place]} word {_number(article, place, start) + 1}"
+    detail = f"its words in this order at {where}, {between} other word"
+    detail += f"{'s' if between != 1 else ''} between them (~{between} lets them in)"
+    return Finding(depth, "not found", node.source, detail)
 
 
 def _where(article: _Article, span: Span) -> str:
