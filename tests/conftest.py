@@ -203,6 +203,7 @@ def write_config(
     extra: str = "",
 ) -> Path:
     """A config of (name, url) feeds, the shipped terms and a database in `directory`."""
+    extra, terms = _join_aliases(extra, terms if terms is not None else default_terms_toml())
     lines = [
         "[storage]",
         f'path = "{directory / "watcher.db"}"',
@@ -217,10 +218,17 @@ def write_config(
     for name, url in feeds:
         lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
     path = directory / "watcher.toml"
-    path.write_text(
-        "\n".join(lines) + "\n" + (terms if terms is not None else default_terms_toml())
-    )
+    path.write_text("\n".join(lines) + "\n" + terms)
     return path
+
+
+def _join_aliases(extra: str, terms: str) -> tuple[str, str]:
+    """TOML allows one [aliases] table: a test's own aliases (in `extra`) join the
+    shipped ones, which stand with the terms that use them."""
+    if "[aliases]\n" not in extra or "[aliases]\n" not in terms:
+        return extra, terms
+    before, _, own = extra.partition("[aliases]\n")
+    return before, terms.replace("[aliases]\n", "[aliases]\n" + own.rstrip("\n") + "\n", 1)
 
 
 @pytest.fixture

@@ -148,7 +148,7 @@ def test_hits_as_csv_and_ndjson(config: Path) -> None:
     as_csv = invoke(config, "hits", "--format", "csv", "--term", T1)
     rows = list(csv.DictReader(io.StringIO(as_csv.output)))
     assert [(slug(row["url"]), row["term"]) for row in rows] == [("a1", T1)]
-    assert "Joint Working Group on Critical Minerals" in rows[0]["snippet"]
+    assert "New Delhi and Tokyo" in rows[0]["snippet"]  # the term's first match: the pairing
 
     as_ndjson = invoke(config, "hits", "--format", "ndjson", "--term", T4)
     assert sorted(slug(json.loads(line)["url"]) for line in as_ndjson.output.splitlines()) == [
@@ -229,7 +229,13 @@ def test_show_as_json_gives_the_spans_of_the_matches(config: Path) -> None:
 
     [article] = json.loads(result.output)
     marked = [article["text"][start:end] for start, end in article["highlights"]["text"]]
-    assert marked == ["India–Japan Joint Working Group", "Critical Minerals"]
+    assert marked == [
+        "New Delhi and Tokyo",
+        "India–Japan",
+        "Working Group",
+        "Critical Minerals",
+        "ministers",
+    ]
     assert [hit["term"] for hit in article["hits"]] == [T1]
     assert article["feeds"] == ["Coastline Daily"]
 
@@ -273,10 +279,11 @@ def test_each_term_searched_finds_exactly_the_articles_it_hit(config: Path) -> N
     from watcher.config import load_config
     from watcher.search import search as search_articles
 
-    terms = load_config(config).terms
+    loaded = load_config(config)
     with Store.open(config.parent / "watcher.db") as store:
-        for term in terms:
-            found = {result.url for result in search_articles(store, term.query, limit=100)}
+        for term in loaded.terms:
+            results = search_articles(store, term.query, limit=100, aliases=loaded.aliases)
+            found = {result.url for result in results}
             hit = {hit.url for hit in store.archive.hits() if hit.term == term.name}
             assert found == hit, term.name
 

@@ -23,7 +23,7 @@ HSR = "Ahmedabad–Mumbai HSR"
 
 # (term, article path, text the snippet must show, source of the text)
 EXPECTED = {
-    (JWG, "/articles/a1.html", "Joint Working Group on Critical Minerals", "page"),
+    (JWG, "/articles/a1.html", "New Delhi and Tokyo", "page"),  # the pairing comes first
     (HSR, "/articles/a2.html", "NHSRCL", "page"),
     (UNICORN, "/articles/a4.html", "Unified Complex Radio Antenna", "page"),
     (AI, "/articles/a7.html", "India-Japan AI Dialogue", "page"),
