@@ -32,6 +32,7 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
     warning: str | None = None  # a recoverable problem (e.g. malformed XML salvaged)
     ttl: float | None = None  # seconds the publisher says the feed stays fresh
+    dropped: tuple[str, ...] = ()  # why entries that could not be read were left out
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import httpx
 
 from watcher.config import Config, FeedConfig
 from watcher.errors import ExtractError, FeedError, FetchError
-from watcher.extract import MIN_TEXT_CHARS, Extractor
+from watcher.extract import MIN_TEXT_CHARS, Extractor, capped
 from watcher.feeds import canonical_url, discover, parse_feed
 from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Extracted, Match
@@ -196,7 +196,10 @@ class Poller:
             if response.status == 304:
                 unchanged = PollRecord(feed.name, started, self.clock(), "not_modified", 304)
                 return self._finish(feed, unchanged, floor=response.max_age or 0.0)
-            parsed = parse_feed(response.content, response.url, response.content_type)
+            # In a worker: CPU work on a stranger's text must not stall the other feeds.
+            parsed = await self.extractor.parse(
+                response.content, response.url, response.content_type
+            )
         except (FetchError, FeedError) as exc:
             error = str(exc) if isinstance(exc, FetchError) else f"{feed.url}: {exc}"
             wait = exc.retry_after if isinstance(exc, FetchError) else None
@@ -215,6 +218,8 @@ class Poller:
             log.info(
                 "feed %r: %s: salvaged a malformed feed: %s", feed.name, feed.url, parsed.warning
             )
+        for reason in parsed.dropped:
+            log.warning("feed %r: %s: left out %s", feed.name, feed.url, reason)
 
         todo: list[tuple[Entry, str, bool]] = []
         seen: set[str] = set()
@@ -389,7 +394,10 @@ class Poller:
     async def _read(self, entry: Entry) -> tuple[Article, list[Match]]:
         """The entry's article and the terms it matches."""
         article = await read_article(entry, self.fetcher, self.extractor, self._pages)
-        return article, self.matcher.match(article.title, article.text)
+        # In a thread: a long crafted page took 17-21 s to match (issue 17), and in the
+        # event loop every other feed's poll waited that long.
+        matches = await asyncio.to_thread(self.matcher.match, article.title, article.text)
+        return article, matches
 
 
 class PageGate:
@@ -472,7 +480,7 @@ async def read_article(
     return Article(
         url=entry.url,
         title=entry.title,
-        text=entry.summary,
+        text=capped(entry.summary),
         source="summary",
         published=entry.published,
         author=entry.author,
