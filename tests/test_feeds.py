@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from conftest import Site, write_config
+from watcher.config import load_config
 from watcher.errors import FeedError
 from watcher.feeds import canonical_url, discover, parse_feed, plain_text
+from watcher.pipeline import find_feed
 
 CORPUS_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -422,3 +427,22 @@ def test_site_page_announces_its_feeds() -> None:
 
 def test_page_without_feed_links_announces_nothing() -> None:
     assert discover(b"<html><body><p>no feeds</p></body></html>", "https://x.example/") == []
+
+
+@pytest.mark.slow
+def test_a_feed_a_page_announces_on_a_private_address_is_not_fetched(
+    site: Site, tmp_path: Path
+) -> None:
+    site.put(
+        "/index.html",
+        f'<html><head><link rel="alternate" type="application/rss+xml" href="{site.base}/feed.rss">'
+        "</head><body><p>News</p></body></html>",
+    )
+    site.put("/feed.rss", '<rss version="2.0"><channel><title>Inside</title></channel></rss>')
+    config = load_config(write_config(tmp_path, []))
+    config = replace(config, fetch=replace(config.fetch, allow_private_addresses=False))
+
+    with pytest.raises(FeedError, match=r"refused: 127\.0\.0\.1 resolves to non-public address"):
+        asyncio.run(find_feed(config, f"{site.base}/index.html"))
+
+    assert site.requests("/feed.rss") == []  # the page itself is the operator's choice

@@ -12,6 +12,7 @@ import os
 import re
 import time
 import tracemalloc
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +21,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import Site, write_config
+from watcher.channels import EmailSettings
 from watcher.config import load_config
+from watcher.deliver.email import message
 from watcher.digest import render, to_json
 from watcher.errors import ExtractError, FeedError
 from watcher.extract import Extractor
@@ -471,3 +474,20 @@ def test_matching_a_costly_text_never_stalls_the_event_loop(site: Site, tmp_path
 
     assert time.monotonic() - started > 1  # the match itself took its time
     assert longest < 0.5  # in the event loop, every other feed waited that long
+
+
+def test_bidi_overrides_and_isolates_never_reach_the_email_subject() -> None:
+    digest = hostile_digest()
+    [group] = digest.groups
+    [story] = group.stories
+    [hit] = story.hits
+    tricky = replace(hit, title="Port \u202eevil\u202c deal \u2066rtl\u2069 signed")
+    digest = replace(
+        digest,
+        groups=(replace(group, stories=(replace(story, hits=(tricky,)),)),),
+    )
+    settings = EmailSettings("127.0.0.1", 25, "none", "w@example.org", ("d@example.org",))
+
+    mail = message(digest, render(digest), settings)
+
+    assert mail["Subject"] == "watcher: Ports: Port evil deal rtl signed"

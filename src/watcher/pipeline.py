@@ -547,10 +547,13 @@ async def find_feed(config: Config, url: str) -> tuple[str, str]:
         candidates = discover(page.content, page.url)
         if not candidates:
             raise FeedError(f"{url}: neither a feed nor a page that links to one")
+        reasons = []
         for candidate in candidates:
             try:
-                found = await fetcher.get(candidate, accept=FEED_ACCEPT)
+                # The page's own choice, not the operator's: checked as article links are.
+                found = await fetcher.get(candidate, accept=FEED_ACCEPT, public_only=True)
                 return found.url, parse_feed(found.content, found.url, found.content_type).title
             except (FetchError, FeedError) as exc:
                 log.info("feed candidate %s: %s", candidate, exc)
-        raise FeedError(f"{url}: none of its announced feeds could be read: {candidates[0]}")
+                reasons.append(str(exc) if isinstance(exc, FetchError) else f"{candidate}: {exc}")
+        raise FeedError(f"{url}: none of its announced feeds could be read: {reasons[0]}")
