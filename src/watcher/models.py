@@ -208,6 +208,7 @@ class ServiceStatus:
     heartbeat_at: str | None = None
     pending_deliveries: int = 0  # digests waiting to be sent or retried
     failed_deliveries: int = 0  # digests that ran out of attempts
+    integrity: str | None = None  # the last integrity check's finding ("ok at ...")
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher.channels import ChannelConfig
 from watcher.config import Config, FeedConfig, load_config
 from watcher.deliver.dispatch import Dispatcher
-from watcher.errors import WatcherError
+from watcher.errors import DamagedError, WatcherError
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
 from watcher.models import FeedStatus, ServiceStatus
@@ -262,6 +262,11 @@ class Service:
         """Prune in a thread, so polls and digests go on meanwhile."""
         try:
             pruned = await asyncio.to_thread(housekeep, self.config, datetime.now(UTC))
+        except DamagedError as exc:
+            # Writing on would spread the damage: polls and digests stop until it is recovered.
+            log.critical("%s", exc)
+            self.scheduler.pause()
+            return
         except (WatcherError, sqlite3.Error) as exc:
             log.error("housekeeping failed (it runs again at its next time): %s", exc)
             return
@@ -291,6 +296,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     async with AsyncExitStack() as stack:
         store = stack.enter_context(Store.open(config.db_path))
+        store.ensure_sound(datetime.now(UTC))  # never start writing to a damaged file
         store.sync_config(config, datetime.now(UTC))
         fetcher = await stack.enter_async_context(Fetcher(config.fetch))
         extractor = stack.enter_context(Extractor())
@@ -352,6 +358,7 @@ def housekeep(
     with Store.open(config.db_path) as store:
         if dry_run:
             return store.retention.count(articles_before=articles, polls_before=polls)
+        store.ensure_sound(now)  # daily, so damage found while running stops the writing
         return store.retention.prune(
             articles_before=articles, polls_before=polls, progress=progress
         )
@@ -386,7 +393,18 @@ def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> Serv
         heartbeat_at=beat,
         pending_deliveries=digests["pending"],
         failed_deliveries=digests["failed"],
+        integrity=_integrity(store.last_check()),
     )
+
+
+def _integrity(check: tuple[str, str | None] | None) -> str:
+    if check is None:
+        return "not checked yet (watcher db check)"
+    checked_at, problem = check
+    when = checked_at[:16].replace("T", " ")
+    if problem:
+        return f"DAMAGED at {when}: {problem[:200]} (see docs/operations.md)"
+    return f"ok at {when}"
 
 
 def _span(delta: timedelta) -> str:

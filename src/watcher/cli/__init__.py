@@ -4,11 +4,11 @@
 module adds the commands of one area.
 """
 
-from watcher.cli import archive, digest, feeds, service, terms
+from watcher.cli import archive, db, digest, feeds, service, terms
 from watcher.cli.base import cli
 
 __all__ = ["cli", "main"]
-_COMMANDS = (archive, digest, feeds, service, terms)  # importing them registers their commands
+_COMMANDS = (archive, db, digest, feeds, service, terms)  # importing them registers their commands
 
 
 def main() -> None:

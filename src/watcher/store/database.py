@@ -6,6 +6,7 @@ UTC ("2026-11-23T19:00:00+00:00"), so they sort and compare as text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -17,13 +18,13 @@ from sqlite_utils import Database
 
 from watcher.cluster import MAX_DISTANCE, bands, distance, simhash
 from watcher.config import Config, FeedConfig
-from watcher.errors import StoreError
+from watcher.errors import DamagedError, StoreError
 from watcher.models import Article, Entry, FeedStatus, Match
 from watcher.store.archive import Archive
 from watcher.store.fulltext import FullText
 from watcher.store.outbox import Outbox
 from watcher.store.retention import Retention
-from watcher.store.schema import migrations, stamp, writing
+from watcher.store.schema import check_version, migrations, stamp, writing
 
 BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock before failing
 
@@ -116,6 +117,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=NORMAL")
+            check_version(db, path)
             migrations.apply(db)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{path}: cannot open database: {exc}") from None
@@ -129,6 +131,52 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def check(self, now: datetime) -> list[str]:
+        """What `PRAGMA quick_check` finds wrong with the file ([] when nothing), also kept
+        for `watcher status` when the database still takes the note."""
+        try:
+            rows = self.db.execute("PRAGMA quick_check(20)").fetchall()
+        except sqlite3.DatabaseError as exc:  # a damaged header or schema: nothing to check
+            rows = [(str(exc),)]
+        problems = [str(row[0]) for row in rows if row[0] != "ok"]
+        # Damaged too badly to take the note: the caller reports the problems anyway.
+        with contextlib.suppress(sqlite3.Error):
+            self.db.execute(
+                """
+                INSERT INTO integrity (id, checked_at, problem) VALUES (1, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at,
+                    problem = excluded.problem
+                """,
+                [stamp(now), "; ".join(problems)[:1000] or None],
+            )
+        return problems
+
+    def last_check(self) -> tuple[str, str | None] | None:
+        """(checked_at, problem or None) of the last integrity check, if one ran."""
+        row = self.db.execute("SELECT checked_at, problem FROM integrity WHERE id = 1").fetchone()
+        return (row[0], row[1]) if row else None
+
+    def ensure_sound(self, now: datetime) -> None:
+        """Raise `DamagedError` when `check` finds the file damaged."""
+        problems = self.check(now)
+        if problems:
+            more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+            raise DamagedError(
+                f"{self.path}: the database is damaged ({problems[0]}{more}); nothing more is"
+                " written to it: see 'A damaged database' in docs/operations.md"
+            )
+
+    def backup(self, target: Path) -> None:
+        """Copy the database to `target` with SQLite's online backup (safe while it is in use)."""
+        if target.exists():
+            raise StoreError(f"{target}: exists already; back up to a new file")
+        try:
+            with contextlib.closing(sqlite3.connect(target)) as copy:
+                self.db.conn.backup(copy)
+        except sqlite3.Error as exc:
+            target.unlink(missing_ok=True)
+            raise StoreError(f"{target}: backup failed: {exc}") from None
 
     def schema_version(self) -> list[str]:
         """Names of the applied migrations, oldest first."""
