@@ -248,3 +248,21 @@ def test_db_backup_copies_the_database_and_db_check_says_ok(tmp_path: Path) -> N
     assert checked.output == f"{tmp_path / 'watcher.db'}: ok\n"
     with Store.open(tmp_path / "b.db") as copy:
         assert copy.count("hits") == 1
+
+
+def test_an_article_the_database_refuses_is_rolled_back_alone(tmp_path: Path) -> None:
+    bad_entry = replace(ENTRY, key="news.example|bad", url="https://news.example/bad")
+    bad = replace(ARTICLE, url=bad_entry.url, text="Dredging \ud800 news")  # cannot be encoded
+    good_entry = replace(ENTRY, key="news.example|good", url="https://news.example/good")
+    good = replace(ARTICLE, url=good_entry.url)
+
+    with Store.open(tmp_path / "watcher.db") as store:
+        saved = store.save_articles(
+            "Wire",
+            [Reading(bad_entry, bad, "f", [MATCH]), Reading(good_entry, good, "f", [MATCH])],
+            NOW,
+        )
+        stored = [row[0] for row in store.db.execute("SELECT key FROM articles")]
+
+    assert saved == [None, 1]
+    assert stored == ["news.example|good"]

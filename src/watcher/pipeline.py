@@ -347,7 +347,7 @@ class Poller:
             outcomes = await asyncio.gather(
                 *(self._read(entry) for entry, _, _ in mine), return_exceptions=True
             )
-            readings, updates = [], 0
+            readings, updates = [], []
             for (entry, mark, updated), outcome in zip(mine, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     stored.skipped += 1
@@ -355,11 +355,17 @@ class Poller:
                               outcome, exc_info=outcome)  # fmt: skip
                 else:
                     readings.append(Reading(entry, outcome[0], mark, outcome[1]))
-                    updates += updated
+                    updates.append(updated)
             if readings:
                 try:
-                    stored.hits = sum(self.store.save_articles(feed.name, readings, self.clock()))
-                    stored.new, stored.updated = len(readings) - updates, updates
+                    saved = self.store.save_articles(feed.name, readings, self.clock())
+                    for hits, updated in zip(saved, updates, strict=True):
+                        if hits is None:  # refused by the database: logged, retried next poll
+                            stored.skipped += 1
+                        else:
+                            stored.hits += hits
+                            stored.updated += updated
+                            stored.new += not updated
                 except sqlite3.Error as exc:
                     stored.skipped += len(readings)
                     log.error("feed %r: %d entries skipped: the database failed: %s", feed.name,
