@@ -446,3 +446,29 @@ def test_a_feed_a_page_announces_on_a_private_address_is_not_fetched(
         asyncio.run(find_feed(config, f"{site.base}/index.html"))
 
     assert site.requests("/feed.rss") == []  # the page itself is the operator's choice
+
+
+def test_an_atom_entry_with_only_updated_is_dated_by_it_to_the_second() -> None:
+    content = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>W</title>'
+        b"<id>https://w.example/</id><updated>2026-11-23T15:00:00Z</updated><entry><title>A</title>"
+        b'<id>https://w.example/1</id><link href="https://w.example/1"/>'
+        b"<updated>2026-11-23T14:35:07+02:00</updated></entry></feed>"
+    )
+
+    [entry] = parse_feed(content, "https://w.example/feed.atom").entries
+
+    assert entry.published == datetime(2026, 11, 23, 12, 35, 7, tzinfo=UTC)
+
+
+def test_a_json_feed_item_with_only_date_modified_is_dated_by_it() -> None:
+    content = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "items": [{"id": "1", "title": "A", "date_modified": "2026-11-23T14:35:07Z"}],
+        }
+    ).encode()
+
+    [entry] = parse_feed(content, "https://w.example/feed.json").entries
+
+    assert entry.published == datetime(2026, 11, 23, 14, 35, 7, tzinfo=UTC)

@@ -232,15 +232,18 @@ def _describe(problem: Any) -> str:
 def _entry(item: Any, feed_url: str) -> Entry:
     # `or ""`: from broken markup feedparser can give an element the value None.
     contents = [part.get("value") or "" for part in item.get("content", [])]
+    # dict.get: FeedParserDict.get would map a missing updated_parsed to published_parsed.
+    updated = _from_struct(dict.get(item, "updated_parsed"))
     return _make_entry(
         feed_url,
         guid=item.get("id"),
         link=item.get("link"),
         title=plain_text(item.get("title") or ""),
         summary=plain_text(max([*contents, item.get("summary") or ""], key=len)),
-        published=_from_struct(item.get("published_parsed")),
-        # dict.get: FeedParserDict.get would map a missing updated_parsed to published_parsed.
-        updated=_from_struct(dict.get(item, "updated_parsed")),
+        # An Atom entry need only have <updated>: then that is its date, to the second,
+        # rather than the page byline's day at midnight, or none (issue 15.6).
+        published=_from_struct(item.get("published_parsed")) or updated,
+        updated=updated,
         author=item.get("author") or None,
     )
 
@@ -340,7 +343,7 @@ def _json_entry(item: dict[str, Any], feed_url: str) -> Entry:
         link=item.get("url") or item.get("external_url"),
         title=plain_text(str(item.get("title") or "")),
         summary=" ".join(max(texts, key=len).split()),
-        published=_from_iso(item.get("date_published")),
+        published=_from_iso(item.get("date_published")) or _from_iso(item.get("date_modified")),
         updated=_from_iso(item.get("date_modified")),
         author=authors[0].get("name") if authors and isinstance(authors[0], dict) else None,
     )
