@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from watcher.errors import ExtractError, FeedError
-from watcher.extract import MAX_TEXT_CHARS, Extractor, extract_page
+from watcher.extract import MAX_TEXT_CHARS, MIN_TEXT_CHARS, Extractor, extract_page, text_amount
 from watcher.models import Extracted, ParsedFeed
 
 pytestmark = pytest.mark.slow
@@ -129,3 +129,40 @@ def test_a_feed_past_its_deadline_is_a_feed_error_and_the_workers_go_on() -> Non
             return await extractor.parse(small, "https://wire.example/feed", None)
 
     assert [entry.title for entry in asyncio.run(run()).entries] == ["ok"]
+
+
+# Short news items of our own, each under 200 characters but a full paragraph of news.
+SHORT_TEXTS = {
+    "ja": (
+        "インドと日本の外務当局は十六日、重要鉱物に関する合同作業部会の初会合を東京で開き、"
+        "希土類の供給網を共同で整備する方針を確認した。次回はニューデリーで開く予定だ。"
+    ),
+    "zh": (
+        "印度与日本外交部门十六日在东京举行关键矿产联合工作组首次会议，"
+        "双方同意共同建设稀土供应链，下次会议将在新德里举行。"
+    ),
+}
+# Hindi needs no weight: its vowel signs are characters of their own, and this item
+# has about as many characters (174) as its English (194): both are short.
+HINDI = (
+    "भारत और जापान के विदेश मंत्रालयों ने सोलह तारीख को टोक्यो में महत्वपूर्ण खनिजों पर"
+    " संयुक्त कार्य समूह की पहली बैठक की और दुर्लभ मृदा आपूर्ति श्रृंखला साथ बनाने पर सहमति जताई।"
+)
+
+
+@pytest.mark.parametrize("language", SHORT_TEXTS)
+def test_a_short_article_in_any_script_counts_as_much_text_as_its_english(language: str) -> None:
+    text = SHORT_TEXTS[language]
+
+    assert len(text) < MIN_TEXT_CHARS  # refused when characters were counted
+    assert text_amount(text) >= MIN_TEXT_CHARS
+
+
+def test_a_short_hindi_article_counts_by_its_characters() -> None:
+    assert text_amount(HINDI) == len(HINDI) == 174
+
+
+def test_a_short_english_text_is_still_too_short() -> None:
+    text = "Cookies help us deliver our services. By using this site you agree to our use of them."
+
+    assert text_amount(text) == len(text) < MIN_TEXT_CHARS

@@ -21,7 +21,7 @@ import httpx
 
 from watcher.config import Config, FeedConfig
 from watcher.errors import ExtractError, FeedError, FetchError
-from watcher.extract import MIN_TEXT_CHARS, Extractor, capped
+from watcher.extract import MIN_TEXT_CHARS, Extractor, capped, text_amount
 from watcher.feeds import canonical_url, discover, parse_feed
 from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Extracted, Match
@@ -512,7 +512,7 @@ def _nothing() -> None:
 def _unusable(extracted: Extracted | None) -> str | None:
     if extracted is None:
         return "no article text on the page"
-    if len(extracted.text) < MIN_TEXT_CHARS:
+    if text_amount(extracted.text) < MIN_TEXT_CHARS:
         return f"page text too short ({len(extracted.text)} characters)"
     return None
 
