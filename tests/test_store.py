@@ -10,14 +10,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.base import STATE_PAUSED
 from click.testing import CliRunner
 
 from conftest import write_config
 from watcher.cli import cli
 from watcher.config import load_config
+from watcher.deliver.dispatch import Dispatcher
 from watcher.errors import DamagedError, StoreError
+from watcher.extract import Extractor
+from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Match
-from watcher.service import housekeep, serve
+from watcher.pipeline import Poller
+from watcher.service import Service, housekeep, serve
 from watcher.store import PollRecord, Reading, Store
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
@@ -266,3 +271,30 @@ def test_an_article_the_database_refuses_is_rolled_back_alone(tmp_path: Path) ->
 
     assert saved == [None, 1]
     assert stored == ["news.example|good"]
+
+
+@pytest.mark.slow
+def test_damage_found_by_the_daily_housekeeping_stops_polls_and_digests(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    damaged_database(tmp_path)
+    config = load_config(write_config(tmp_path, []))
+
+    async def housekeep_once() -> int:
+        with Store.open(config.db_path) as store, Extractor(0) as extractor:
+            async with Fetcher(config.fetch) as fetcher:
+                poller = Poller(config, store, fetcher, extractor)
+                service = Service(config, store, poller, Dispatcher(config, store, fetcher))
+                service.scheduler.start()
+                await service.housekeeping_job()
+                state = int(service.scheduler.state)
+                service.scheduler.shutdown(wait=False)
+                return state
+
+    state = asyncio.run(housekeep_once())
+
+    assert state == STATE_PAUSED
+    assert any(
+        record.levelname == "CRITICAL" and "the database is damaged" in record.getMessage()
+        for record in caplog.records
+    )
