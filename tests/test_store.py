@@ -35,7 +35,7 @@ MIGRATIONS = [
     "m006_outbox",
     "m007_search",
     "m008_fingerprint_index",
-    "m009_integrity",
+    "m010_integrity",
 ]
 ENTRY = Entry(
     key="news.example|item-7",

@@ -203,12 +203,12 @@ class ServiceStatus:
     failing: int
     hits_today: int
     hits_total: int
+    integrity: str | None = None  # the last integrity check's finding ("ok at ...")
     pid: int | None = None
     started_at: str | None = None
     heartbeat_at: str | None = None
     pending_deliveries: int = 0  # digests waiting to be sent or retried
     failed_deliveries: int = 0  # digests that ran out of attempts
-    integrity: str | None = None  # the last integrity check's finding ("ok at ...")
 
 
 @dataclass(frozen=True)
