@@ -64,6 +64,7 @@ DOCUMENTED = [
     "digest_hits",
 ]
 HIDDEN = {
+    "integrity",
     "article_bands",
     "articles_fts",
     "articles_fts_config",

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from watcher.errors import ExtractError
-from watcher.extract import Extractor
-from watcher.models import Extracted
+from watcher.errors import ExtractError, FeedError
+from watcher.extract import MAX_TEXT_CHARS, MIN_TEXT_CHARS, Extractor, extract_page, text_amount
+from watcher.models import Extracted, ParsedFeed
 
 pytestmark = pytest.mark.slow
 
@@ -81,3 +81,88 @@ def test_the_library_surface_resolves_every_name_and_refuses_others() -> None:
         assert getattr(watcher, name).__name__ == name
     with pytest.raises(AttributeError, match="no attribute 'Poll'"):
         _ = watcher.Poll  # type: ignore[attr-defined]
+
+
+def table_page(rows: int) -> bytes:
+    cells = "".join(
+        f"<tr><td>cell {n}</td><td>value {n} of the harbour</td></tr>" for n in range(rows)
+    )
+    return f"<html><body><table>{cells}</table></body></html>".encode()
+
+
+def test_a_page_past_the_worker_memory_limit_ends_its_worker_and_the_pool_goes_on() -> None:
+    async def run() -> Extracted | None:
+        with Extractor(1, memory=300 * 2**20, deadline=60) as extractor:
+            with pytest.raises(ExtractError, match=r"more than 300 MB of memory needed"):
+                await extractor.extract(table_page(100_000), "https://big.example/")
+            return await extractor.extract(PAGE, "https://coast.example/a1")
+
+    after = asyncio.run(run())
+
+    assert after is not None and "Joint Working Group on Critical Minerals" in after.text
+
+
+def test_the_text_kept_of_one_article_is_capped() -> None:
+    words = " ".join(f"dredging{n}" for n in range(60_000))  # 650,000 characters
+    page = f"<html><body><article><p>{words}</p></article></body></html>".encode()
+
+    found = extract_page(page, "https://long.example/")
+
+    assert found is not None
+    assert MAX_TEXT_CHARS - 200 <= len(found.text) <= MAX_TEXT_CHARS
+    assert found.text.endswith(found.text.split()[-1]) and not found.text.endswith(" ")
+
+
+def test_a_feed_past_its_deadline_is_a_feed_error_and_the_workers_go_on() -> None:
+    huge = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>W</title><item><title>'
+        + "&lt;" * 2_000_000
+        + "</title></item></channel></rss>"
+    ).encode()
+    small = b'<rss version="2.0"><channel><item><title>ok</title></item></channel></rss>'
+
+    async def run() -> ParsedFeed:
+        with Extractor(1, deadline=0.5) as extractor:
+            await extractor.parse(small, "https://wire.example/feed", None)  # the worker is up
+            with pytest.raises(FeedError, match=r"parsing took longer than 0.5s"):
+                await extractor.parse(huge, "https://wire.example/feed", None)
+            return await extractor.parse(small, "https://wire.example/feed", None)
+
+    assert [entry.title for entry in asyncio.run(run()).entries] == ["ok"]
+
+
+# Short news items of our own, each under 200 characters but a full paragraph of news.
+SHORT_TEXTS = {
+    "ja": (
+        "インドと日本の外務当局は十六日、重要鉱物に関する合同作業部会の初会合を東京で開き、"
+        "希土類の供給網を共同で整備する方針を確認した。次回はニューデリーで開く予定だ。"
+    ),
+    "zh": (
+        "印度与日本外交部门十六日在东京举行关键矿产联合工作组首次会议，"
+        "双方同意共同建设稀土供应链，下次会议将在新德里举行。"
+    ),
+}
+# Hindi needs no weight: its vowel signs are characters of their own, and this item
+# has about as many characters (174) as its English (194): both are short.
+HINDI = (
+    "भारत और जापान के विदेश मंत्रालयों ने सोलह तारीख को टोक्यो में महत्वपूर्ण खनिजों पर"
+    " संयुक्त कार्य समूह की पहली बैठक की और दुर्लभ मृदा आपूर्ति श्रृंखला साथ बनाने पर सहमति जताई।"
+)
+
+
+@pytest.mark.parametrize("language", SHORT_TEXTS)
+def test_a_short_article_in_any_script_counts_as_much_text_as_its_english(language: str) -> None:
+    text = SHORT_TEXTS[language]
+
+    assert len(text) < MIN_TEXT_CHARS  # refused when characters were counted
+    assert text_amount(text) >= MIN_TEXT_CHARS
+
+
+def test_a_short_hindi_article_counts_by_its_characters() -> None:
+    assert text_amount(HINDI) == len(HINDI) == 174
+
+
+def test_a_short_english_text_is_still_too_short() -> None:
+    text = "Cookies help us deliver our services. By using this site you agree to our use of them."
+
+    assert text_amount(text) == len(text) < MIN_TEXT_CHARS

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from conftest import Site, write_config
+from watcher.config import load_config
 from watcher.errors import FeedError
 from watcher.feeds import canonical_url, discover, parse_feed, plain_text
+from watcher.pipeline import find_feed
 
 CORPUS_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -448,3 +453,48 @@ def test_an_html_page_without_feed_links_says_it_announces_none() -> None:
         parse_feed(page, "https://c.example/", None)
 
     assert str(caught.value) == "not a feed: this is an HTML page, and it announces no feed"
+
+
+@pytest.mark.slow
+def test_a_feed_a_page_announces_on_a_private_address_is_not_fetched(
+    site: Site, tmp_path: Path
+) -> None:
+    site.put(
+        "/index.html",
+        f'<html><head><link rel="alternate" type="application/rss+xml" href="{site.base}/feed.rss">'
+        "</head><body><p>News</p></body></html>",
+    )
+    site.put("/feed.rss", '<rss version="2.0"><channel><title>Inside</title></channel></rss>')
+    config = load_config(write_config(tmp_path, []))
+    config = replace(config, fetch=replace(config.fetch, allow_private_addresses=False))
+
+    with pytest.raises(FeedError, match=r"refused: 127\.0\.0\.1 resolves to non-public address"):
+        asyncio.run(find_feed(config, f"{site.base}/index.html"))
+
+    assert site.requests("/feed.rss") == []  # the page itself is the operator's choice
+
+
+def test_an_atom_entry_with_only_updated_is_dated_by_it_to_the_second() -> None:
+    content = (
+        b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>W</title>'
+        b"<id>https://w.example/</id><updated>2026-11-23T15:00:00Z</updated><entry><title>A</title>"
+        b'<id>https://w.example/1</id><link href="https://w.example/1"/>'
+        b"<updated>2026-11-23T14:35:07+02:00</updated></entry></feed>"
+    )
+
+    [entry] = parse_feed(content, "https://w.example/feed.atom").entries
+
+    assert entry.published == datetime(2026, 11, 23, 12, 35, 7, tzinfo=UTC)
+
+
+def test_a_json_feed_item_with_only_date_modified_is_dated_by_it() -> None:
+    content = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "items": [{"id": "1", "title": "A", "date_modified": "2026-11-23T14:35:07Z"}],
+        }
+    ).encode()
+
+    [entry] = parse_feed(content, "https://w.example/feed.json").entries
+
+    assert entry.published == datetime(2026, 11, 23, 14, 35, 7, tzinfo=UTC)

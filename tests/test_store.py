@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from apscheduler.schedulers.base import STATE_PAUSED
+from click.testing import CliRunner
+
+from conftest import write_config
+from watcher.cli import cli
+from watcher.config import load_config
+from watcher.deliver.dispatch import Dispatcher
+from watcher.errors import DamagedError, StoreError
+from watcher.extract import Extractor
+from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Match
+from watcher.pipeline import Poller
+from watcher.service import Service, housekeep, serve
 from watcher.store import PollRecord, Reading, Store
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
@@ -18,6 +35,7 @@ MIGRATIONS = [
     "m006_outbox",
     "m007_search",
     "m008_fingerprint_index",
+    "m010_integrity",
 ]
 ENTRY = Entry(
     key="news.example|item-7",
@@ -125,3 +143,158 @@ def test_changed_feed_url_forgets_its_validators(tmp_path: Path) -> None:
         store.sync_feeds([("Port News", "https://news.example/rss")])
 
         assert store.feed_state("Port News").etag is None
+
+
+def test_a_database_from_a_newer_watcher_is_refused_naming_both_versions(tmp_path: Path) -> None:
+    path = tmp_path / "watcher.db"
+    Store.open(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at)"
+            " VALUES ('watcher', 'm099_from_the_future', '2027-01-01')"
+        )
+    conn.close()
+
+    with pytest.raises(StoreError) as refused:
+        Store.open(path)
+
+    message = str(refused.value)
+    assert "\n" not in message
+    assert re.search(
+        r"schema version \d+ \(m099_from_the_future\), newer than this watcher's", message
+    )
+    assert f"({MIGRATIONS[-1]})" in message
+
+
+def damaged_database(folder: Path) -> Path:
+    """A database with 200 articles, one page of their table overwritten with garbage."""
+    path = folder / "watcher.db"
+    with Store.open(path) as store:
+        for n in range(200):
+            entry = replace(ENTRY, key=f"news.example|{n}", url=f"https://news.example/{n}")
+            article = replace(ARTICLE, url=entry.url, text=f"Story {n}. " + "Dredging news. " * 40)
+            store.save_articles("Wire", [Reading(entry, article, "f", [])], NOW)
+        page_size = store.db.execute("PRAGMA page_size").fetchone()[0]
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        leaf = store.db.execute(
+            "SELECT MAX(pageno) FROM dbstat WHERE name = 'articles' AND pagetype = 'leaf'"
+        ).fetchone()[0]
+    with path.open("r+b") as file:
+        file.seek((leaf - 1) * page_size)
+        file.write(bytes([0x5A]) * 64)
+    return path
+
+
+def test_quick_check_finds_a_damaged_page_and_keeps_the_finding_for_status(
+    tmp_path: Path,
+) -> None:
+    path = damaged_database(tmp_path)
+
+    with Store.open(path) as store:
+        problems = store.check(NOW)
+        with pytest.raises(DamagedError, match=r"database is damaged .*docs/operations.md"):
+            store.ensure_sound(NOW)
+        checked_at, problem = store.last_check() or ("", None)
+
+    assert problems and checked_at == "2026-11-20T08:30:00+00:00"
+    assert problem is not None and problems[0] in problem
+
+
+def test_a_sound_database_checks_ok_and_backs_up_to_a_copy_that_opens(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        store.save_articles("Wire", [Reading(ENTRY, ARTICLE, "f", [MATCH])], NOW)
+        assert store.check(NOW) == []
+        store.backup(tmp_path / "copy.db")
+        with pytest.raises(StoreError, match="exists already"):
+            store.backup(tmp_path / "copy.db")
+
+    with Store.open(tmp_path / "copy.db") as copy:
+        assert (copy.count("articles"), copy.count("hits")) == (1, 1)
+
+
+def test_db_check_names_the_damage_and_status_shows_it(tmp_path: Path) -> None:
+    damaged_database(tmp_path)
+    config = write_config(tmp_path, [])
+    runner = CliRunner()
+
+    checked = runner.invoke(cli, ["--config", str(config), "db", "check"])
+    status = runner.invoke(cli, ["--config", str(config), "status"], catch_exceptions=False)
+
+    assert checked.exit_code == 1
+    assert "damaged: stop the service, `watcher db backup`" in checked.output
+    assert "integrity: DAMAGED at " in status.output
+
+
+def test_the_service_refuses_a_damaged_database_at_start_and_in_housekeeping(
+    tmp_path: Path,
+) -> None:
+    damaged_database(tmp_path)
+    config = load_config(write_config(tmp_path, []))
+
+    with pytest.raises(DamagedError, match="nothing more is written to it"):
+        asyncio.run(serve(config))
+    with pytest.raises(DamagedError):
+        housekeep(config, NOW)
+
+
+def test_db_backup_copies_the_database_and_db_check_says_ok(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [])
+    with Store.open(tmp_path / "watcher.db") as store:
+        store.save_articles("Wire", [Reading(ENTRY, ARTICLE, "f", [MATCH])], NOW)
+    runner = CliRunner()
+
+    backed = runner.invoke(
+        cli, ["--config", str(config), "db", "backup", str(tmp_path / "b.db")],
+        catch_exceptions=False,
+    )  # fmt: skip
+    checked = runner.invoke(cli, ["--config", str(config), "db", "check"], catch_exceptions=False)
+
+    assert backed.exit_code == 0 and checked.exit_code == 0
+    assert checked.output == f"{tmp_path / 'watcher.db'}: ok\n"
+    with Store.open(tmp_path / "b.db") as copy:
+        assert copy.count("hits") == 1
+
+
+def test_an_article_the_database_refuses_is_rolled_back_alone(tmp_path: Path) -> None:
+    bad_entry = replace(ENTRY, key="news.example|bad", url="https://news.example/bad")
+    bad = replace(ARTICLE, url=bad_entry.url, text="Dredging \ud800 news")  # cannot be encoded
+    good_entry = replace(ENTRY, key="news.example|good", url="https://news.example/good")
+    good = replace(ARTICLE, url=good_entry.url)
+
+    with Store.open(tmp_path / "watcher.db") as store:
+        saved = store.save_articles(
+            "Wire",
+            [Reading(bad_entry, bad, "f", [MATCH]), Reading(good_entry, good, "f", [MATCH])],
+            NOW,
+        )
+        stored = [row[0] for row in store.db.execute("SELECT key FROM articles")]
+
+    assert saved == [None, 1]
+    assert stored == ["news.example|good"]
+
+
+@pytest.mark.slow
+def test_damage_found_by_the_daily_housekeeping_stops_polls_and_digests(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    damaged_database(tmp_path)
+    config = load_config(write_config(tmp_path, []))
+
+    async def housekeep_once() -> int:
+        with Store.open(config.db_path) as store, Extractor(0) as extractor:
+            async with Fetcher(config.fetch) as fetcher:
+                poller = Poller(config, store, fetcher, extractor)
+                service = Service(config, store, poller, Dispatcher(config, store, fetcher))
+                service.scheduler.start()
+                await service.housekeeping_job()
+                state = int(service.scheduler.state)
+                service.scheduler.shutdown(wait=False)
+                return state
+
+    state = asyncio.run(housekeep_once())
+
+    assert state == STATE_PAUSED
+    assert any(
+        record.levelname == "CRITICAL" and "the database is damaged" in record.getMessage()
+        for record in caplog.records
+    )

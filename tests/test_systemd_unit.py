@@ -41,3 +41,12 @@ def test_unit_runs_as_a_hardened_notify_service() -> None:
     assert settings["ProtectSystem"] == "strict"
     assert settings["NoNewPrivileges"] == "yes"
     assert settings["StateDirectory"] == "watcher"
+
+
+def test_the_unit_memory_limit_holds_every_extraction_worker_at_its_limit() -> None:
+    from watcher.extract import MAX_WORKERS, WORKER_MEMORY
+
+    [limit] = [line for line in UNIT.read_text().splitlines() if line.startswith("MemoryMax=")]
+
+    assert limit == "MemoryMax=3G"
+    assert MAX_WORKERS * WORKER_MEMORY + 512 * 2**20 <= 3 * 2**30  # and the poller's 0.5 GB

@@ -117,8 +117,9 @@ def long_failing(
 
 
 def one_line(text: str) -> str:
-    """Text safe for a header or a subject: no line breaks or control characters."""
-    return " ".join(_LINE_BREAKS.sub(" ", text).split())
+    """Text safe for a header or a subject: no line breaks, control characters or bidi
+    overrides and isolates (which make a subject read differently from what it holds)."""
+    return " ".join(UNPRINTABLE.sub("", _LINE_BREAKS.sub(" ", text)).split())
 
 
 def subject(digest: Digest) -> str:

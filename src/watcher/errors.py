@@ -71,6 +71,11 @@ class StoreError(WatcherError):
     """The hit database cannot be opened or written."""
 
 
+class DamagedError(StoreError):
+    """The database file is damaged (`PRAGMA quick_check` found problems): nothing more is
+    written to it until it is recovered (docs/operations.md)."""
+
+
 class DeliveryError(WatcherError):
     """A digest could not be handed to its channel (SMTP, webhook or apprise refused it)."""
 

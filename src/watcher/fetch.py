@@ -26,6 +26,9 @@ from watcher.errors import FetchError
 from watcher.models import FetchResult
 
 _REDIRECTS = {301, 302, 303, 307, 308}
+# Longer URLs are refused before httpx sees them (it raises InvalidURL past 65,536);
+# servers commonly stop at 8 kB, and a link this long is an attack or a mistake.
+MAX_URL_CHARS = 8192
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _COMPATIBLE = ipaddress.IPv6Network("::/96")
 
@@ -121,7 +124,8 @@ class Fetcher:
                 if check:
                     async with asyncio.timeout(timeout):
                         address = await _public_address(current, host)
-                    target, extra = _pinned(current, host, address)
+                    with _translated(current, timeout):
+                        target, extra = _pinned(current, host, address)
                 # Wait for the host first, so a busy host never holds overall slots idle.
                 async with self._host_limit(host), self._overall:
                     deadline = deadline or asyncio.get_running_loop().time() + timeout
@@ -221,6 +225,8 @@ def _translated(url: str, timeout: float) -> Iterator[None]:
         raise FetchError(f"{url}: cannot decode response: {_reason(exc)}") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{url}: {type(exc).__name__}: {_reason(exc)}") from None
+    except httpx.InvalidURL as exc:  # not an HTTPError: httpx raises it before any request
+        raise FetchError(f"{url[:200]}: malformed URL: {_reason(exc)}") from None
 
 
 class _Response:
@@ -278,6 +284,8 @@ def _reason(exc: Exception) -> str:
 
 
 def _checked_host(url: str) -> str:
+    if len(url) > MAX_URL_CHARS:
+        raise FetchError(f"{url[:80]}…: URL longer than {MAX_URL_CHARS} characters")
     try:
         parts = urlsplit(url)
     except ValueError:

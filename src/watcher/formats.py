@@ -347,6 +347,7 @@ def render_status(status: ServiceStatus, form: str) -> str:
     lines = [
         f"service:   {status.state}",
         f"database:  {status.database}",
+        f"integrity: {status.integrity}",
         f"feeds:     {status.feeds} enabled, {status.failing} failing",
         f"hits:      {status.hits_today} today, {status.hits_total} in all",
         f"digests:   {status.pending_deliveries} pending, {status.failed_deliveries} failed"

@@ -32,6 +32,7 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
     warning: str | None = None  # a recoverable problem (e.g. malformed XML salvaged)
     ttl: float | None = None  # seconds the publisher says the feed stays fresh
+    dropped: tuple[str, ...] = ()  # why entries that could not be read were left out
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,7 @@ class ServiceStatus:
     failing: int
     hits_today: int
     hits_total: int
+    integrity: str | None = None  # the last integrity check's finding ("ok at ...")
     pid: int | None = None
     started_at: str | None = None
     heartbeat_at: str | None = None

@@ -21,7 +21,7 @@ import httpx
 
 from watcher.config import Config, FeedConfig
 from watcher.errors import ExtractError, FeedError, FetchError
-from watcher.extract import MIN_TEXT_CHARS, Extractor
+from watcher.extract import MIN_TEXT_CHARS, Extractor, capped, text_amount
 from watcher.feeds import canonical_url, discover, parse_feed
 from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Extracted, Match
@@ -196,7 +196,10 @@ class Poller:
             if response.status == 304:
                 unchanged = PollRecord(feed.name, started, self.clock(), "not_modified", 304)
                 return self._finish(feed, unchanged, floor=response.max_age or 0.0)
-            parsed = parse_feed(response.content, response.url, response.content_type)
+            # In a worker: CPU work on a stranger's text must not stall the other feeds.
+            parsed = await self.extractor.parse(
+                response.content, response.url, response.content_type
+            )
         except (FetchError, FeedError) as exc:
             error = str(exc) if isinstance(exc, FetchError) else f"{feed.url}: {exc}"
             wait = exc.retry_after if isinstance(exc, FetchError) else None
@@ -215,6 +218,8 @@ class Poller:
             log.info(
                 "feed %r: %s: salvaged a malformed feed: %s", feed.name, feed.url, parsed.warning
             )
+        for reason in parsed.dropped:
+            log.warning("feed %r: %s: left out %s", feed.name, feed.url, reason)
 
         todo: list[tuple[Entry, str, bool]] = []
         seen: set[str] = set()
@@ -342,7 +347,7 @@ class Poller:
             outcomes = await asyncio.gather(
                 *(self._read(entry) for entry, _, _ in mine), return_exceptions=True
             )
-            readings, updates = [], 0
+            readings, updates = [], []
             for (entry, mark, updated), outcome in zip(mine, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     stored.skipped += 1
@@ -350,11 +355,17 @@ class Poller:
                               outcome, exc_info=outcome)  # fmt: skip
                 else:
                     readings.append(Reading(entry, outcome[0], mark, outcome[1]))
-                    updates += updated
+                    updates.append(updated)
             if readings:
                 try:
-                    stored.hits = sum(self.store.save_articles(feed.name, readings, self.clock()))
-                    stored.new, stored.updated = len(readings) - updates, updates
+                    saved = self.store.save_articles(feed.name, readings, self.clock())
+                    for hits, updated in zip(saved, updates, strict=True):
+                        if hits is None:  # refused by the database: logged, retried next poll
+                            stored.skipped += 1
+                        else:
+                            stored.hits += hits
+                            stored.updated += updated
+                            stored.new += not updated
                 except sqlite3.Error as exc:
                     stored.skipped += len(readings)
                     log.error("feed %r: %d entries skipped: the database failed: %s", feed.name,
@@ -389,7 +400,10 @@ class Poller:
     async def _read(self, entry: Entry) -> tuple[Article, list[Match]]:
         """The entry's article and the terms it matches."""
         article = await read_article(entry, self.fetcher, self.extractor, self._pages)
-        return article, self.matcher.match(article.title, article.text)
+        # In a thread: a long crafted page took 17-21 s to match (issue 17), and in the
+        # event loop every other feed's poll waited that long.
+        matches = await asyncio.to_thread(self.matcher.match, article.title, article.text)
+        return article, matches
 
 
 class PageGate:
@@ -472,7 +486,7 @@ async def read_article(
     return Article(
         url=entry.url,
         title=entry.title,
-        text=entry.summary,
+        text=capped(entry.summary),
         source="summary",
         published=entry.published,
         author=entry.author,
@@ -498,7 +512,7 @@ def _nothing() -> None:
 def _unusable(extracted: Extracted | None) -> str | None:
     if extracted is None:
         return "no article text on the page"
-    if len(extracted.text) < MIN_TEXT_CHARS:
+    if text_amount(extracted.text) < MIN_TEXT_CHARS:
         return f"page text too short ({len(extracted.text)} characters)"
     return None
 
@@ -539,10 +553,13 @@ async def find_feed(config: Config, url: str) -> tuple[str, str]:
         candidates = discover(page.content, page.url)
         if not candidates:
             raise FeedError(f"{url}: neither a feed nor a page that links to one")
+        reasons = []
         for candidate in candidates:
             try:
-                found = await fetcher.get(candidate, accept=FEED_ACCEPT)
+                # The page's own choice, not the operator's: checked as article links are.
+                found = await fetcher.get(candidate, accept=FEED_ACCEPT, public_only=True)
                 return found.url, parse_feed(found.content, found.url, found.content_type).title
             except (FetchError, FeedError) as exc:
                 log.info("feed candidate %s: %s", candidate, exc)
-        raise FeedError(f"{url}: none of its announced feeds could be read: {candidates[0]}")
+                reasons.append(str(exc) if isinstance(exc, FetchError) else f"{candidate}: {exc}")
+        raise FeedError(f"{url}: none of its announced feeds could be read: {reasons[0]}")

@@ -42,7 +42,7 @@ from watcher.channels import ChannelConfig
 from watcher.config import Config, FeedConfig, load_config
 from watcher.deliver.dispatch import Dispatcher
 from watcher.disk import open_when_room
-from watcher.errors import WatcherError
+from watcher.errors import DamagedError, WatcherError
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
 from watcher.lock import service_lock
@@ -266,6 +266,11 @@ class Service:
         """Prune in a thread, so polls and digests go on meanwhile."""
         try:
             pruned = await asyncio.to_thread(housekeep, self.config, datetime.now(UTC))
+        except DamagedError as exc:
+            # Writing on would spread the damage: polls and digests stop until it is recovered.
+            log.critical("%s", exc)
+            self.scheduler.pause()
+            return
         except (WatcherError, sqlite3.Error) as exc:
             log.error("housekeeping failed (it runs again at its next time): %s", exc)
             return
@@ -363,6 +368,7 @@ def housekeep(
     with Store.open(config.db_path) as store:
         if dry_run:
             return store.retention.count(articles_before=articles, polls_before=polls)
+        store.ensure_sound(now)  # daily, so damage found while running stops the writing
         return store.retention.prune(
             articles_before=articles, polls_before=polls, progress=progress
         )
@@ -399,7 +405,18 @@ def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> Serv
         heartbeat_at=beat,
         pending_deliveries=digests["pending"],
         failed_deliveries=digests["failed"],
+        integrity=_integrity(store.last_check()),
     )
+
+
+def _integrity(check: tuple[str, str | None] | None) -> str:
+    if check is None:
+        return "not checked yet (watcher db check)"
+    checked_at, problem = check
+    when = checked_at[:16].replace("T", " ")
+    if problem:
+        return f"DAMAGED at {when}: {problem[:200]} (see docs/operations.md)"
+    return f"ok at {when}"
 
 
 def _span(delta: timedelta) -> str:

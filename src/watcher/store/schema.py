@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from watcher.errors import StoreError
 from watcher.words import index_text
 
 migrations = Migrations("watcher")
@@ -49,6 +50,22 @@ def writing(db: Database) -> Iterator[None]:
 def among(column: str, values: Sequence[object]) -> str:
     """ "column IN (?, ?, ?)" with one placeholder per value."""
     return f"{column} IN ({', '.join('?' for _ in values)})"
+
+
+def check_version(db: Database, where: object) -> None:
+    """Refuse a database that a newer watcher has migrated (issue 17.6).
+
+    Its tables may have columns this program does not know or has lost: used
+    anyway, polls skipped every entry while reporting "ok", and `hits` crashed.
+    """
+    known = [migration.name for migration in migrations._migrations]
+    applied = [migration.name for migration in migrations.applied(db)]
+    newer = [name for name in applied if name not in known]
+    if newer:
+        raise StoreError(
+            f"{where}: the database has schema version {len(applied)} ({applied[-1]}), newer"
+            f" than this watcher's {len(known)} ({known[-1]}): run the newer watcher that wrote it"
+        )
 
 
 @migrations()
@@ -255,4 +272,18 @@ def m008_fingerprint_index(db: Database) -> None:
     """
     db.execute(
         "CREATE INDEX articles_fingerprint ON articles (id, first_seen_at, simhash, cluster_id)"
+    )
+
+
+@migrations()
+def m010_integrity(db: Database) -> None:
+    """The last integrity check (`PRAGMA quick_check`): when, and what it found wrong."""
+    db.executescript(
+        """
+        CREATE TABLE integrity (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            checked_at TEXT NOT NULL,
+            problem TEXT
+        );
+        """
     )
