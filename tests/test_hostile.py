@@ -525,6 +525,26 @@ def test_matching_a_costly_text_never_stalls_the_event_loop(site: Site, tmp_path
     assert longest < 0.5  # in the event loop, every other feed waited that long
 
 
+def test_a_term_too_costly_for_an_article_is_skipped_and_the_other_terms_still_hit(
+    site: Site, tmp_path: Path
+) -> None:
+    text = "the cell and UNICORN cell of a cell. " * 2300  # 85 kB: the chain costs too much
+    site.put("/wire.rss", rss(item(title="Cells", slug="c1").replace("Port news.", text)))
+    site.fallback = None
+    chain = " NEAR/100 ".join(["(cell OR UNICORN)"] * 40)
+    terms = (
+        f'[[terms]]\nname = "costly"\nquery = "{chain}"\n\n'
+        '[[terms]]\nname = "plain"\nquery = "UNICORN"\n'
+    )
+    config = load_config(write_config(tmp_path, [("Wire", f"{site.base}/wire.rss")], terms=terms))
+
+    [result] = asyncio.run(poll_once(config, config.feeds, workers=0))
+
+    assert (result.status, result.new_articles, result.hits) == ("ok", 1, 1), result.error
+    with Store.open(config.db_path) as store:
+        assert [hit.term for hit in store.archive.hits()] == ["plain"]
+
+
 def test_bidi_overrides_and_isolates_never_reach_the_email_subject() -> None:
     digest = hostile_digest()
     [group] = digest.groups

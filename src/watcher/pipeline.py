@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from watcher.config import Config, FeedConfig
-from watcher.errors import ExtractError, FeedError, FetchError
+from watcher.errors import ExtractError, FeedError, FetchError, QueryCostError
 from watcher.extract import MIN_TEXT_CHARS, Extractor, capped, text_amount
 from watcher.feeds import canonical_url, discover, parse_feed
 from watcher.fetch import Fetcher
@@ -402,8 +402,16 @@ class Poller:
         article = await read_article(entry, self.fetcher, self.extractor, self._pages)
         # In a thread: a long crafted page took 17-21 s to match (issue 17), and in the
         # event loop every other feed's poll waited that long.
-        matches = await asyncio.to_thread(self.matcher.match, article.title, article.text)
+        matches = await asyncio.to_thread(self._match, article)
         return article, matches
+
+    def _match(self, article: Article) -> list[Match]:
+        """The terms the article matches; a term over its work budget is skipped and logged."""
+        try:
+            return self.matcher.match(article.title, article.text)
+        except QueryCostError as exc:  # the article and its other terms' hits still count
+            log.warning("%s: %s; that term is skipped for this article", article.url, exc)
+            return list(exc.matches)
 
 
 class PageGate:
