@@ -11,14 +11,17 @@ from typing import Any, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
+from click.testing import CliRunner
 
 from conftest import Mailbox, Receiver, Site, free_port, write_config
 from test_deliver import SECRET, channel_config, email_channel, webhook_channel
+from watcher.cli import cli
 from watcher.config import Config, load_config
 from watcher.deliver.dispatch import Dispatcher
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
 from watcher.pipeline import STORE_RETRY, Poller, PollResult, poll_once
+from watcher.schedule import network_quorum
 from watcher.store import Store
 from watcher.store import database as store_database
 
@@ -158,36 +161,72 @@ def test_when_no_feed_can_be_reached_none_is_counted_as_failing(tmp_path: Path) 
     dead = [(f"Dead {n}", f"http://127.0.0.1:{free_port()}/feed.xml") for n in range(3)]
     config = load_config(write_config(tmp_path, dead))
 
+    before = datetime.now(UTC).replace(microsecond=0)
     results = asyncio.run(poll_once(config, config.feeds, workers=0))
 
     assert [result.failed for result in results] == [True, True, True]
     with Store.open(config.db_path) as store:
         statuses = store.feed_statuses(config.feeds)
+        down = store.network_down(network_quorum(3))
     assert [(s.consecutive_errors, s.failing_since) for s in statuses] == [(0, None)] * 3
-    assert all("the network may be down; not counted" in str(s.last_error) for s in statuses)
+    assert all(s.unreachable_since is not None for s in statuses)
+    assert down is not None and datetime.fromisoformat(down) >= before
+    # Not backed off: each is polled again at its interval (15m).
+    assert [(s.wait, s.reason) for s in statuses] == [(900.0, "interval")] * 3
 
 
-def test_an_unreachable_feed_counts_as_failing_while_others_are_reached(
+def test_a_network_outage_counts_no_feed_failing_and_status_says_so_in_one_line(
     fixture_site: Site, tmp_path: Path
 ) -> None:
     feeds = [
         ("Coastline Daily", f"{fixture_site.base}/news.rss"),
-        ("Dead", f"http://127.0.0.1:{free_port()}/feed.xml"),
+        ("Eastern Ledger", f"{fixture_site.base}/world.atom"),
+        ("Harbour Wire", f"{fixture_site.base}/briefs.json"),
+    ]
+    path = write_config(tmp_path, feeds)
+    config = load_config(path)
+    asyncio.run(poll_once(config, config.feeds, workers=0))  # all answer
+    answered = datetime.now(UTC)
+    fixture_site.close()  # the network goes down: nothing answers any more
+
+    results = asyncio.run(poll_once(config, config.feeds, workers=0))
+
+    assert [result.failed for result in results] == [True, True, True]
+    with Store.open(config.db_path) as store:
+        statuses = store.feed_statuses(config.feeds)
+    # Reached a moment ago, yet none counts: a failure says nothing of a feed until
+    # another feed answers, and here none does.
+    assert [s.consecutive_errors for s in statuses] == [0, 0, 0]
+    assert [(s.wait, s.reason) for s in statuses] == [(900.0, "interval")] * 3
+    shown = CliRunner().invoke(cli, ["--config", str(path), "status"], catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    since = answered.strftime("%Y-%m-%d %H:%M")
+    assert f"network:   no feed reachable since {since}: network down?" in shown.output
+    assert "3 enabled, 0 failing" in shown.output
+    assert shown.output.count("unreachable since") == 3
+
+
+def test_an_unreachable_feed_counts_as_failing_while_others_answer(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    """Polled together from the first poll on: the closed port fails before the others
+    answer, and their answers show that the feed, not the network, failed."""
+    feeds = [
+        ("Coastline Daily", f"{fixture_site.base}/news.rss"),
+        ("Closed Port", f"http://127.0.0.1:{free_port()}/feed.xml"),
+        ("Harbour Wire", f"{fixture_site.base}/briefs.json"),
     ]
     config = load_config(write_config(tmp_path, feeds))
-    with Store.open(config.db_path) as store:
-        store.sync_config(config, datetime.now(UTC))
 
-    async def in_turn(poller: Poller, store: Store) -> list[PollResult]:
-        return [await poller.poll(feed) for feed in config.feeds]
+    results = asyncio.run(poll_once(config, config.feeds, workers=0))
 
-    reached, dead = with_poller(config, in_turn)
-
-    assert (reached.status, dead.status) == ("ok", "failed")
+    assert [result.failed for result in results] == [False, True, False]
     with Store.open(config.db_path) as store:
         status = store.feed_statuses(config.feeds)[1]
+        assert store.network_down(network_quorum(3)) is None
     assert status.consecutive_errors == 1
     assert status.failing_since is not None
+    assert status.unreachable_since is None
     assert status.last_error is not None and "cannot connect" in status.last_error
 
 

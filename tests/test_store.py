@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from watcher.models import Article, Entry, Match
@@ -18,6 +19,7 @@ MIGRATIONS = [
     "m006_outbox",
     "m007_search",
     "m008_fingerprint_index",
+    "m009_schedule_reasons",
 ]
 ENTRY = Entry(
     key="news.example|item-7",
@@ -125,3 +127,34 @@ def test_changed_feed_url_forgets_its_validators(tmp_path: Path) -> None:
         store.sync_feeds([("Port News", "https://news.example/rss")])
 
         assert store.feed_state("Port News").etag is None
+
+
+def test_a_due_time_is_stored_to_the_microsecond(tmp_path: Path) -> None:
+    """Cut to the second, a Retry-After of 7200 s came back as 7199.5 s (issue 15, item 21)."""
+    due = NOW + timedelta(seconds=7200.75)
+    with Store.open(tmp_path / "w.db") as store:
+        store.sync_feeds([("Port News", "https://news.example/rss")])
+        store.record_poll(PollRecord("Port News", NOW, NOW, "failed", 429, next_due=due))
+        stored = store.feed_state("Port News").next_due
+
+    assert stored is not None and datetime.fromisoformat(stored) == due
+
+
+def test_status_reads_a_database_another_process_is_writing(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "w.db") as store:
+        store.sync_feeds([("Port News", "https://news.example/rss")])
+    writer = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # holds the write lock
+    writer.execute("UPDATE feeds SET title = 'Port News Daily'")
+    try:
+        with Store.open(tmp_path / "w.db", readonly=True) as store:
+            assert store.feed_state("Port News").consecutive_errors == 0
+            try:
+                store.db.execute("UPDATE feeds SET title = 'x'")
+            except sqlite3.OperationalError as exc:
+                assert "readonly" in str(exc)
+            else:
+                raise AssertionError("a read-only store wrote")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

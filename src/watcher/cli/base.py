@@ -80,6 +80,11 @@ class Context:
         store.sync_config(self.config, datetime.now(UTC))
         return store
 
+    def reader(self) -> Store:
+        """The database, opened to read only: works while another process holds the write
+        lock (feeds not polled yet have no row and read as new)."""
+        return Store.open(self.config.db_path, readonly=True)
+
     @property
     def config(self) -> Config:
         if self._config is None:
