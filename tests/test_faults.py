@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -323,3 +326,62 @@ def test_a_read_only_database_fails_the_poll_which_stores_everything_later(
     assert refused.error == "database: attempt to write a readonly database"
     assert refused.next_due is not None  # tried again, not dropped
     assert (after.status, after.new_articles, after.hits) == ("ok", 4, 2)
+
+
+def test_a_poll_waiting_for_the_database_lock_leaves_the_event_loop_free(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    """Issue 15, item C: a write waiting for another process's lock held up every poll,
+    timeout and heartbeat of the service, since it waited on the event loop."""
+    config = coastline(fixture_site, tmp_path)
+    other = sqlite3.connect(config.db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process writing for 5 s
+    release = threading.Timer(5.0, lambda: other.execute("ROLLBACK"))
+
+    async def poll_and_tick(poller: Poller, store: Store) -> tuple[PollResult, float]:
+        gaps: list[float] = []
+
+        async def tick() -> None:
+            last = time.monotonic()
+            while True:
+                await asyncio.sleep(0.05)
+                gaps.append(time.monotonic() - last)
+                last = time.monotonic()
+
+        ticker = asyncio.create_task(tick())
+        release.start()
+        result = await poller.poll(config.feeds[0])
+        await asyncio.sleep(0.2)  # the ticker notes the gap the poll left, if any
+        ticker.cancel()
+        return result, max(gaps)
+
+    try:
+        result, longest = with_poller(config, poll_and_tick)
+    finally:
+        release.join()
+        other.close()
+
+    assert (result.status, result.new_articles, result.hits) == ("ok", 4, 2)  # it waited
+    assert longest < 1.0  # the loop ran on while the poll waited for the lock
+
+
+def test_status_answers_while_another_process_holds_the_write_lock(
+    tmp_path: Path, polled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_database, "BUSY_TIMEOUT_MS", 300)
+    shutil.copy(polled, tmp_path / "watcher.db")
+    feeds = [("Coastline Daily", "https://coast.example/rss")]
+    path = write_config(tmp_path, feeds)
+    other = sqlite3.connect(tmp_path / "watcher.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        shown = CliRunner().invoke(cli, ["--config", str(path), "status"], catch_exceptions=False)
+        listed = CliRunner().invoke(cli, ["--config", str(path), "feeds", "list"])
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    assert shown.exit_code == 0, shown.output
+    assert "5 in all" in shown.output
+    assert listed.exit_code == 0, listed.output
+    assert "Coastline Daily" in listed.output
