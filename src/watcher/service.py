@@ -101,6 +101,13 @@ class Service:
         task.add_done_callback(self.tasks.discard)
         return task
 
+    async def job(self, work: Callable[..., Coroutine[Any, Any, None]], *args: object) -> None:
+        """What every APScheduler job runs: `work` as a task of the service, so that its
+        stop waits for it and then cancels it quietly (a job cancelled by the scheduler's
+        shutdown left a CancelledError traceback in the log: issue 15, item 11)."""
+        if not self.stopping:
+            self.spawn(work(*args), getattr(work, "__name__", "job"))
+
     # -- polls ---------------------------------------------------------------
 
     async def align(self, now: datetime, spread: bool) -> None:
@@ -191,9 +198,9 @@ class Service:
         for channel in self.config.channels:
             if not channel.immediate:
                 self.scheduler.add_job(
-                    self.digest_job,
+                    self.job,
                     self.trigger(channel),
-                    args=[channel.name],
+                    args=[self.digest_job, channel.name],
                     id=f"digest:{channel.name}",
                     name=f"digest {channel.name}",
                     max_instances=1,
@@ -260,7 +267,9 @@ class Service:
         if last is not None:
             due = self.housekeeping_trigger().get_next_fire_time(None, datetime.fromisoformat(last))
         if due is not None and due <= now:
-            self.scheduler.add_job(self.housekeeping_job, DateTrigger(run_date=now), id="housekeep")
+            self.scheduler.add_job(
+                self.job, DateTrigger(run_date=now), args=[self.housekeeping_job], id="housekeep"
+            )
         await self.write_digests(missed)
 
     async def reload(self) -> None:
@@ -318,8 +327,9 @@ class Service:
 
     def schedule_housekeeping(self) -> None:
         self.scheduler.add_job(
-            self.housekeeping_job,
+            self.job,
             self.housekeeping_trigger(),
+            args=[self.housekeeping_job],
             id="housekeeping",
             name="housekeeping",
             replace_existing=True,
@@ -347,8 +357,10 @@ class Service:
         await self.align(now, spread=True)
         self.schedule_channels()
         self.schedule_housekeeping()
-        self.scheduler.add_job(self.catch_up, DateTrigger(run_date=now), id="catch-up")
-        self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=HEARTBEAT), id="heartbeat")
+        self.scheduler.add_job(self.job, DateTrigger(run_date=now), args=[self.catch_up])
+        self.scheduler.add_job(
+            self.job, IntervalTrigger(seconds=HEARTBEAT), args=[self.heartbeat], id="heartbeat"
+        )
         ping = watchdog_interval()
         if ping:
             self.scheduler.add_job(self.watchdog, IntervalTrigger(seconds=ping), id="watchdog")
