@@ -156,7 +156,11 @@ class Service:
         for name, feed in self.enabled().items():
             if name in self.polls or self.stopping:
                 continue
-            stamp = stored.get(name)
+            if name not in stored:  # a feed whose row a failed reload did not write
+                await self.store.call(self.store.sync_feeds, [(name, feed.url)])
+                nap = 0.0
+                continue
+            stamp = stored[name]
             due = datetime.fromisoformat(stamp) if stamp else now
             held = self.held.get(name)
             if held is not None and held > due:
