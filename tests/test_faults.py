@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,14 +14,17 @@ from typing import Any, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
+from click.testing import CliRunner
 
 from conftest import Mailbox, Receiver, Site, free_port, write_config
 from test_deliver import SECRET, channel_config, email_channel, webhook_channel
+from watcher.cli import cli
 from watcher.config import Config, load_config
 from watcher.deliver.dispatch import Dispatcher
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
 from watcher.pipeline import STORE_RETRY, Poller, PollResult, poll_once
+from watcher.schedule import network_quorum
 from watcher.store import Store
 from watcher.store import database as store_database
 
@@ -158,36 +164,72 @@ def test_when_no_feed_can_be_reached_none_is_counted_as_failing(tmp_path: Path) 
     dead = [(f"Dead {n}", f"http://127.0.0.1:{free_port()}/feed.xml") for n in range(3)]
     config = load_config(write_config(tmp_path, dead))
 
+    before = datetime.now(UTC).replace(microsecond=0)
     results = asyncio.run(poll_once(config, config.feeds, workers=0))
 
     assert [result.failed for result in results] == [True, True, True]
     with Store.open(config.db_path) as store:
         statuses = store.feed_statuses(config.feeds)
+        down = store.network_down(network_quorum(3))
     assert [(s.consecutive_errors, s.failing_since) for s in statuses] == [(0, None)] * 3
-    assert all("the network may be down; not counted" in str(s.last_error) for s in statuses)
+    assert all(s.unreachable_since is not None for s in statuses)
+    assert down is not None and datetime.fromisoformat(down) >= before
+    # Not backed off: each is polled again at its interval (15m).
+    assert [(s.wait, s.reason) for s in statuses] == [(900.0, "interval")] * 3
 
 
-def test_an_unreachable_feed_counts_as_failing_while_others_are_reached(
+def test_a_network_outage_counts_no_feed_failing_and_status_says_so_in_one_line(
     fixture_site: Site, tmp_path: Path
 ) -> None:
     feeds = [
         ("Coastline Daily", f"{fixture_site.base}/news.rss"),
-        ("Dead", f"http://127.0.0.1:{free_port()}/feed.xml"),
+        ("Eastern Ledger", f"{fixture_site.base}/world.atom"),
+        ("Harbour Wire", f"{fixture_site.base}/briefs.json"),
+    ]
+    path = write_config(tmp_path, feeds)
+    config = load_config(path)
+    asyncio.run(poll_once(config, config.feeds, workers=0))  # all answer
+    answered = datetime.now(UTC)
+    fixture_site.close()  # the network goes down: nothing answers any more
+
+    results = asyncio.run(poll_once(config, config.feeds, workers=0))
+
+    assert [result.failed for result in results] == [True, True, True]
+    with Store.open(config.db_path) as store:
+        statuses = store.feed_statuses(config.feeds)
+    # Reached a moment ago, yet none counts: a failure says nothing of a feed until
+    # another feed answers, and here none does.
+    assert [s.consecutive_errors for s in statuses] == [0, 0, 0]
+    assert [(s.wait, s.reason) for s in statuses] == [(900.0, "interval")] * 3
+    shown = CliRunner().invoke(cli, ["--config", str(path), "status"], catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    since = answered.strftime("%Y-%m-%d %H:%M")
+    assert f"network:   no feed reachable since {since}: network down?" in shown.output
+    assert "3 enabled, 0 failing" in shown.output
+    assert shown.output.count("unreachable since") == 3
+
+
+def test_an_unreachable_feed_counts_as_failing_while_others_answer(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    """Polled together from the first poll on: the closed port fails before the others
+    answer, and their answers show that the feed, not the network, failed."""
+    feeds = [
+        ("Coastline Daily", f"{fixture_site.base}/news.rss"),
+        ("Closed Port", f"http://127.0.0.1:{free_port()}/feed.xml"),
+        ("Harbour Wire", f"{fixture_site.base}/briefs.json"),
     ]
     config = load_config(write_config(tmp_path, feeds))
-    with Store.open(config.db_path) as store:
-        store.sync_config(config, datetime.now(UTC))
 
-    async def in_turn(poller: Poller, store: Store) -> list[PollResult]:
-        return [await poller.poll(feed) for feed in config.feeds]
+    results = asyncio.run(poll_once(config, config.feeds, workers=0))
 
-    reached, dead = with_poller(config, in_turn)
-
-    assert (reached.status, dead.status) == ("ok", "failed")
+    assert [result.failed for result in results] == [False, True, False]
     with Store.open(config.db_path) as store:
         status = store.feed_statuses(config.feeds)[1]
+        assert store.network_down(network_quorum(3)) is None
     assert status.consecutive_errors == 1
     assert status.failing_since is not None
+    assert status.unreachable_since is None
     assert status.last_error is not None and "cannot connect" in status.last_error
 
 
@@ -284,3 +326,62 @@ def test_a_read_only_database_fails_the_poll_which_stores_everything_later(
     assert refused.error == "database: attempt to write a readonly database"
     assert refused.next_due is not None  # tried again, not dropped
     assert (after.status, after.new_articles, after.hits) == ("ok", 4, 2)
+
+
+def test_a_poll_waiting_for_the_database_lock_leaves_the_event_loop_free(
+    fixture_site: Site, tmp_path: Path
+) -> None:
+    """Issue 15, item C: a write waiting for another process's lock held up every poll,
+    timeout and heartbeat of the service, since it waited on the event loop."""
+    config = coastline(fixture_site, tmp_path)
+    other = sqlite3.connect(config.db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process writing for 5 s
+    release = threading.Timer(5.0, lambda: other.execute("ROLLBACK"))
+
+    async def poll_and_tick(poller: Poller, store: Store) -> tuple[PollResult, float]:
+        gaps: list[float] = []
+
+        async def tick() -> None:
+            last = time.monotonic()
+            while True:
+                await asyncio.sleep(0.05)
+                gaps.append(time.monotonic() - last)
+                last = time.monotonic()
+
+        ticker = asyncio.create_task(tick())
+        release.start()
+        result = await poller.poll(config.feeds[0])
+        await asyncio.sleep(0.2)  # the ticker notes the gap the poll left, if any
+        ticker.cancel()
+        return result, max(gaps)
+
+    try:
+        result, longest = with_poller(config, poll_and_tick)
+    finally:
+        release.join()
+        other.close()
+
+    assert (result.status, result.new_articles, result.hits) == ("ok", 4, 2)  # it waited
+    assert longest < 1.0  # the loop ran on while the poll waited for the lock
+
+
+def test_status_answers_while_another_process_holds_the_write_lock(
+    tmp_path: Path, polled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_database, "BUSY_TIMEOUT_MS", 300)
+    shutil.copy(polled, tmp_path / "watcher.db")
+    feeds = [("Coastline Daily", "https://coast.example/rss")]
+    path = write_config(tmp_path, feeds)
+    other = sqlite3.connect(tmp_path / "watcher.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        shown = CliRunner().invoke(cli, ["--config", str(path), "status"], catch_exceptions=False)
+        listed = CliRunner().invoke(cli, ["--config", str(path), "feeds", "list"])
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    assert shown.exit_code == 0, shown.output
+    assert "5 in all" in shown.output
+    assert listed.exit_code == 0, listed.output
+    assert "Coastline Daily" in listed.output

@@ -278,7 +278,9 @@ def test_feeds_table_states_ok_failing_disabled_and_new() -> None:
 def test_feeds_table_says_never_for_a_feed_not_yet_polled() -> None:
     table = render_feeds([feed(last_polled=None, last_ok=None)], "table")
 
-    assert table.splitlines()[2] == "Kyodo News — All  new    never                  12        3"
+    assert table.splitlines()[2] == (
+        "Kyodo News — All  new    never                         12        3"
+    )
 
 
 def test_feeds_table_says_how_long_and_why_a_feed_fails() -> None:
@@ -287,12 +289,14 @@ def test_feeds_table_says_how_long_and_why_a_feed_fails() -> None:
         last_error="https://english.kyodonews.net/rss/all.xml: HTTP 503",
         failing_since="2026-01-15T22:10:00+00:00",
         next_due="2026-01-16T07:00:00+00:00",
+        wait=14400.0,
+        reason="backoff",
     )
 
     row = render_feeds([failing], "table").splitlines()[2]
 
     assert row.endswith(
-        "2026-01-16 07:00  12        3     "
+        "2026-01-16 07:00  4h backoff  12        3     "
         "3 failures since 2026-01-15 22:10: https://english.kyodonews.net/rss/all.xml: HTTP 503"
     )
 
@@ -332,6 +336,9 @@ def test_feeds_json_holds_every_field() -> None:
             "hits": 3,
             "failing_since": None,
             "next_due": None,
+            "wait": None,
+            "reason": None,
+            "unreachable_since": None,
         }
     ]
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from conftest import Site, write_config
 from watcher.cli import cli
+from watcher.config import load_config
 from watcher.store import Store
 
 pytestmark = pytest.mark.slow
@@ -200,7 +201,10 @@ def test_feed_answering_429_is_next_polled_after_its_retry_after(
     assert timedelta(hours=2) <= wait <= timedelta(hours=2, minutes=2)
 
 
-def test_busy_feed_is_polled_often_and_a_quiet_one_rarely(site: Site, tmp_path: Path) -> None:
+def test_a_busy_feed_is_polled_more_often_and_a_quiet_one_still_at_its_interval(
+    site: Site, tmp_path: Path
+) -> None:
+    """Adaptive polling may shorten a feed's interval, never lengthen it (issue 15, item 1)."""
     now = datetime.now(UTC)
 
     def feed(every: timedelta) -> str:
@@ -215,14 +219,17 @@ def test_busy_feed_is_polled_often_and_a_quiet_one_rarely(site: Site, tmp_path: 
     site.put("/ministry.rss", feed(timedelta(days=2)))
     config = write_config(
         tmp_path, [("Wire", f"{site.base}/wire.rss"), ("Ministry", f"{site.base}/ministry.rss")]
-    )
+    )  # every 15m
     config.write_text(config.read_text().replace("adaptive = false", "adaptive = true"))
 
     run(config, "poll", "--once")
 
     with Store.open(tmp_path / "watcher.db") as store:
-        wire, ministry = store.feed_state("Wire"), store.feed_state("Ministry")
-    assert (wire.interval, ministry.interval) == (300.0, 21600.0)  # the [poll] defaults
+        wire, ministry = store.feed_statuses(load_config(config).feeds)
+    assert (wire.wait, wire.reason) == (300.0, "adaptive")  # min_interval
+    assert (ministry.wait, ministry.reason) == (900.0, "interval")  # not 6h
     assert wire.next_due is not None and ministry.next_due is not None
     assert datetime.fromisoformat(wire.next_due) - now < timedelta(minutes=6)
-    assert datetime.fromisoformat(ministry.next_due) - now > timedelta(hours=6)
+    assert datetime.fromisoformat(ministry.next_due) - now < timedelta(minutes=17)
+    listed = run(config, "feeds", "list")
+    assert "5m adaptive" in listed and "15m interval" in listed

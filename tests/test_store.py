@@ -6,7 +6,7 @@ import asyncio
 import re
 import sqlite3
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,7 @@ MIGRATIONS = [
     "m006_outbox",
     "m007_search",
     "m008_fingerprint_index",
+    "m009_schedule_reasons",
     "m010_integrity",
 ]
 ENTRY = Entry(
@@ -289,12 +290,44 @@ def test_damage_found_by_the_daily_housekeeping_stops_polls_and_digests(
                 await service.housekeeping_job()
                 state = int(service.scheduler.state)
                 service.scheduler.shutdown(wait=False)
-                return state
+                return state, service.stopping
 
-    state = asyncio.run(housekeep_once())
+    state, planner_stopped = asyncio.run(housekeep_once())
 
     assert state == STATE_PAUSED
+    assert planner_stopped  # the planner and the sender end their loops: no more polls
     assert any(
         record.levelname == "CRITICAL" and "the database is damaged" in record.getMessage()
         for record in caplog.records
     )
+
+
+def test_a_due_time_is_stored_to_the_microsecond(tmp_path: Path) -> None:
+    """Cut to the second, a Retry-After of 7200 s came back as 7199.5 s (issue 15, item 21)."""
+    due = NOW + timedelta(seconds=7200.75)
+    with Store.open(tmp_path / "w.db") as store:
+        store.sync_feeds([("Port News", "https://news.example/rss")])
+        store.record_poll(PollRecord("Port News", NOW, NOW, "failed", 429, next_due=due))
+        stored = store.feed_state("Port News").next_due
+
+    assert stored is not None and datetime.fromisoformat(stored) == due
+
+
+def test_status_reads_a_database_another_process_is_writing(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "w.db") as store:
+        store.sync_feeds([("Port News", "https://news.example/rss")])
+    writer = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # holds the write lock
+    writer.execute("UPDATE feeds SET title = 'Port News Daily'")
+    try:
+        with Store.open(tmp_path / "w.db", readonly=True) as store:
+            assert store.feed_state("Port News").consecutive_errors == 0
+            try:
+                store.db.execute("UPDATE feeds SET title = 'x'")
+            except sqlite3.OperationalError as exc:
+                assert "readonly" in str(exc)
+            else:
+                raise AssertionError("a read-only store wrote")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -115,20 +115,21 @@ def render_feeds(feeds: Sequence[FeedStatus], form: str) -> str:
     rows = [asdict(feed) for feed in feeds]
     if form == "table":
         return _table(
-            ["name", "state", "last polled", "next due", "articles", "hits", "problem"],
+            ["name", "state", "last polled", "next due", "every", "articles", "hits", "problem"],
             [
                 [
                     row["name"],
                     _state(row),
                     _minute(row["last_polled"]) or "never",
                     _minute(row["next_due"]) if row["enabled"] else "",
+                    _every(row) if row["enabled"] else "",
                     str(row["articles"]),
                     str(row["hits"]),
                     _problem(row),
                 ]
                 for row in rows
             ],
-            widths=[32, 8, 16, 16, 8, 6, 0],
+            widths=[32, 11, 16, 16, 18, 8, 6, 0],
             empty="no feeds configured",
         )
     return _serialise(rows, tuple(FeedStatus.__dataclass_fields__), form)
@@ -333,7 +334,24 @@ def _minute(stamp: str | None) -> str:
     return (stamp or "")[:16].replace("T", " ")
 
 
+def _every(row: dict[str, Any]) -> str:
+    """How long the feed waits between polls now, and why: "15m interval", "2h backoff"."""
+    if row["wait"] is None:
+        return ""
+    return f"{_duration(row['wait'])} {row['reason'] or 'interval'}"
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as the config writes durations: 90s, 15m, 6h, 2d (rounded down)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if (seconds >= size and seconds % size < 1) or seconds >= 3 * size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
 def _problem(row: dict[str, Any]) -> str:
+    if row["unreachable_since"] and not row["consecutive_errors"]:
+        return f"unreachable since {_minute(row['unreachable_since'])}: {row['last_error']}"
     if not row["consecutive_errors"]:
         return ""
     since = f" since {_minute(row['failing_since'])}" if row["failing_since"] else ""
@@ -355,6 +373,9 @@ def render_status(status: ServiceStatus, form: str) -> str:
     ]
     if status.started_at:
         lines.insert(1, f"started:   {_minute(status.started_at)} (pid {status.pid})")
+    if status.network_down_since:
+        since = _minute(status.network_down_since)
+        lines.append(f"network:   no feed reachable since {since}: network down?")
     return "\n".join(lines)
 
 
@@ -363,6 +384,8 @@ def _state(row: dict[str, Any]) -> str:
         return "disabled"
     if row["consecutive_errors"]:
         return "failing"
+    if row["unreachable_since"]:
+        return "unreachable"
     return "ok" if row["last_ok"] else "new"
 
 

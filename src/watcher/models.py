@@ -192,6 +192,11 @@ class FeedStatus:
     hits: int
     failing_since: str | None = None  # ISO 8601, UTC; set while the feed keeps failing
     next_due: str | None = None  # ISO 8601, UTC
+    wait: float | None = None  # seconds from its last poll to the next, without jitter
+    reason: str | None = None  # why: interval, adaptive, backoff, publisher, database
+    # Its host could not be reached at its last poll; whether that is the feed's fault
+    # or the network's is known once another feed answers.
+    unreachable_since: str | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +215,7 @@ class ServiceStatus:
     heartbeat_at: str | None = None
     pending_deliveries: int = 0  # digests waiting to be sent or retried
     failed_deliveries: int = 0  # digests that ran out of attempts
+    network_down_since: str | None = None  # no feed answered since then, many were unreachable
 
 
 @dataclass(frozen=True)

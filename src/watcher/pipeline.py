@@ -25,7 +25,12 @@ from watcher.extract import MIN_TEXT_CHARS, Extractor, capped, text_amount
 from watcher.feeds import canonical_url, discover, parse_feed
 from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Extracted, Match
-from watcher.schedule import adaptive_interval, next_due
+from watcher.schedule import (
+    adaptive_interval,
+    effective_interval,
+    network_quorum,
+    plan_next,
+)
 from watcher.store import PollRecord, Reading, Store
 from watcher.terms import Matcher
 
@@ -37,10 +42,6 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 FUTURE_SLACK = timedelta(hours=2)  # entry dates this far ahead pass (clocks and zones differ)
-# A feed that cannot be reached at all counts as failing only when another feed was
-# reached within this many of its intervals: otherwise the network, not the feed,
-# is what failed, and a dead network must not mark every feed failing.
-NETWORK_EVIDENCE = 2
 STORE_RETRY = 60.0  # seconds until a poll whose outcome the database refused is tried again
 # Feeds being polled at once, per connection allowed: enough for every connection to have
 # a host whose turn it is; more only holds their entries and tasks in memory.
@@ -59,6 +60,7 @@ class PollResult:
     hits: int = 0
     error: str | None = None
     next_due: datetime | None = None
+    recorded: bool = True  # False: the database refused the outcome, next_due is not stored
 
     @property
     def failed(self) -> bool:
@@ -178,24 +180,27 @@ class Poller:
             log.exception("feed %r: unexpected error", feed.name)
             error = f"{feed.url}: internal error: {type(exc).__name__}: {exc}"
         try:
-            return self._finish(
-                feed, PollRecord(feed.name, started, self.clock(), "failed", error=error)
-            )
+            failed = PollRecord(feed.name, started, self.clock(), "failed", error=error)
+            return await self.store.call(self._finish, feed, failed)
         except sqlite3.Error as exc:
             log.error("feed %r: cannot record the poll (%s); next try in %gs", feed.name, exc,
                       STORE_RETRY)  # fmt: skip
             retry = self.clock() + timedelta(seconds=STORE_RETRY)
-            return PollResult(feed.name, "failed", error=f"database: {exc}", next_due=retry)
+            return PollResult(
+                feed.name, "failed", error=f"database: {exc}", next_due=retry, recorded=False
+            )
 
     async def _poll(self, feed: FeedConfig, started: datetime) -> PollResult:
-        state = self.store.feed_state(feed.name)
+        state = await self.store.call(self.store.feed_state, feed.name)
         try:
             response = await self.fetcher.get(
                 feed.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
             )
             if response.status == 304:
                 unchanged = PollRecord(feed.name, started, self.clock(), "not_modified", 304)
-                return self._finish(feed, unchanged, floor=response.max_age or 0.0)
+                return await self.store.call(
+                    self._finish, feed, unchanged, floor=response.max_age or 0.0
+                )
             # In a worker: CPU work on a stranger's text must not stall the other feeds.
             parsed = await self.extractor.parse(
                 response.content, response.url, response.content_type
@@ -204,13 +209,10 @@ class Poller:
             error = str(exc) if isinstance(exc, FetchError) else f"{feed.url}: {exc}"
             wait = exc.retry_after if isinstance(exc, FetchError) else None
             unreachable = isinstance(exc, FetchError) and exc.network
-            counted = not unreachable or self._network_works(feed, started)
-            if not counted:
-                error += " (no feed reached lately: the network may be down; not counted)"
             record = PollRecord(
-                feed.name, started, self.clock(), "failed", error=error, counted=counted
+                feed.name, started, self.clock(), "failed", error=error, unreachable=unreachable
             )
-            return self._finish(feed, record, floor=wait or 0.0)
+            return await self.store.call(self._finish, feed, record, floor=wait or 0.0)
         parsed = replace(
             parsed, entries=tuple(_dated_sanely(entry, started, feed) for entry in parsed.entries)
         )
@@ -221,27 +223,14 @@ class Poller:
         for reason in parsed.dropped:
             log.warning("feed %r: %s: left out %s", feed.name, feed.url, reason)
 
-        todo: list[tuple[Entry, str, bool]] = []
-        seen: set[str] = set()
-        for entry in parsed.entries:
-            if entry.key in seen or entry.url in seen:
-                continue  # a feed that lists one item twice
-            seen.update(filter(None, (entry.key, entry.url)))
-            mark = fingerprint(entry)
-            known = self.store.lookup(feed.name, entry)
-            if known is None:
-                todo.append((entry, mark, False))
-            elif known.fingerprint is None:
-                # Another feed brought this article already: one article, one hit per term.
-                self.store.link_feed(known.article_id, feed.name, mark, self.clock())
-            elif known.fingerprint != mark:
-                todo.append((entry, mark, True))
+        todo = await self.store.call(self._triage, feed, parsed.entries)
         stored = await self._store_entries(feed, todo)
         if stored.skipped:
             # Keep the old validators, so the next poll gets the whole feed (not a 304)
             # and stores the skipped entries then.
             response = replace(response, etag=None, last_modified=None)
-        return self._finish(
+        return await self.store.call(
+            self._finish,
             feed,
             PollRecord(
                 feed=feed.name,
@@ -264,10 +253,27 @@ class Poller:
             entries=parsed.entries,
         )
 
-    def _network_works(self, feed: FeedConfig, started: datetime) -> bool:
-        """Whether another feed was reached lately, so an unreachable host is this feed's fault."""
-        window = timedelta(seconds=NETWORK_EVIDENCE * feed.interval)
-        return self.store.reached_lately(feed.name, started - window)
+    def _triage(self, feed: FeedConfig, entries: Sequence[Entry]) -> list[tuple[Entry, str, bool]]:
+        """The entries to read: (entry, fingerprint, whether it updates a stored article).
+
+        Runs on the store's thread (`Store.call`).
+        """
+        todo: list[tuple[Entry, str, bool]] = []
+        seen: set[str] = set()
+        for entry in entries:
+            if entry.key in seen or entry.url in seen:
+                continue  # a feed that lists one item twice
+            seen.update(filter(None, (entry.key, entry.url)))
+            mark = fingerprint(entry)
+            known = self.store.lookup(feed.name, entry)
+            if known is None:
+                todo.append((entry, mark, False))
+            elif known.fingerprint is None:
+                # Another feed brought this article already: one article, one hit per term.
+                self.store.link_feed(known.article_id, feed.name, mark, self.clock())
+            elif known.fingerprint != mark:
+                todo.append((entry, mark, True))
+        return todo
 
     def _finish(
         self,
@@ -276,25 +282,37 @@ class Poller:
         floor: float = 0.0,
         entries: Sequence[Entry] = (),
     ) -> PollResult:
-        """Store the outcome with the feed's next due time: its interval (adapted to how
-        often it publishes), backing off after failures, no sooner than the publisher
-        asked (`floor` seconds)."""
+        """Store the outcome with the feed's next due time: its interval (shortened for a
+        feed that publishes often, never lengthened), backing off after failures, no
+        sooner than the publisher asked (`floor` seconds). Runs on the store's thread.
+
+        An unreachable feed is not backed off: whether it failed is known only once
+        another feed answers (`Store.record_poll`).
+        """
         state = self.store.feed_state(feed.name)
-        errors = state.consecutive_errors + record.counted if record.failed else 0
-        interval = feed.interval
+        errors = state.consecutive_errors
+        if record.failed and not record.unreachable:
+            errors += 1
+        elif not record.failed:
+            errors = 0
+        suggested = None
         if self.config.adaptive:
-            interval = state.interval or feed.interval
+            suggested = state.interval
             if entries:
-                interval = adaptive_interval(
+                suggested = adaptive_interval(
                     (entry.published or entry.updated for entry in entries),
                     feed.interval,
                     self.config.min_interval,
                     self.config.max_interval,
                 )
-                record = replace(record, interval=interval)
-        due = next_due(record.finished_at, interval, errors, self.config.max_backoff, floor=floor)
-        record = replace(record, next_due=due)
-        self.store.record_poll(record)
+                record = replace(record, interval=suggested)
+        interval, why = effective_interval(feed.interval, suggested)
+        plan = plan_next(
+            record.finished_at, interval, errors, self.config.max_backoff, floor=floor, reason=why
+        )
+        record = replace(record, next_due=plan.due, wait=plan.wait, reason=plan.reason)
+        enabled = sum(1 for configured in self.config.feeds if configured.enabled)
+        self.store.record_poll(record, network_quorum(enabled))
         if record.status == "failed":
             log.warning(
                 "feed %r failed: %s", record.feed, record.error, extra={"feed": record.feed}
@@ -318,7 +336,7 @@ class Poller:
             updated_articles=record.updated_articles,
             hits=record.hits,
             error=record.error,
-            next_due=due,
+            next_due=plan.due,
         )
 
     async def _store_entries(
@@ -358,7 +376,9 @@ class Poller:
                     updates.append(updated)
             if readings:
                 try:
-                    saved = self.store.save_articles(feed.name, readings, self.clock())
+                    saved = await self.store.call(
+                        self.store.save_articles, feed.name, readings, self.clock()
+                    )
                     for hits, updated in zip(saved, updates, strict=True):
                         if hits is None:  # refused by the database: logged, retried next poll
                             stored.skipped += 1
@@ -387,15 +407,20 @@ class Poller:
         while claim in self._in_flight:
             await self._in_flight[claim].wait()
         try:
-            known = self.store.lookup(feed.name, entry)
-            if known is not None:
-                self.store.link_feed(known.article_id, feed.name, mark, self.clock())
+            if await self.store.call(self._link, feed, entry, mark):
                 return Stored()
         except sqlite3.Error as exc:
             log.error("feed %r: entry %s skipped: the database failed: %s", feed.name,
                       entry.link or entry.key, exc)  # fmt: skip
             return Stored(skipped=1)
         return await self._store_entries(feed, [(entry, mark, updated)])
+
+    def _link(self, feed: FeedConfig, entry: Entry, mark: str) -> bool:
+        """Link the entry to its stored article, if stored; whether it was (store's thread)."""
+        known = self.store.lookup(feed.name, entry)
+        if known is not None:
+            self.store.link_feed(known.article_id, feed.name, mark, self.clock())
+        return known is not None
 
     async def _read(self, entry: Entry) -> tuple[Article, list[Match]]:
         """The entry's article and the terms it matches."""

@@ -3,17 +3,65 @@
 A failing feed is never given up on: its delay doubles with each consecutive
 failure up to `max_backoff` (one day by default) and stays there, so a site
 that comes back is polled again within that time.
+
+Adaptive polling only ever shortens a feed's interval: a feed that publishes
+every few minutes is polled down to `min_interval`, but no feed is polled less
+often than its configured `interval`, a promise to the user (issue 15, item 1).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import statistics
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 MAX_JITTER = 60.0  # seconds; jitter keeps feeds of one host from moving in lockstep
+
+# Why a feed waits as long as it does, stored with its next due time for `status`.
+INTERVAL = "interval"  # its configured interval
+ADAPTIVE = "adaptive"  # less than that: it publishes often
+BACKOFF = "backoff"  # longer: it failed that many times in a row
+PUBLISHER = "publisher"  # longer: Retry-After, Cache-Control max-age or the feed's ttl
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A feed's next poll: when, how long after this one (without jitter), and why."""
+
+    due: datetime
+    wait: float  # seconds
+    reason: str
+
+
+def plan_next(
+    now: datetime,
+    interval: float,
+    consecutive_errors: int,
+    max_backoff: float,
+    rng: random.Random | None = None,
+    floor: float = 0.0,
+    reason: str = INTERVAL,
+) -> Plan:
+    """The next poll of a feed after a poll at `now`, polled every `interval` when healthy.
+
+    `floor` is the publisher's wish (Retry-After, Cache-Control max-age, the
+    feed's ttl): honoured, but never beyond `max_backoff`, so a wrong header
+    cannot silence a feed for weeks.
+    """
+    cap = max(max_backoff, interval)
+    delay = interval
+    if consecutive_errors:
+        delay = min(interval * 2.0 ** min(consecutive_errors, 32), cap)
+        reason = BACKOFF
+    if min(floor, cap) > delay:
+        delay = min(floor, cap)
+        reason = PUBLISHER
+    jitter = (rng or random).uniform(0, min(delay / 10, MAX_JITTER))
+    return Plan(now + timedelta(seconds=delay + jitter), delay, reason)
 
 
 def next_due(
@@ -24,19 +72,8 @@ def next_due(
     rng: random.Random | None = None,
     floor: float = 0.0,
 ) -> datetime:
-    """The next poll time for a feed after a poll at `now`.
-
-    `floor` is the publisher's wish (Retry-After, Cache-Control max-age, the
-    feed's ttl): honoured, but never beyond `max_backoff`, so a wrong header
-    cannot silence a feed for weeks.
-    """
-    cap = max(max_backoff, interval)
-    delay = interval
-    if consecutive_errors:
-        delay = min(interval * 2.0 ** min(consecutive_errors, 32), cap)
-    delay = max(delay, min(floor, cap))
-    jitter = (rng or random).uniform(0, min(delay / 10, MAX_JITTER))
-    return now + timedelta(seconds=delay + jitter)
+    """The next poll time for a feed after a poll at `now` (see `plan_next`)."""
+    return plan_next(now, interval, consecutive_errors, max_backoff, rng, floor).due
 
 
 def adaptive_interval(
@@ -47,9 +84,23 @@ def adaptive_interval(
     The median gap between its latest entries (up to 20): a wire feed publishing
     every few minutes is polled at `low`, a ministry feed publishing weekly at
     `high`. Without at least three dated entries the configured interval stays.
+    The caller polls at the shorter of this and the configured interval.
     """
     times = sorted((t for t in published if t is not None), reverse=True)[:20]
     if len(times) < 3:
         return configured
     gaps = [(newer - older).total_seconds() for newer, older in itertools.pairwise(times)]
     return min(max(statistics.median(gaps), low), high)
+
+
+def effective_interval(configured: float, suggested: float | None) -> tuple[float, str]:
+    """The interval a feed is polled at and why: the adaptive suggestion only when shorter."""
+    if suggested is not None and suggested < configured:
+        return suggested, ADAPTIVE
+    return configured, INTERVAL
+
+
+def network_quorum(feeds: int) -> int:
+    """How many feeds unreachable with no answer from any feed between mean the network,
+    not the feeds, failed: half of them, at least two (all of them when fewer)."""
+    return max(1, min(feeds, max(2, math.ceil(feeds / 2))))

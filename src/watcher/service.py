@@ -1,19 +1,31 @@
-"""The long-running service: APScheduler polls each feed when it is due.
+"""The long-running service: each feed is polled when its stored due time comes.
 
-One asyncio loop holds the scheduler, the shared HTTP client and the store;
-extraction runs in worker processes. Each feed has one job at its next due
-time, stored in the database after every poll (its interval after a success,
-exponential backoff after failures), so a restart resumes the schedule
-instead of polling everything at once. SIGHUP re-reads the config file.
-SIGTERM or SIGINT stops new polls, lets polls in flight finish for up to
-`STOP_GRACE` seconds, then cancels the rest (each article is stored in its
-own transaction, so nothing is half-written).
+One asyncio loop holds the shared HTTP client, the store (whose database work
+runs on a thread of its own, `Store.call`) and two tasks of the service's own:
 
-Digests: each channel with a cron schedule has a job in its time zone; an
-`immediate` channel is sent a digest after each poll that found hits. At
-start the service sends what a crash or a stop left behind: pending digests,
-hits no digest took yet, and a scheduled digest that fell due while it was
-down. A failed delivery is retried by one job set for the earliest retry.
+- the planner reads every feed's next due time from the database (the one
+  source of truth: a `watcher poll --once` beside the service moves it too)
+  and starts each due feed's poll as a task; it sleeps until the next due
+  time, at most `NAP` seconds, or until a poll ends or the config is reloaded.
+- the sender sends the digests that are due, whenever a poll or a digest
+  schedule wrote one, and at the earliest retry of a pending one.
+
+Neither is an APScheduler job: a one-shot job that fell due while the one
+before still ran was skipped and deleted, which took feeds and digest
+retries off the schedule for good (issue 15, items A and B). A poll never
+waits for a delivery, and a delivery never waits for a poll.
+
+APScheduler runs what is quick and periodic: the digest schedules in their
+time zones (each writes its channel's digest and wakes the sender), the
+heartbeat, the watchdog and housekeeping. SIGHUP re-reads the config file and
+brings forward a feed whose shortened interval makes it due sooner. SIGTERM
+or SIGINT stops new polls, lets polls in flight finish for up to `STOP_GRACE`
+seconds, then cancels the rest (each feed's articles are stored in one
+transaction, so nothing is half-written).
+
+At start the service sends what a crash or a stop left behind: pending
+digests, hits no digest took yet, and a scheduled digest that fell due while
+it was down. Feeds overdue at start are spread over `START_SPREAD` seconds.
 
 Housekeeping runs daily on `[retention] schedule`, in a thread with its own
 connection, deleting in short batches while polls go on.
@@ -27,12 +39,12 @@ import logging
 import os
 import signal
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
@@ -49,6 +61,7 @@ from watcher.lock import service_lock
 from watcher.models import FeedStatus, ServiceStatus
 from watcher.notify import notify, watchdog_interval
 from watcher.pipeline import Poller
+from watcher.schedule import ADAPTIVE, INTERVAL, network_quorum
 from watcher.store import Pruned, Store
 from watcher.store.outbox import process_alive
 
@@ -57,19 +70,13 @@ log = logging.getLogger(__name__)
 STOP_GRACE = 10.0  # seconds polls in flight get to finish after a stop signal
 START_SPREAD = 30.0  # feeds due at start are spread over this many seconds, not fired at once
 HEARTBEAT = 30.0  # seconds between heartbeats in the database, for `watcher status`
-
-
-def first_due(now: datetime, stored: str | None, index: int, count: int, spread: float) -> datetime:
-    """When a feed is first polled: its stored due time if still ahead, else soon, spread out."""
-    if stored:
-        due = datetime.fromisoformat(stored)
-        if due > now:
-            return due
-    return now + timedelta(seconds=spread * index / max(1, count))
+NAP = 5.0  # the planner looks at the stored schedule at least this often
+RETRY = 30.0  # seconds before the planner or sender tries again after a database fault
+SENDER_PAUSE = 1.0  # the sender's shortest sleep (a due digest another process is sending)
 
 
 class Service:
-    """The scheduler, the shared client and store, and one poll job per enabled feed."""
+    """The planner and the sender, the digest schedules, and what they share."""
 
     def __init__(
         self, config: Config, store: Store, poller: Poller, dispatcher: Dispatcher
@@ -80,47 +87,107 @@ class Service:
         self.dispatcher = dispatcher
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = False
-        self.in_flight: set[asyncio.Task[object]] = set()
+        self.polls: dict[str, asyncio.Task[None]] = {}  # by feed name: the polls in flight
+        # A feed's next poll the database could not store: not before this.
+        self.held: dict[str, datetime] = {}
+        self.plans_changed = asyncio.Event()
+        self.digests_waiting = asyncio.Event()
+        self.tasks: set[asyncio.Task[Any]] = set()
 
     def enabled(self) -> dict[str, FeedConfig]:
         return {feed.name: feed for feed in self.config.feeds if feed.enabled}
 
-    def schedule(self, name: str, due: datetime) -> None:
-        self.scheduler.add_job(
-            self.poll_job,
-            DateTrigger(run_date=due),
-            args=[name],
-            id=f"poll:{name}",
-            name=f"poll {name}",
-            replace_existing=True,
-            max_instances=1,
-            misfire_grace_time=None,  # late after a sleep or stall: run once, never drop it
-        )
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Run `work` as a task the service keeps (and cancels at its stop)."""
+        task = asyncio.create_task(work, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
-    def schedule_all(self, names: list[str], now: datetime) -> None:
-        """First polls: at each feed's stored due time, or soon and spread out."""
+    async def job(self, work: Callable[..., Coroutine[Any, Any, None]], *args: object) -> None:
+        """What every APScheduler job runs: `work` as a task of the service, so that its
+        stop waits for it and then cancels it quietly (a job cancelled by the scheduler's
+        shutdown left a CancelledError traceback in the log: issue 15, item 11)."""
+        if not self.stopping:
+            self.spawn(work(*args), getattr(work, "__name__", "job"))
+
+    # -- polls ---------------------------------------------------------------
+
+    async def align(self, now: datetime, spread: bool) -> None:
+        """Fit the stored schedule to the config: bring forward a feed due later than its
+        interval now allows; with `spread`, feeds overdue (or never polled) at start are
+        polled within `START_SPREAD` seconds, not all at once."""
         feeds = self.enabled()
-        spread = min(START_SPREAD, min((feeds[n].interval for n in names), default=1.0))
-        for index, name in enumerate(names):
-            stored = self.store.feed_state(name).next_due
-            self.schedule(name, first_due(now, stored, index, len(names), spread))
+        rows = await self.store.call(self.store.schedule_rows)
+        overdue: list[str] = []
+        for name, feed in feeds.items():
+            polled, due, reason, errors = rows.get(name, (None, None, None, 0))
+            if due is None or datetime.fromisoformat(due) <= now:
+                overdue.append(name)
+            elif polled and not errors and (reason or INTERVAL) in (INTERVAL, ADAPTIVE):
+                latest = datetime.fromisoformat(polled) + timedelta(seconds=feed.interval)
+                if datetime.fromisoformat(due) > latest:
+                    log.info("feed %r: next poll brought forward to %s (its interval)", name,
+                             latest.isoformat(timespec="seconds"))  # fmt: skip
+                    await self.store.call(self.store.set_due, name, max(latest, now))
+        if spread and overdue:
+            width = min(START_SPREAD, min(feeds[name].interval for name in overdue))
+            for index, name in enumerate(overdue):
+                at = now + timedelta(seconds=width * index / len(overdue))
+                await self.store.call(self.store.set_due, name, at)
+        self.plans_changed.set()
 
-    async def poll_job(self, name: str) -> None:
-        feed = self.enabled().get(name)
-        if feed is None:  # removed or disabled by a reload
-            return
-        task = asyncio.current_task()
-        assert task is not None
-        self.in_flight.add(task)
+    async def plan(self) -> None:
+        """The planner: start each enabled feed's poll when its stored due time comes."""
+        while not self.stopping:
+            self.plans_changed.clear()
+            try:
+                nap = await self._start_due_polls(datetime.now(UTC))
+            except sqlite3.Error as exc:
+                log.warning("cannot read the schedule (%s); trying again in %gs", exc, RETRY)
+                nap = RETRY
+            except Exception:  # a bug must not stop polling for good
+                log.exception("planning polls failed; trying again in %gs", RETRY)
+                nap = RETRY
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.plans_changed.wait(), nap)
+
+    async def _start_due_polls(self, now: datetime) -> float:
+        """Start the polls that are due; seconds until the next one is (at most `NAP`)."""
+        stored = await self.store.call(self.store.due_times)
+        nap = NAP
+        for name, feed in self.enabled().items():
+            if name in self.polls or self.stopping:
+                continue
+            if name not in stored:  # a feed whose row a failed reload did not write
+                await self.store.call(self.store.sync_feeds, [(name, feed.url)])
+                nap = 0.0
+                continue
+            stamp = stored[name]
+            due = datetime.fromisoformat(stamp) if stamp else now
+            held = self.held.get(name)
+            if held is not None and held > due:
+                due = held
+            wait = (due - now).total_seconds()
+            if wait > 0:
+                nap = min(nap, wait)
+                continue
+            self.held.pop(name, None)
+            self.polls[name] = self.spawn(self.poll(feed), f"poll {name}")
+        return nap
+
+    async def poll(self, feed: FeedConfig) -> None:
+        """One poll of a feed; a digest for `immediate` channels if it found hits."""
         try:
             result = await self.poller.poll(feed)
         finally:
-            self.in_flight.discard(task)
-        if not self.stopping and name in self.enabled() and result.next_due is not None:
-            self.schedule(name, result.next_due)
+            self.polls.pop(feed.name, None)
+            self.plans_changed.set()
+        if not result.recorded and result.next_due is not None:
+            self.held[feed.name] = result.next_due
         immediate = self.immediate()
         if result.hits and immediate and not self.stopping:
-            await self.deliver(immediate)
+            await self.write_digests(immediate)
 
     # -- digests -------------------------------------------------------------
 
@@ -138,9 +205,9 @@ class Service:
         for channel in self.config.channels:
             if not channel.immediate:
                 self.scheduler.add_job(
-                    self.digest_job,
+                    self.job,
                     self.trigger(channel),
-                    args=[channel.name],
+                    args=[self.digest_job, channel.name],
                     id=f"digest:{channel.name}",
                     name=f"digest {channel.name}",
                     max_instances=1,
@@ -149,58 +216,70 @@ class Service:
                 )
 
     async def digest_job(self, name: str) -> None:
+        """A channel's digest is due: write it (the sender sends it) and note the run."""
         channel = self.dispatcher.channels.get(name)
         if channel is not None:
-            await self.deliver([channel])
-            self.store.outbox.mark_run(name, datetime.now(UTC))
+            await self.write_digests([channel])
+            await self.store.call(self.store.outbox.mark_run, name, datetime.now(UTC))
 
-    async def deliver(self, channels: list[ChannelConfig]) -> None:
-        """Write these channels' digests and send everything due; then plan the retries."""
+    async def write_digests(self, channels: list[ChannelConfig]) -> None:
+        """Write these channels' digests of their undelivered hits, and wake the sender."""
         try:
-            await self.dispatcher.run(channels)
-        finally:
-            self.plan_retries()
+            for channel in channels:
+                await self.store.call(self.dispatcher.prepare, channel)
+        except sqlite3.Error as exc:  # the hits stay undelivered: the next digest takes them
+            log.error("cannot write digests (%s); their hits go into the next ones", exc)
+        self.digests_waiting.set()
 
-    def plan_retries(self) -> None:
-        """One job at the earliest retry of a pending digest, if any is pending."""
-        due = self.store.outbox.next_attempt()
-        if due is None or self.stopping:
-            return
-        self.scheduler.add_job(
-            self.deliver,
-            DateTrigger(run_date=max(datetime.fromisoformat(due), datetime.now(UTC))),
-            args=[[]],
-            id="deliveries",
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+    async def send(self) -> None:
+        """The sender: send the digests that are due, then sleep until the next retry."""
+        while not self.stopping:
+            self.digests_waiting.clear()
+            try:
+                await self.dispatcher.deliver_due()
+                due = await self.store.call(self.store.outbox.next_attempt)
+                nap = None
+                if due is not None:
+                    wait = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
+                    nap = max(SENDER_PAUSE, wait)
+            except sqlite3.Error as exc:
+                log.warning("cannot send digests (%s); trying again in %gs", exc, RETRY)
+                nap = RETRY
+            except Exception:  # a bug must not stop delivery for good
+                log.exception("sending digests failed; trying again in %gs", RETRY)
+                nap = RETRY
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.digests_waiting.wait(), nap)
 
     async def catch_up(self) -> None:
         """At start: what a crash or stop left behind, missed digest runs, missed housekeeping."""
         now = datetime.now(UTC)
         missed = []
+        outbox = self.store.outbox
         for channel in self.config.channels:
             if channel.immediate:
                 missed.append(channel)
                 continue
-            last = self.store.outbox.last_run(channel.name)
+            last = await self.store.call(outbox.last_run, channel.name)
             if last is None:  # a new channel starts its schedule now
-                self.store.outbox.mark_run(channel.name, now)
+                await self.store.call(outbox.mark_run, channel.name, now)
                 continue
             due = self.trigger(channel).get_next_fire_time(None, datetime.fromisoformat(last))
             if due is not None and due <= now:
                 log.info("digest for %s fell due at %s while stopped: sending", channel.name, due)
                 missed.append(channel)
-                self.store.outbox.mark_run(channel.name, now)
-        last = self.store.last_housekeeping()
+                await self.store.call(outbox.mark_run, channel.name, now)
+        last = await self.store.call(self.store.last_housekeeping)
         due = now
         if last is not None:
             due = self.housekeeping_trigger().get_next_fire_time(None, datetime.fromisoformat(last))
         if due is not None and due <= now:
-            self.scheduler.add_job(self.housekeeping_job, DateTrigger(run_date=now), id="housekeep")
-        await self.deliver(missed)
+            self.scheduler.add_job(
+                self.job, DateTrigger(run_date=now), args=[self.housekeeping_job], id="housekeep"
+            )
+        await self.write_digests(missed)
 
-    def reload(self) -> None:
+    async def reload(self) -> None:
         """Re-read the config file (SIGHUP): new terms and feeds apply, state is kept.
 
         A config that does not load leaves the running one in place. Storage and
@@ -220,12 +299,15 @@ class Service:
         self.dispatcher.use(self.config)
         self.schedule_channels()
         self.schedule_housekeeping()
-        self.store.sync_config(self.config, datetime.now(UTC))
+        now = datetime.now(UTC)
+        try:
+            await self.store.call(self.store.sync_config, self.config, now)
+            await self.align(now, spread=False)
+        except sqlite3.Error as exc:
+            log.error("reload: cannot update the schedule (%s); it follows the new config "
+                      "from each feed's next poll", exc)  # fmt: skip
         after = self.enabled()
-        for name in before - set(after):
-            with contextlib.suppress(JobLookupError):
-                self.scheduler.remove_job(f"poll:{name}")
-        self.schedule_all([name for name in after if name not in before], datetime.now(UTC))
+        self.plans_changed.set()
         log.info(
             "reloaded %s: %d feeds (%d added, %d removed), %d terms",
             self.config.path,
@@ -236,12 +318,13 @@ class Service:
         )
 
     # -- liveness ------------------------------------------------------------
-    # Coroutines, so they run on the loop: the scheduler hands plain functions to a
-    # thread pool, where the store's connection may not be used.
 
     async def heartbeat(self) -> None:
         """Note in the database that the service is alive, for `watcher status`."""
-        self.store.service_heartbeat(datetime.now(UTC))
+        try:
+            await self.store.call(self.store.service_heartbeat, datetime.now(UTC))
+        except sqlite3.Error as exc:
+            log.warning("cannot write the heartbeat: %s", exc)
 
     async def watchdog(self) -> None:
         """Tell systemd the loop still runs (WatchdogSec)."""
@@ -252,8 +335,9 @@ class Service:
 
     def schedule_housekeeping(self) -> None:
         self.scheduler.add_job(
-            self.housekeeping_job,
+            self.job,
             self.housekeeping_trigger(),
+            args=[self.housekeeping_job],
             id="housekeeping",
             name="housekeeping",
             replace_existing=True,
@@ -266,32 +350,55 @@ class Service:
         """Prune in a thread, so polls and digests go on meanwhile."""
         try:
             pruned = await asyncio.to_thread(housekeep, self.config, datetime.now(UTC))
+            await self.store.call(self.store.housekept, datetime.now(UTC))
         except DamagedError as exc:
             # Writing on would spread the damage: polls and digests stop until it is recovered.
             log.critical("%s", exc)
+            self.stopping = True  # the planner and the sender end their loops
             self.scheduler.pause()
+            self.plans_changed.set()
+            self.digests_waiting.set()
             return
         except (WatcherError, sqlite3.Error) as exc:
             log.error("housekeeping failed (it runs again at its next time): %s", exc)
             return
-        self.store.housekept(datetime.now(UTC))
         log.info(
             "housekeeping: deleted %d articles without hits and %d polls",
             pruned.articles,
             pruned.polls,
         )
 
+    async def start(self, now: datetime) -> None:
+        """Fit the schedule to the config, start the planner, the sender and the jobs."""
+        await self.align(now, spread=True)
+        self.schedule_channels()
+        self.schedule_housekeeping()
+        self.scheduler.add_job(self.job, DateTrigger(run_date=now), args=[self.catch_up])
+        self.scheduler.add_job(
+            self.job, IntervalTrigger(seconds=HEARTBEAT), args=[self.heartbeat], id="heartbeat"
+        )
+        ping = watchdog_interval()
+        if ping:
+            self.scheduler.add_job(self.watchdog, IntervalTrigger(seconds=ping), id="watchdog")
+        self.spawn(self.plan(), "planner")
+        self.spawn(self.send(), "sender")
+        self.scheduler.start()
+
     async def finish(self) -> None:
-        """Stop polling: in-flight polls get STOP_GRACE seconds, then are cancelled."""
+        """Stop: polls in flight (and a delivery) get STOP_GRACE seconds, then are cancelled."""
         self.stopping = True
-        self.scheduler.pause()
-        if self.in_flight:
-            log.info("stopping: waiting up to %gs for %d polls", STOP_GRACE, len(self.in_flight))
-            await asyncio.wait(set(self.in_flight), timeout=STOP_GRACE)
-        self.scheduler.shutdown(wait=False)  # cancels polls that outlived the grace period
-        await asyncio.sleep(0)
-        if self.in_flight:
-            await asyncio.wait(set(self.in_flight), timeout=1.0)
+        self.scheduler.shutdown(wait=False)
+        self.plans_changed.set()
+        self.digests_waiting.set()
+        if self.polls:
+            log.info("stopping: waiting up to %gs for %d polls", STOP_GRACE, len(self.polls))
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=STOP_GRACE)
+        left = set(self.tasks)
+        for task in left:
+            task.cancel()
+        # Cancelled polls and deliveries end here, quietly: they are repeated next time.
+        await asyncio.gather(*left, return_exceptions=True)
 
 
 async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
@@ -313,22 +420,10 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
         poller = Poller(config, store, fetcher, extractor)
         service = Service(config, store, poller, Dispatcher(config, store, fetcher))
         now = datetime.now(UTC)
-        service.schedule_all(list(service.enabled()), now)
-        service.schedule_channels()
-        service.schedule_housekeeping()
-        service.scheduler.add_job(service.catch_up, DateTrigger(run_date=now), id="catch-up")
-        service.scheduler.add_job(
-            service.heartbeat, IntervalTrigger(seconds=HEARTBEAT), id="heartbeat"
-        )
-        ping = watchdog_interval()
-        if ping:
-            service.scheduler.add_job(
-                service.watchdog, IntervalTrigger(seconds=ping), id="watchdog"
-            )
-        loop.add_signal_handler(signal.SIGHUP, service.reload)
-        service.scheduler.start()
+        loop.add_signal_handler(signal.SIGHUP, _later(service, service.reload))
+        await service.start(now)
         notify("READY=1")
-        if ping:
+        if watchdog_interval():
             notify("WATCHDOG=1")
         log.info(
             "watching %d feeds for %d terms, %d channels; database %s",
@@ -345,10 +440,19 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
                 loop.remove_signal_handler(signum)
             await service.finish()
             try:
-                store.service_heartbeat(datetime.now(UTC), stopped=True)
+                await store.call(store.service_heartbeat, datetime.now(UTC), stopped=True)
             except (sqlite3.Error, WatcherError) as exc:  # a full disk, say: stop all the same
                 log.warning("could not note the stop in the database: %s", exc)
         log.info("stopped")
+
+
+def _later(service: Service, work: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    """A signal handler that runs `work` as a task of the service."""
+
+    def handler() -> None:
+        service.spawn(work(), work.__name__)
+
+    return handler
 
 
 def housekeep(
@@ -377,6 +481,7 @@ def housekeep(
 def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:
     """What `watcher status` reports, read from the database (works while the service runs)."""
     enabled = [feed for feed in feeds if feed.enabled]
+    down = store.network_down(network_quorum(len(enabled)))
     recorded = store.service_state()
     state = "never run"
     pid = started = beat = None
@@ -406,6 +511,7 @@ def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> Serv
         pending_deliveries=digests["pending"],
         failed_deliveries=digests["failed"],
         integrity=_integrity(store.last_check()),
+        network_down_since=down,
     )
 
 

@@ -108,6 +108,11 @@ class Context:
             raise
         return store
 
+    def reader(self) -> Store:
+        """The database, opened to read only: works while another process holds the write
+        lock (feeds not polled yet have no row and read as new)."""
+        return Store.open(self.config.db_path, readonly=True)
+
     @property
     def config(self) -> Config:
         if self._config is None:

@@ -37,7 +37,7 @@ def feeds_list(obj: Context, form: str) -> None:
     Example:
         watcher feeds list --format json
     """
-    with obj.store() as store:
+    with obj.reader() as store:
         statuses = store.feed_statuses(obj.config.feeds)
     click.echo(render_feeds(statuses, form))
 

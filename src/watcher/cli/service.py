@@ -89,7 +89,7 @@ def status(obj: Context, form: str) -> None:
         watcher status
         watcher status --format json
     """
-    with obj.store() as store:
+    with obj.reader() as store:
         feeds = store.feed_statuses(obj.config.feeds)
         summary = service_status(store, feeds, datetime.now(UTC))
     click.echo(render_status(summary, form))

@@ -120,14 +120,18 @@ class Dispatcher:
     async def run(
         self, channels: Sequence[ChannelConfig], since: datetime | None = None
     ) -> list[Outcome]:
-        """Write each channel's digest, then send every digest of theirs that is due."""
+        """Write each channel's digest, then send every digest of theirs that is due.
+
+        Database work runs on the store's thread (`Store.call`), off the event loop.
+        """
         for channel in channels:
-            self.prepare(channel, since)
+            await self.store.call(self.prepare, channel, since)
         return await self.deliver_due([channel.name for channel in channels])
 
     async def deliver_due(self, channels: Sequence[str] = ()) -> list[Outcome]:
         """Send the pending digests that are due (of these channels, or all); mark each."""
-        due = self.store.outbox.claim_due(self.clock(), self.pid, SEND_LEASE, channels)
+        outbox = self.store.outbox
+        due = await self.store.call(outbox.claim_due, self.clock(), self.pid, SEND_LEASE, channels)
         return [await self._deliver(delivery) for delivery in due]
 
     async def _deliver(self, delivery: Delivery) -> Outcome:
@@ -135,19 +139,19 @@ class Dispatcher:
         try:
             if channel is None:
                 raise DeliveryError(f"channel {delivery.channel!r} is no longer in the config")
-            digest = self.compose(
-                channel.name,
-                delivery.id,
-                delivery.created_at,
-                self.store.archive.hits(digest=delivery.id),
-            )
+            digest = await self.store.call(self._compose_sent, channel.name, delivery)
             assert self.fetcher is not None, "a Dispatcher without a fetcher only previews"
             await sender_for(channel, self.fetcher).send(digest, render(digest))
         except (DeliveryError, ConfigError) as exc:
-            return self._failed(delivery, exc)
-        self.store.outbox.mark_sent(delivery.id, self.clock())
+            return await self.store.call(self._failed, delivery, exc)
+        await self.store.call(self.store.outbox.mark_sent, delivery.id, self.clock())
         log.info("delivered digest %s to %s: %d hits", delivery.id, delivery.channel, delivery.hits)
         return Outcome(delivery.id, delivery.channel, delivery.hits, "sent")
+
+    def _compose_sent(self, channel: str, delivery: Delivery) -> Digest:
+        """The digest a claimed delivery sends: its own hits."""
+        hits = self.store.archive.hits(digest=delivery.id)
+        return self.compose(channel, delivery.id, delivery.created_at, hits)
 
     def _failed(self, delivery: Delivery, exc: DeliveryError | ConfigError) -> Outcome:
         attempt = delivery.attempts + 1

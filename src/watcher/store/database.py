@@ -2,19 +2,28 @@
 
 SQLite in WAL mode through sqlite-utils. Timestamps are ISO 8601 strings in
 UTC ("2026-11-23T19:00:00+00:00"), so they sort and compare as text.
+
+Async code (the service, a poll) runs its database work through `Store.call`,
+on one thread that owns the connection: a write waiting for another process's
+lock (up to the busy timeout) then holds up database work only, never the
+event loop with its fetches, timeouts and heartbeat (issue 15, item C).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
@@ -29,6 +38,9 @@ from watcher.store.retention import Retention
 from watcher.store.schema import check_version, migrations, stamp, writing
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 10_000  # wait this long for another process's write lock before failing
 
@@ -107,7 +119,11 @@ class PollRecord:
     title: str | None = None
     next_due: datetime | None = None
     interval: float | None = None  # adapted to the publishing rate, on successful polls
-    counted: bool = True  # False: a failure that says nothing of the feed (the network was down)
+    # The host could not be resolved or connected to: the feed's fault or the network's,
+    # judged by what the next answer from any feed says (see `record_poll`).
+    unreachable: bool = False
+    wait: float | None = None  # seconds from this poll to the next, without jitter
+    reason: str | None = None  # why that long (`watcher.schedule`: interval, backoff, ...)
 
     @property
     def failed(self) -> bool:
@@ -128,14 +144,30 @@ class Store:
         self.fulltext = FullText(db)
         self.archive = Archive(db)
         self.retention = Retention(db, self.fulltext)
+        self._thread: ThreadPoolExecutor | None = None
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
-        """Open (creating if needed) the database at `path` and bring its schema up to date."""
+    def open(cls, path: str | Path, *, readonly: bool = False) -> Store:
+        """Open (creating if needed) the database at `path` and bring its schema up to date.
+
+        `readonly` opens an existing, up-to-date database without writing to it
+        (`watcher status` beside a service, or another process, holding the
+        write lock); a database that is missing or needs upgrading is opened
+        as usual.
+        """
         path = Path(path)
+        if readonly:
+            reader = cls._reader(path)
+            if reader is not None:
+                return reader
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn = sqlite3.connect(
+                path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,  # used by one thread at a time: see `call`
+            )
             db = Database(conn)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
@@ -148,7 +180,42 @@ class Store:
             raise StoreError(f"{path}: cannot open database: {exc}") from None
         return cls(db, path)
 
+    @classmethod
+    def _reader(cls, path: Path) -> Store | None:
+        """A read-only connection, when the database exists and needs no migration."""
+        if not path.is_file():
+            return None
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+            )
+            db = Database(conn)
+            if list(migrations.pending(db)):
+                db.close()
+                return None
+        except sqlite3.Error:
+            return None
+        return cls(db, path)
+
+    async def call(self, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `work` (which uses this store) on the store's own thread, off the event loop.
+
+        Every call runs on that one thread, one after another, so transactions
+        never interleave. While calls may be running, use the store only
+        through `call`.
+        """
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="watcher-db")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(work, *args, **kwargs))
+
     def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)  # work already started finishes its transaction
+            self._thread = None
         self.db.close()
 
     @contextmanager
@@ -248,8 +315,16 @@ class Store:
         ).fetchone()
         return FeedState(*row) if row else FeedState()
 
-    def record_poll(self, record: PollRecord) -> None:
-        """Keep a poll's outcome and update the feed's health; failures keep the cache state."""
+    def record_poll(self, record: PollRecord, quorum: int = 1) -> None:
+        """Keep a poll's outcome and update the feed's health; failures keep the cache state.
+
+        A feed whose host cannot be resolved or connected to may be failing, or
+        the network may be down: its failure is held back (`unreachable_at`)
+        until any feed answers. If fewer than `quorum` feeds were unreachable
+        since the previous answer, those feeds were at fault and their failures
+        count now; if `quorum` or more were, the network was down, and none
+        counts (issue 15, items 4 and E).
+        """
         finished = stamp(record.finished_at)
         with writing(self.db):
             self.db.execute(
@@ -271,49 +346,111 @@ class Store:
                     record.error,
                 ],
             )
+            plan = [stamp(record.next_due, "microseconds"), record.wait, record.reason]
+            if record.unreachable:
+                self.db.execute(
+                    """
+                    UPDATE feeds SET last_polled_at = ?, last_status = NULL, last_error = ?,
+                        unreachable_at = COALESCE(unreachable_at, ?),
+                        next_due_at = ?, next_wait_seconds = ?, next_reason = ?
+                    WHERE name = ?
+                    """,
+                    [finished, record.error, finished, *plan, record.feed],
+                )
+                return
+            self._judge_unreachable(quorum, record.feed)
             if record.failed:
                 self.db.execute(
                     """
-                    UPDATE feeds SET last_polled_at = ?, last_status = ?, last_error = ?,
-                        consecutive_errors = consecutive_errors + ?,
-                        failing_since = CASE WHEN ? THEN COALESCE(failing_since, ?)
-                                        ELSE failing_since END,
-                        next_due_at = ?
+                    UPDATE feeds SET last_polled_at = ?, answered_at = ?, last_status = ?,
+                        last_error = ?, consecutive_errors = consecutive_errors + 1,
+                        failing_since = COALESCE(failing_since, ?),
+                        next_due_at = ?, next_wait_seconds = ?, next_reason = ?
                     WHERE name = ?
                     """,
                     [
                         finished,
+                        finished,
                         record.http_status,
                         record.error,
-                        int(record.counted),
-                        record.counted,
                         finished,
-                        stamp(record.next_due),
+                        *plan,
                         record.feed,
                     ],
                 )
             else:
                 self.db.execute(
                     """
-                    UPDATE feeds SET last_polled_at = ?, last_ok_at = ?, last_status = ?,
-                        last_error = NULL, consecutive_errors = 0, failing_since = NULL,
+                    UPDATE feeds SET last_polled_at = ?, last_ok_at = ?, answered_at = ?,
+                        last_status = ?, last_error = NULL, consecutive_errors = 0,
+                        failing_since = NULL,
                         etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified),
-                        title = COALESCE(?, title), next_due_at = ?,
-                        interval_seconds = COALESCE(?, interval_seconds)
+                        title = COALESCE(?, title), next_due_at = ?, next_wait_seconds = ?,
+                        next_reason = ?, interval_seconds = COALESCE(?, interval_seconds)
                     WHERE name = ?
                     """,
                     [
+                        finished,
                         finished,
                         finished,
                         record.http_status,
                         record.etag,
                         record.last_modified,
                         record.title,
-                        stamp(record.next_due),
+                        *plan,
                         record.interval,
                         record.feed,
                     ],
                 )
+
+    def _judge_unreachable(self, quorum: int, answering: str) -> None:
+        """A feed answered: the failures held back since the previous answer count now
+        (the answering feed's own aside), unless so many feeds were unreachable that
+        the network was down."""
+        held = int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM feeds WHERE unreachable_at IS NOT NULL"
+            ).fetchone()[0]
+        )
+        if not held:
+            return
+        if held < quorum:
+            self.db.execute(
+                """
+                UPDATE feeds SET consecutive_errors = consecutive_errors + 1,
+                    failing_since = COALESCE(failing_since, unreachable_at)
+                WHERE unreachable_at IS NOT NULL AND name != ?
+                """,
+                [answering],
+            )
+        self.db.execute("UPDATE feeds SET unreachable_at = NULL WHERE unreachable_at IS NOT NULL")
+
+    def network_down(self, quorum: int) -> str | None:
+        """Since when no feed answered, if `quorum` feeds were unreachable since (else None)."""
+        held, answered, first = self.db.execute(
+            """
+            SELECT COUNT(unreachable_at), MAX(answered_at), MIN(unreachable_at) FROM feeds
+            """
+        ).fetchone()
+        if not held or held < quorum:
+            return None
+        return str(answered or first)
+
+    def due_times(self) -> dict[str, str | None]:
+        """Every feed's stored next due time: the schedule the service follows."""
+        return dict(self.db.execute("SELECT name, next_due_at FROM feeds").fetchall())
+
+    def schedule_rows(self) -> dict[str, tuple[str | None, str | None, str | None, int]]:
+        """Each feed's (last polled, next due, why that long, consecutive errors)."""
+        rows = self.db.execute(
+            "SELECT name, last_polled_at, next_due_at, next_reason, consecutive_errors FROM feeds"
+        ).fetchall()
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    def set_due(self, name: str, when: datetime) -> None:
+        """Set a feed's next due time (the service fitting the schedule to its config)."""
+        due = stamp(when, "microseconds")
+        self.db.execute("UPDATE feeds SET next_due_at = ? WHERE name = ?", [due, name])
 
     def feed_statuses(self, feeds: Sequence[FeedConfig]) -> list[FeedStatus]:
         """Health and counts of the configured feeds, in config order."""
@@ -323,6 +460,7 @@ class Store:
                 """
                 SELECT f.name, f.last_polled_at, f.last_ok_at, f.last_status,
                        f.consecutive_errors, f.last_error, f.failing_since, f.next_due_at,
+                       f.next_wait_seconds, f.next_reason, f.unreachable_at,
                        (SELECT COUNT(*) FROM article_feeds af WHERE af.feed = f.name),
                        (SELECT COUNT(*) FROM hits h JOIN article_feeds af
                             ON af.article_id = h.article_id WHERE af.feed = f.name)
@@ -332,9 +470,9 @@ class Store:
         }
         statuses = []
         for feed in feeds:
-            polled, ok, status, errors, error, since, due, articles, hits = rows.get(
-                feed.name, (None, None, None, 0, None, None, None, 0, 0)
-            )
+            row = rows.get(feed.name, (None, None, None, 0, *(None,) * 6, 0, 0))
+            polled, ok, status, errors, error, since, due, wait, why, unreachable = row[:10]
+            articles, hits = row[10:]
             statuses.append(
                 FeedStatus(
                     name=feed.name,
@@ -347,6 +485,9 @@ class Store:
                     last_error=error,
                     failing_since=since,
                     next_due=due,
+                    wait=wait,
+                    reason=why,
+                    unreachable_since=unreachable,
                     articles=articles,
                     hits=hits,
                 )
@@ -354,14 +495,6 @@ class Store:
         return statuses
 
     # -- the running service ----------------------------------------------
-
-    def reached_lately(self, other_than: str, since: datetime) -> bool:
-        """Whether a feed other than `other_than` was polled successfully since `since`."""
-        row = self.db.execute(
-            "SELECT 1 FROM feeds WHERE name != ? AND last_ok_at >= ? LIMIT 1",
-            [other_than, stamp(since)],
-        ).fetchone()
-        return row is not None
 
     def service_started(self, pid: int, now: datetime) -> None:
         """Note that a service process started (for `watcher status`)."""

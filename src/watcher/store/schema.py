@@ -21,13 +21,18 @@ from watcher.words import index_text
 migrations = Migrations("watcher")
 
 
-def stamp(moment: datetime | None) -> str | None:
-    """The stored form of a moment: ISO 8601 in UTC, to the second."""
+def stamp(moment: datetime | None, timespec: str = "seconds") -> str | None:
+    """The stored form of a moment: ISO 8601 in UTC, to the second.
+
+    Due times are kept to the microsecond (`timespec="microseconds"`): cut to
+    the second, a poll could come up to a second before a publisher's
+    Retry-After ran out. Both forms compare correctly as text.
+    """
     if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    return moment.astimezone(UTC).isoformat(timespec=timespec)
 
 
 @contextlib.contextmanager
@@ -273,6 +278,23 @@ def m008_fingerprint_index(db: Database) -> None:
     db.execute(
         "CREATE INDEX articles_fingerprint ON articles (id, first_seen_at, simhash, cluster_id)"
     )
+
+
+@migrations()
+def m009_schedule_reasons(db: Database) -> None:
+    """Why each feed waits until its next poll, and what its last poll said of the network.
+
+    `unreachable_at` marks a failure to resolve or connect whose meaning is not
+    known yet: the feed's, or the network's (see `Store.record_poll`).
+    """
+    for column in (
+        "next_wait_seconds REAL",
+        "next_reason TEXT",
+        "unreachable_at TEXT",
+        "answered_at TEXT",
+    ):
+        db.execute(f"ALTER TABLE feeds ADD COLUMN {column}")
+    db.execute("UPDATE feeds SET answered_at = last_ok_at")
 
 
 @migrations()
