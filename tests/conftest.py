@@ -18,10 +18,16 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from hypothesis import Phase, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SITE = FIXTURES / "site"
+# Hypothesis's "explain" phase traces every line of a failing example: a property test
+# that failed then ran for over ten minutes. A failure should come back in seconds.
+settings.register_profile("watcher", phases=[p for p in Phase if p is not Phase.explain])
+settings.load_profile("watcher")
+
 CORPUS = ROOT.parent / "shared" / "corpus"
 DEFAULT_CONFIG = ROOT / "config" / "watcher.toml"
 

@@ -403,3 +403,13 @@ def test_a_snippet_made_the_quick_way_has_its_line_breaks_as_spaces() -> None:
 
     assert shown == "First line. Second line names Kari Senlo here. Third line."
     assert highlights == ((30, 40),)
+
+
+def test_near_reaches_a_phrase_whose_inserted_words_make_it_longer() -> None:
+    """Found by the property test above: looking for the right side only around the left's
+    places, the window allowed for the phrase's words but not for the ones `~n` inserts."""
+    matcher = Matcher([compile_term("t", 'rail NEAR/0 "AI dialogue"~2')])
+
+    matches = matcher.match("", "india " * 60 + "AI india dialogue rail")
+
+    assert [(match.term, match.phrase) for match in matches] == [("t", "AI india dialogue")]

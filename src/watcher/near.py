@@ -77,8 +77,8 @@ def _longest(node: Node) -> int:
     Words alone: each place of them counts by itself (no AND, NOT or NEAR,
     which decide on the whole text).
     """
-    if isinstance(node, Leaf):
-        return len(node.words)
+    if isinstance(node, Leaf):  # a phrase "a b c"~n may hold n words in each of its gaps
+        return len(node.words) + node.slop * (len(node.words) - 1)
     if isinstance(node, AnyOf):
         sizes = [_longest(part) for part in node.parts]
         return 0 if 0 in sizes else max(sizes)
