@@ -25,7 +25,7 @@ from watcher.channels import EmailSettings
 from watcher.config import load_config
 from watcher.deliver.email import message
 from watcher.digest import render, to_json
-from watcher.errors import ExtractError, FeedError
+from watcher.errors import ExtractError, FeedError, QueryCostError
 from watcher.extract import Extractor
 from watcher.feeds import parse_feed, plain_text
 from watcher.formats import render_hits
@@ -308,22 +308,32 @@ def html_escape(text: str) -> str:
 # Long runs of `<`: `<[^>]*>` took 11.6 s on 200,000 of them in a JSON Feed title.
 long_lt_runs = st.tuples(
     st.sampled_from(["<", "<a ", "<<b", "< "]),
-    st.integers(100_000, 150_000),
+    st.integers(25_000, 40_000),
     st.text(max_size=20).filter(lambda text: "]]>" not in text),
-).map(lambda parts: parts[0] * parts[1] + parts[2])
+)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(form=st.sampled_from(FEED_FORMATS), title=long_lt_runs)
-def test_long_runs_of_lt_in_any_feed_format_are_read_in_linear_time(form: str, title: str) -> None:
-    content = feed_document(form, [title, "Dredging resumes"], cdata=True)
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(form=st.sampled_from(FEED_FORMATS), run=long_lt_runs)
+def test_long_runs_of_lt_in_any_feed_format_are_read_in_linear_time(
+    form: str, run: tuple[str, int, str]
+) -> None:
+    unit, count, tail = run
 
-    started = time.monotonic()
-    parsed = parse_feed(content, URL)
-    took = time.monotonic() - started
+    def fastest(times: int) -> float:  # the best of two: load from elsewhere only adds
+        content = feed_document(form, [unit * count * times + tail, "Dredging resumes"], cdata=True)
+        took = []
+        for _ in range(2):
+            started = time.perf_counter()
+            parsed = parse_feed(content, URL)
+            took.append(time.perf_counter() - started)
+        assert parsed.entries[1].title == "Dredging resumes"
+        return min(took)
 
-    assert took < 5  # 0.5 s at 100,000 here; 11-16 s in every format before
-    assert parsed.entries[1].title == "Dredging resumes"
+    # Four times the run takes about four times as long (a time limit alone flaked on a
+    # loaded machine); before, it took sixteen times as long: 11-16 s at 200,000.
+    once, four_times = fastest(1), fastest(4)
+    assert four_times < 8 * once + 0.2, (once, four_times)
 
 
 def test_a_title_of_200000_lt_is_stripped_in_well_under_a_second() -> None:
@@ -576,3 +586,34 @@ def test_every_test_docs_security_names_exists() -> None:
     for file, name in named:
         source = (Path(__file__).resolve().parent / file).read_text()
         assert re.search(rf"^(async )?def {name}\(", source, re.MULTILINE), f"{file}::{name}"
+
+
+# Costly queries: groups of the words the text is made of, chained by NEAR/100, ANDed
+# wildcards and phrases with room for inserted words, on a text where every word is one
+# of them (issue 17, item 8: a chain of 40 NEAR/100 groups took 67 s on 85 kB).
+COSTLY_WORDS = ("cell", "unicorn", "mast", "india")
+COSTLY_PART = st.one_of(
+    st.sampled_from([f"({a} OR {b})" for a in COSTLY_WORDS for b in COSTLY_WORDS]),
+    st.sampled_from([f"{word[:3]}*" for word in COSTLY_WORDS]),
+    st.sampled_from([f'"{a} {b}"~{n}' for a in COSTLY_WORDS for b in COSTLY_WORDS for n in (3, 9)]),
+)
+COSTLY_QUERY = st.builds(
+    lambda parts, joint: joint.join(parts),
+    st.lists(COSTLY_PART, min_size=10, max_size=60),
+    st.sampled_from([" NEAR/100 ", " ", " ONEAR/100 ", " /p ", " NEAR/50 "]),
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(COSTLY_QUERY)
+def test_a_costly_query_ends_within_seconds_matched_or_too_costly(query: str) -> None:
+    text = "cell unicorn mast india cell. " * 2000  # 60 kB, every word a place of every part
+    matcher = Matcher([compile_term("costly", query)])
+    started = time.perf_counter()
+
+    try:
+        matcher.match("", text)
+    except QueryCostError as exc:
+        assert exc.term == "costly"
+
+    assert time.perf_counter() - started < 30  # generous: about 2 s at most on 2 cores

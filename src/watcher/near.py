@@ -217,17 +217,22 @@ def together(
     rights: dict[tuple[int, int], list[Span]] = {}
     for span in sorted(right.spans):
         rights.setdefault(unit(span), []).append(span)
+    distinct = {key: set(spans) for key, spans in rights.items()}
     kept: set[Span] = set()
     shared: set[tuple[int, int]] = set()
     for one in left.spans:
         # Each left place, then the right places it pairs with, in order: as `pairs` adds
-        # them, which decides the clause a set keeps of equal spans.
+        # them, which decides the clause a set keeps of equal spans. A unit's right places
+        # are added with its first left place that pairs: later ones would add nothing new
+        # (each is in `kept` already or equal to that place), and adding them again made a
+        # paragraph of 10,000 places on both sides cost 10,000 times 10,000.
         key = unit(one)
-        others = [other for other in rights.get(key, ()) if other != one]
-        if others:
+        others = distinct.get(key, ())
+        if len(others) > 1 or (others and one not in others):
             kept.add(one)
-            kept.update(others)
-            shared.add(key)
+            if key not in shared:
+                kept.update(other for other in rights[key] if other != one)
+                shared.add(key)
     if not kept:
         return NOT_FOUND
     closeness = SCOPE_CLOSENESS[node.scope] * len(shared)
