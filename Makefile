@@ -21,6 +21,7 @@ test: $(BIN)/watcher  ## lint, type-check and run every test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/watcher terms eval tests/corpus --part held-out --min-recall 0.95 --min-precision 0.90
 	$(BIN)/pytest
 
 lock:  ## re-pin the lock files from pyproject.toml (needs the registry)
