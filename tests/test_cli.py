@@ -139,6 +139,7 @@ def test_hits_ndjson_is_one_object_per_line(site_config: Path) -> None:
     assert all(line.startswith('{"id": ') for line in lines)
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_the_same_cli() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "watcher", "--help"], capture_output=True, text=True, timeout=60
@@ -431,6 +432,7 @@ def test_poll_shows_a_redirect_url_with_its_control_characters_escaped(
     )
 
 
+@pytest.mark.slow
 def test_status_says_a_killed_service_is_not_running(tmp_path: Path) -> None:
     config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
     gone = subprocess.run(

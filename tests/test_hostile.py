@@ -125,6 +125,7 @@ def test_entries_without_links_or_dates_and_repeated_guids_are_parsed() -> None:
     assert parsed.entries[1].key == parsed.entries[2].key
 
 
+@pytest.mark.slow
 def test_an_entry_dated_in_the_future_is_stored_without_that_date(
     site: Site, tmp_path: Path
 ) -> None:
@@ -195,6 +196,7 @@ def test_a_query_built_to_be_slow_is_bounded_by_the_text() -> None:
     assert found.count == 10_000  # every alpha and every beta
 
 
+@pytest.mark.slow
 def test_a_feed_title_of_a_megabyte_is_stored_cut(site: Site, tmp_path: Path) -> None:
     site.put("/wire.rss", rss(item(title="Port " * 200_000 + "UNICORN mast")))
     site.fallback = None
@@ -525,6 +527,7 @@ def test_matching_a_costly_text_never_stalls_the_event_loop(site: Site, tmp_path
     assert longest < 0.5  # in the event loop, every other feed waited that long
 
 
+@pytest.mark.slow
 def test_a_term_too_costly_for_an_article_is_skipped_and_the_other_terms_still_hit(
     site: Site, tmp_path: Path
 ) -> None:

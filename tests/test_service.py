@@ -21,8 +21,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import Receiver, Site, write_config
-from test_deliver import SECRET, webhook_channel
+from conftest import (
+    SECRET,
+    Receiver,
+    Site,
+    hit_count,
+    stop,
+    wait_for,
+    webhook_channel,
+    write_config,
+)
 from watcher.cli import cli
 
 pytestmark = pytest.mark.slow
@@ -35,34 +43,6 @@ def start(config: Path) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-
-
-def wait_for(condition: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def hit_count(db: Path) -> int:
-    try:
-        with sqlite3.connect(db) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM hits").fetchone()[0])
-    except sqlite3.Error:
-        return 0
-
-
-def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
-    process.send_signal(signal.SIGTERM)
-    try:
-        output, _ = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-        pytest.fail(f"service did not stop within 20s after SIGTERM:\n{output}")
-    return process.returncode, output
 
 
 def test_service_polls_on_its_interval_and_stops_on_sigterm(
