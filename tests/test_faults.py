@@ -381,7 +381,8 @@ def test_a_poll_waiting_for_the_database_lock_leaves_the_event_loop_free(
         other.close()
 
     assert (result.status, result.new_articles, result.hits) == ("ok", 4, 2)  # it waited
-    assert longest < 1.0  # the loop ran on while the poll waited for the lock
+    # The loop ran on while the poll waited for the lock; blocking on it would stall 5 s.
+    assert longest < 2.5
 
 
 @pytest.mark.slow

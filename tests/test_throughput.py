@@ -235,8 +235,10 @@ def test_pages_waiting_for_a_slow_host_do_not_hold_up_other_hosts(
     asyncio.run(run())
 
     # The slow host's pages take 10 x 0.3 s one after another; the fast ones none of that.
+    # Held up behind the slow pages, the fast ones would end with the last of them, about
+    # 2-3 s in; compared with the slow feed's own time, the bound holds on a loaded machine.
     assert finished["Slow"] >= 3.0
-    assert finished["Fast"] < 1.5, finished
+    assert finished["Fast"] < finished["Slow"] / 2, finished
 
 
 @pytest.mark.slow
