@@ -500,8 +500,8 @@ def _repo_state_untouched() -> Iterator[None]:
 # --- the slow marker means what it says ----------------------------------------------------
 # `pytest -m "not slow"` (`make check`) is the quick loop, so a test that starts a server, a
 # subprocess, worker processes or the scheduler must be marked slow. Two checks keep it so:
-# collection refuses an unmarked test that asks for a server fixture, and while an unmarked
-# test runs, listening on a socket, starting a process or starting a scheduler fails it.
+# collection refuses an unmarked test that asks for a server fixture, and an unmarked test
+# that listens on a socket, starts a process or starts a scheduler fails at its teardown.
 
 SERVER_FIXTURES = frozenset(
     {"site", "fixture_site", "site_config", "polled", "mailbox", "receiver"}

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -408,9 +407,13 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        time.sleep(3)  # started, and waiting for the feed
+        # Interrupted once it waits for the feed (its connection arrived), not after a fixed
+        # sleep: on a loaded machine, 3 s ended some runs while Python was still importing.
+        silent.settimeout(60)
+        connection, _ = silent.accept()
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
+        connection.close()
 
     assert process.returncode == 130
     assert "Traceback" not in stderr and "Aborted" not in stderr
