@@ -415,7 +415,7 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
         _, stderr = process.communicate(timeout=30)
         connection.close()
 
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "Aborted" not in stderr
 
 
