@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint poll clean lock
+.PHONY: run test check lint poll clean lock
 
 $(BIN)/watcher: pyproject.toml requirements.lock requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(BIN)/watcher  ## lint, type-check and run every test
 	$(BIN)/mypy
 	$(BIN)/watcher terms eval tests/corpus --part held-out --min-recall 0.95 --min-precision 0.90
 	$(BIN)/pytest
+
+check: $(BIN)/watcher  ## the quick loop: lint and the unit tests (no servers, processes or scheduler)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/pytest -m "not slow" -q
 
 lock:  ## re-pin the lock files from pyproject.toml (needs the registry)
 	rm -rf /tmp/watcher-lock && $(PYTHON) -m venv /tmp/watcher-lock

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import gzip
 import hashlib
+import shutil
+import signal
 import socket
+import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -405,6 +410,79 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
+# --- helpers shared by the delivery and service tests ---------------------------------------
+
+
+# A webhook signing key in the Standard Webhooks format (tests set it as TEST_WEBHOOK_SECRET).
+SECRET = "whsec_" + base64.b64encode(b"a test key of twenty-four").decode()
+
+
+def channel_config(tmp_path: Path, polled: Path, channels: str, delivery: str = "") -> Path:
+    """A config whose database already holds the fixture site's five hits."""
+    shutil.copy(polled, tmp_path / "watcher.db")
+    extra = "[delivery]\n" + (delivery or 'retry_base = "1s"\nretry_max = "2s"') + "\n"
+    config = write_config(tmp_path, [("Coastline Daily", "https://coast.example/rss")], extra=extra)
+    with config.open("a") as file:
+        file.write("\n" + channels)
+    return config
+
+
+def email_channel(mailbox: Mailbox, **more: str) -> str:
+    lines = [
+        "[[channels]]",
+        'name = "desk"',
+        'type = "email"',
+        'host = "127.0.0.1"',
+        f"port = {mailbox.port}",
+        'security = "none"',
+        'from = "watcher@newsroom.example"',
+        'to = ["desk@newsroom.example", "editor@newsroom.example"]',
+        *(f"{key} = {value}" for key, value in more.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def webhook_channel(receiver: Receiver, **more: str) -> str:
+    lines = [
+        "[[channels]]",
+        'name = "hook"',
+        'type = "webhook"',
+        f'url = "{receiver.url}"',
+        'secret = "env:TEST_WEBHOOK_SECRET"',
+        'headers = { X-Team = "desk" }',
+        *(f"{key} = {value}" for key, value in more.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def wait_for(condition: object, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def hit_count(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM hits").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"service did not stop within 20s after SIGTERM:\n{output}")
+    return process.returncode, output
+
+
 @pytest.fixture(autouse=True)
 def _repo_state_untouched() -> Iterator[None]:
     """No test may write the checkout's own state/ (where `watcher run` keeps its database)."""
@@ -417,3 +495,75 @@ def _repo_state_untouched() -> Iterator[None]:
     before = files()
     yield
     assert files() == before, f"the test wrote {state}: give its config a [storage] in tmp_path"
+
+
+# --- the slow marker means what it says ----------------------------------------------------
+# `pytest -m "not slow"` (`make check`) is the quick loop, so a test that starts a server, a
+# subprocess, worker processes or the scheduler must be marked slow. Two checks keep it so:
+# collection refuses an unmarked test that asks for a server fixture, and an unmarked test
+# that listens on a socket, starts a process or starts a scheduler fails at its teardown.
+
+SERVER_FIXTURES = frozenset(
+    {"site", "fixture_site", "site_config", "polled", "mailbox", "receiver"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        f"{item.nodeid} (uses {', '.join(sorted(SERVER_FIXTURES & set(item.fixturenames)))})"
+        for item in items
+        if item.get_closest_marker("slow") is None
+        and SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests that start servers must be marked @pytest.mark.slow:\n  " + "\n  ".join(unmarked)
+        )
+
+
+_unmarked_test: list[str] = []  # the running test's id while it runs unmarked
+_started: list[str] = []  # what it started anyway
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    _started.clear()
+    if item.get_closest_marker("slow") is None:
+        _unmarked_test.append(item.nodeid)
+    try:
+        yield
+    finally:
+        _unmarked_test.clear()
+
+
+def _guarded(original: Callable[..., Any], what: str) -> Callable[..., Any]:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if _unmarked_test and what not in _started:
+            _started.append(what)
+        return original(*args, **kwargs)
+
+    return guarded
+
+
+def _guard_slow_starts() -> None:
+    import multiprocessing.process
+
+    from apscheduler.schedulers.base import BaseScheduler
+
+    socket.socket.listen = _guarded(socket.socket.listen, "a server")  # type: ignore[method-assign]
+    subprocess.Popen.__init__ = _guarded(subprocess.Popen.__init__, "a subprocess")  # type: ignore[method-assign]
+    process = multiprocessing.process.BaseProcess
+    process.start = _guarded(process.start, "worker processes")  # type: ignore[method-assign]
+    BaseScheduler.start = _guarded(BaseScheduler.start, "the scheduler")  # type: ignore[method-assign]
+
+
+_guard_slow_starts()
+
+
+@pytest.fixture(autouse=True)
+def _slow_marker_kept() -> Iterator[None]:
+    """Fails an unmarked test, once it has run, if it started a server, a subprocess, worker
+    processes or the scheduler."""
+    yield
+    if _unmarked_test and _started:
+        pytest.fail(f"this test starts {' and '.join(_started)}: mark it @pytest.mark.slow")

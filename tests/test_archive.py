@@ -25,6 +25,9 @@ from conftest import write_config
 from watcher.cli import cli
 from watcher.store import Store
 
+# Every test reads the database the `polled` fixture fills from a loopback site.
+pytestmark = pytest.mark.slow
+
 T1, T2, T3, T4 = (
     "JWG on critical minerals",
     "India–Japan AI Dialogue",
@@ -217,7 +220,11 @@ def test_show_prints_the_whole_article_with_every_match_marked(config: Path) -> 
         " as last girder spans the Narmada"
     )
     assert slug(lines[1]) == "a2"
-    assert lines[2] == "feed: Coastline Daily (also Eastern Ledger)"
+    # Both feeds carry the article and are polled at once: either may have stored it first.
+    assert lines[2] in {
+        "feed: Coastline Daily (also Eastern Ledger)",
+        "feed: Eastern Ledger (also Coastline Daily)",
+    }
     assert lines[4].startswith(f"hit {hit_id(config, 'a2')}: {T4}, score ")
     body = "\n".join(lines[6:])
     assert "**NHSRCL**" in body
@@ -519,7 +526,6 @@ def test_export_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe(
     assert read and len(read[0].splitlines()) == 6  # the header and five hits
 
 
-@pytest.mark.slow
 def test_a_database_locked_by_another_process_is_a_one_line_error(config: Path) -> None:
     holder = sqlite3.connect(config.parent / "watcher.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock past our busy timeout

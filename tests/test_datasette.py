@@ -145,6 +145,7 @@ def page(url: str) -> str:
 # --- the metadata file -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_metadata_describes_every_column_of_the_main_tables(db: Path) -> None:
     """A migration that adds a column fails here until the column is described."""
     tables = metadata()["databases"]["watcher"]["tables"]
@@ -169,6 +170,7 @@ def test_the_metadata_has_the_documented_canned_queries() -> None:
 # --- canned queries through Datasette ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_hits_this_week_lists_the_five_fixture_hits_newest_first(db: Path) -> None:
     found = rows(db, "hits_this_week")
 
@@ -186,6 +188,7 @@ def test_hits_this_week_lists_the_five_fixture_hits_newest_first(db: Path) -> No
     assert len({row["hit_id"] for row in found}) == 5
 
 
+@pytest.mark.slow
 def test_hits_this_week_leaves_out_hits_older_than_seven_days(db: Path) -> None:
     now = datetime.now(UTC)
     # Just outside the window, on the same calendar day as its start: comparing against
@@ -210,6 +213,7 @@ def test_hits_this_week_leaves_out_hits_older_than_seven_days(db: Path) -> None:
     assert found[-1]["term"] == T2  # the oldest of them comes last
 
 
+@pytest.mark.slow
 def test_hits_per_term_counts_hits_and_stories(db: Path) -> None:
     found = rows(db, "hits_per_term")
 
@@ -224,6 +228,7 @@ def test_hits_per_term_counts_hits_and_stories(db: Path) -> None:
     assert rows(db, "hits_per_term", days="7") == found
 
 
+@pytest.mark.slow
 def test_hits_per_term_with_days_counts_only_that_many_days(db: Path) -> None:
     execute(db, "UPDATE hits SET found_at = ? WHERE term = ?", "2025-01-06T09:00:00+00:00", T1)
     execute(
@@ -243,6 +248,7 @@ def test_hits_per_term_with_days_counts_only_that_many_days(db: Path) -> None:
     assert len(ever) == 4
 
 
+@pytest.mark.slow
 def test_top_outlets_counts_hits_carried_and_stories_reported_first(db: Path) -> None:
     found = {row["feed"]: row for row in rows(db, "top_outlets")}
 
@@ -259,6 +265,7 @@ def test_top_outlets_counts_hits_carried_and_stories_reported_first(db: Path) ->
     assert min(found[COAST]["first_reports"], found[LEDGER]["first_reports"]) >= 1
 
 
+@pytest.mark.slow
 def test_first_reports_names_the_outlet_that_reported_a_term_first(db: Path) -> None:
     jwg = rows(db, "first_reports", term="JWG")
     antenna = rows(db, "first_reports", term="unicorn")  # LIKE ignores ASCII case
@@ -276,6 +283,7 @@ def test_first_reports_names_the_outlet_that_reported_a_term_first(db: Path) -> 
     assert rows(db, "first_reports", term="no such term") == []
 
 
+@pytest.mark.slow
 def test_search_hits_finds_text_in_titles_and_snippets(db: Path) -> None:
     viaduct = rows(db, "search_hits", text="NARMADA")  # in a2's title only
     nhsrcl = rows(db, "search_hits", text="NHSRCL")  # in the snippets of a2 and a8
@@ -286,6 +294,7 @@ def test_search_hits_finds_text_in_titles_and_snippets(db: Path) -> None:
     assert rows(db, "search_hits") == []  # nothing asked, nothing listed
 
 
+@pytest.mark.slow
 def test_datasette_sees_hits_the_service_commits_while_it_runs(db: Path) -> None:
     """Not --immutable: Datasette reads the live WAL database, as the service writes it."""
 
@@ -311,6 +320,7 @@ def test_datasette_sees_hits_the_service_commits_while_it_runs(db: Path) -> None
 # --- tables ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_documented_table_page_loads_with_its_descriptions(db: Path) -> None:
     tables = metadata()["databases"]["watcher"]["tables"]
     responses = get(db, *(f"/watcher/{table}" for table in DOCUMENTED))
@@ -323,6 +333,7 @@ def test_every_documented_table_page_loads_with_its_descriptions(db: Path) -> No
             assert f"<dt>{column}</dt><dd>{markupsafe.escape(text)}</dd>" in html, table
 
 
+@pytest.mark.slow
 def test_the_hits_table_is_sorted_newest_first(db: Path) -> None:
     execute(db, "UPDATE hits SET found_at = ? WHERE term = ?", "2025-01-06T09:00:00+00:00", T2)
     (response,) = get(db, "/watcher/hits.json?_shape=objects")
@@ -336,6 +347,7 @@ def test_the_hits_table_is_sorted_newest_first(db: Path) -> None:
     assert times == sorted(times, reverse=True)
 
 
+@pytest.mark.slow
 def test_internal_tables_are_hidden(db: Path) -> None:
     database, index = get(db, "/watcher.json", "/")
 
@@ -347,6 +359,7 @@ def test_internal_tables_are_hidden(db: Path) -> None:
     assert "article_bands" not in index.text
 
 
+@pytest.mark.slow
 def test_the_database_page_lists_the_canned_queries(db: Path) -> None:
     (response,) = get(db, "/watcher.json")
 
@@ -356,6 +369,7 @@ def test_the_database_page_lists_the_canned_queries(db: Path) -> None:
 # --- the SQL itself, without Datasette ----------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_every_canned_query_runs_on_the_real_schema(db: Path, name: str) -> None:
     """Plain sqlite3, as Datasette binds them: missing parameters are empty strings."""

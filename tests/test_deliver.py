@@ -6,7 +6,6 @@ import base64
 import email
 import email.policy
 import json
-import shutil
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,16 @@ import pytest
 from click.testing import CliRunner, Result
 from standardwebhooks.webhooks import Webhook
 
-from conftest import ROOT, Mailbox, Receiver, write_config
+from conftest import (
+    ROOT,
+    SECRET,
+    Mailbox,
+    Receiver,
+    channel_config,
+    email_channel,
+    webhook_channel,
+    write_config,
+)
 from watcher.cli import cli
 from watcher.deliver.dispatch import retry_delay
 from watcher.models import Article, Entry, Match
@@ -26,7 +34,6 @@ from watcher.store import Reading, Store
 
 pytestmark = pytest.mark.slow
 
-SECRET = "whsec_" + base64.b64encode(b"a test key of twenty-four").decode()
 SCHEMA = json.loads((ROOT / "docs" / "webhook.schema.json").read_text())
 # The five hits the fixture site yields (see test_pipeline_e2e.py), by term.
 SITE_HITS = {
@@ -39,44 +46,6 @@ SITE_HITS = {
 
 def invoke(config: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
-
-
-def channel_config(tmp_path: Path, polled: Path, channels: str, delivery: str = "") -> Path:
-    """A config whose database already holds the fixture site's five hits."""
-    shutil.copy(polled, tmp_path / "watcher.db")
-    extra = "[delivery]\n" + (delivery or 'retry_base = "1s"\nretry_max = "2s"') + "\n"
-    config = write_config(tmp_path, [("Coastline Daily", "https://coast.example/rss")], extra=extra)
-    with config.open("a") as file:
-        file.write("\n" + channels)
-    return config
-
-
-def email_channel(mailbox: Mailbox, **more: str) -> str:
-    lines = [
-        "[[channels]]",
-        'name = "desk"',
-        'type = "email"',
-        'host = "127.0.0.1"',
-        f"port = {mailbox.port}",
-        'security = "none"',
-        'from = "watcher@newsroom.example"',
-        'to = ["desk@newsroom.example", "editor@newsroom.example"]',
-        *(f"{key} = {value}" for key, value in more.items()),
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def webhook_channel(receiver: Receiver, **more: str) -> str:
-    lines = [
-        "[[channels]]",
-        'name = "hook"',
-        'type = "webhook"',
-        f'url = "{receiver.url}"',
-        'secret = "env:TEST_WEBHOOK_SECRET"',
-        'headers = { X-Team = "desk" }',
-        *(f"{key} = {value}" for key, value in more.items()),
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def parsed(data: bytes) -> EmailMessage:

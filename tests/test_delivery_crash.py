@@ -25,9 +25,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Receiver, Site, write_config
-from test_deliver import SECRET, channel_config, webhook_channel
-from test_service import hit_count, stop, wait_for
+from conftest import (
+    SECRET,
+    Receiver,
+    Site,
+    channel_config,
+    hit_count,
+    stop,
+    wait_for,
+    webhook_channel,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ PAGE = (Path(__file__).parent / "fixtures" / "site" / "articles" / "a1.html").re
 # About 1.5 MB of paragraphs: trafilatura takes over two seconds on it.
 SLOW_PAGE = (
     "<html><body><article>"
-    + "".join(f"<p>Paragraph {n} on harbour dredging and the rail spur.</p>" for n in range(20_000))
+    + "".join(f"<p>Paragraph {n} on harbour dredging and the rail spur.</p>" for n in range(60_000))
     + "</article></body></html>"
 ).encode()
 
@@ -39,7 +39,9 @@ def test_a_page_past_its_deadline_is_stopped_and_the_workers_go_on() -> None:
 
     stopped_after, after = asyncio.run(run())
 
-    assert stopped_after < 1.5
+    # In full the page takes about 5 s to extract (more on a loaded machine); stopped at the
+    # deadline it costs the 0.5 s and a worker's restart.
+    assert stopped_after < 3.0
     assert after is not None and "Joint Working Group on Critical Minerals" in after.text
 
 

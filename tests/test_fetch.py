@@ -304,7 +304,7 @@ def test_a_server_trickling_its_body_is_abandoned_at_the_deadline(site: Site) ->
     with pytest.raises(FetchError, match=r"slow\.xml: timed out after 2s"):
         get(settings, f"{site.base}/slow.xml")
 
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 10  # the whole trickled body would take 55 s
 
 
 def test_a_redirect_loop_ends_at_the_redirect_limit(site: Site) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import write_config
 from watcher.logs import KeyValueFormatter, TerminalFormatter
 
@@ -33,6 +35,7 @@ def test_values_with_quotes_and_newlines_stay_on_one_line() -> None:
     assert "\n" not in line
 
 
+@pytest.mark.slow
 def test_poll_logs_key_value_lines_under_journald(tmp_path: Path) -> None:
     config = write_config(tmp_path, [("Closed Port", "http://127.0.0.1:9/feed.xml")])
 
@@ -49,6 +52,7 @@ def test_poll_logs_key_value_lines_under_journald(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_terminal_log_lines_are_plain_text(tmp_path: Path) -> None:
     config = write_config(tmp_path, [("Closed Port", "http://127.0.0.1:9/feed.xml")])
 

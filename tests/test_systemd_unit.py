@@ -12,6 +12,7 @@ import pytest
 UNIT = Path(__file__).resolve().parent.parent / "systemd" / "watcher.service"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not installed")
 def test_unit_file_verifies(tmp_path: Path) -> None:
     # Point ExecStart at this checkout's console script, which verify checks exists.

@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from conftest import LoopbackInternet, Site, write_config
 from watcher.cluster import simhash
 from watcher.config import load_config
@@ -76,6 +78,7 @@ def poll_with(site: Site, tmp_path: Path, connections: int = 16) -> Counting:
     return extractor
 
 
+@pytest.mark.slow
 def test_pages_fetched_but_not_yet_extracted_are_bounded(site: Site, tmp_path: Path) -> None:
     """Fetching outruns extraction; without a bound every page of the cycle waits in memory."""
     site.put("/feed.xml", feed(40, site.base))
@@ -89,6 +92,7 @@ def test_pages_fetched_but_not_yet_extracted_are_bounded(site: Site, tmp_path: P
     assert 1 <= extractor.most_in_hand <= 3, extractor.most_in_hand
 
 
+@pytest.mark.slow
 def test_page_metadata_is_read_only_when_the_feed_lacks_a_title_or_date(
     site: Site, tmp_path: Path
 ) -> None:
@@ -121,6 +125,7 @@ def test_without_metadata_the_feed_headline_is_cut_from_the_text() -> None:
     assert bare.text.startswith("The ferry timetable for week 0")
 
 
+@pytest.mark.slow
 def test_two_feeds_sharing_stories_store_each_once_in_one_transaction_each(
     site: Site, tmp_path: Path
 ) -> None:
@@ -169,6 +174,7 @@ ITEMS_REVERSED = (
 )
 
 
+@pytest.mark.slow
 def test_the_story_fingerprint_from_the_worker_is_the_one_the_store_would_compute(
     site: Site, tmp_path: Path
 ) -> None:
@@ -186,6 +192,7 @@ def test_the_story_fingerprint_from_the_worker_is_the_one_the_store_would_comput
         assert expected is not None and stored % 2**64 == expected
 
 
+@pytest.mark.slow
 def test_pages_waiting_for_a_slow_host_do_not_hold_up_other_hosts(
     site: Site, tmp_path: Path
 ) -> None:
@@ -228,10 +235,13 @@ def test_pages_waiting_for_a_slow_host_do_not_hold_up_other_hosts(
     asyncio.run(run())
 
     # The slow host's pages take 10 x 0.3 s one after another; the fast ones none of that.
+    # Held up behind the slow pages, the fast ones would end with the last of them, about
+    # 2-3 s in; compared with the slow feed's own time, the bound holds on a loaded machine.
     assert finished["Slow"] >= 3.0
-    assert finished["Fast"] < 1.5, finished
+    assert finished["Fast"] < finished["Slow"] / 2, finished
 
 
+@pytest.mark.slow
 def test_feeds_polled_at_once_are_bounded(site: Site, tmp_path: Path) -> None:
     """Each feed being polled holds its entries and their tasks; without a bound a cycle
     over every feed held all of them at once (the main process grew with the feed count)."""
