@@ -21,8 +21,8 @@ from pathlib import Path
 
 from watcher.config import load_config
 from watcher.extract import extract_page
-from watcher.terms import Matcher, Term, compile_term
-from watcher.words import split
+from watcher.match.terms import Matcher, Term, compile_term
+from watcher.match.words import split
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"

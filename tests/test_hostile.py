@@ -29,11 +29,11 @@ from watcher.errors import ExtractError, FeedError
 from watcher.extract import Extractor
 from watcher.feeds import parse_feed, plain_text
 from watcher.formats import render_hits
+from watcher.match.terms import Matcher, compile_term
 from watcher.models import Digest, Hit, Story, TermGroup
 from watcher.pipeline import fingerprint, poll_once
 from watcher.store import Store
 from watcher.store.database import MAX_TITLE_CHARS
-from watcher.terms import Matcher, compile_term
 
 EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "200"))
 URL = "https://wire.example/feed.xml"

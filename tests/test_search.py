@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from watcher.errors import QueryError
+from watcher.match.query import parse, resolve_aliases
 from watcher.models import Article, Entry, Match
-from watcher.query import parse, resolve_aliases
 from watcher.search import search, to_fts
 from watcher.store import Reading, Store, fulltext
 

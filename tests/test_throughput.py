@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import LoopbackInternet, Site, write_config
-from watcher.cluster import simhash
 from watcher.config import load_config
 from watcher.extract import Extractor, extract_page
 from watcher.fetch import Fetcher
+from watcher.match.cluster import simhash
 from watcher.models import Extracted
 from watcher.pipeline import Poller
 from watcher.store import Store

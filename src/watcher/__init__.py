@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # the names as type checkers see them (`X as X`: re-exported)
     from watcher.errors import QueryError as QueryError
     from watcher.errors import StoreError as StoreError
     from watcher.errors import WatcherError as WatcherError
+    from watcher.match.terms import Term as Term
+    from watcher.match.terms import compile_term as compile_term
+    from watcher.match.terms import match_terms as match_terms
     from watcher.models import Article as Article
     from watcher.models import Entry as Entry
     from watcher.models import Hit as Hit
@@ -28,9 +31,6 @@ if TYPE_CHECKING:  # the names as type checkers see them (`X as X`: re-exported)
     from watcher.pipeline import Poller as Poller
     from watcher.pipeline import PollResult as PollResult
     from watcher.store import Store as Store
-    from watcher.terms import Term as Term
-    from watcher.terms import compile_term as compile_term
-    from watcher.terms import match_terms as match_terms
 
 _SURFACE = {
     "Article": "watcher.models",
@@ -47,11 +47,11 @@ _SURFACE = {
     "QueryError": "watcher.errors",
     "Store": "watcher.store",
     "StoreError": "watcher.errors",
-    "Term": "watcher.terms",
+    "Term": "watcher.match.terms",
     "WatcherError": "watcher.errors",
-    "compile_term": "watcher.terms",
+    "compile_term": "watcher.match.terms",
     "load_config": "watcher.config",
-    "match_terms": "watcher.terms",
+    "match_terms": "watcher.match.terms",
 }
 __all__ = list(_SURFACE)
 

@@ -18,8 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from watcher.channels import ChannelConfig, DeliveryConfig, channel_configs, delivery_config
 from watcher.errors import AliasError, ConfigError, QueryError
-from watcher.query import Node, resolve_aliases
-from watcher.terms import Term, compile_term
+from watcher.match import Node, Term, compile_term, resolve_aliases
 from watcher.tomlcheck import TOP, Checker, Where
 from watcher.tomlcheck import parse_duration as parse_duration
 

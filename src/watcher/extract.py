@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pebble
 
-from watcher.cluster import simhash
 from watcher.errors import ExtractError, FeedError
+from watcher.match import simhash
 from watcher.models import Extracted, ParsedFeed
 
 if TYPE_CHECKING:

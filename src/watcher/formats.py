@@ -19,6 +19,7 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any, TextIO
 
+from watcher.match import Term
 from watcher.models import (
     Delivery,
     FeedStatus,
@@ -29,7 +30,6 @@ from watcher.models import (
     StoredArticle,
     TermCount,
 )
-from watcher.terms import Term
 
 FORMATS = ("table", "json", "ndjson", "csv")
 HIT_FIELDS = (

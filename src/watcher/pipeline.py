@@ -24,6 +24,7 @@ from watcher.errors import ExtractError, FeedError, FetchError, QueryCostError
 from watcher.extract import MIN_TEXT_CHARS, Extractor, capped, text_amount
 from watcher.feeds import canonical_url, discover, parse_feed
 from watcher.fetch import Fetcher
+from watcher.match import Matcher
 from watcher.models import Article, Entry, Extracted, Match
 from watcher.schedule import (
     adaptive_interval,
@@ -32,7 +33,6 @@ from watcher.schedule import (
     plan_next,
 )
 from watcher.store import PollRecord, Reading, Store
-from watcher.terms import Matcher
 
 log = logging.getLogger(__name__)
 

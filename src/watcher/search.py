@@ -15,12 +15,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from watcher.errors import QueryError
+from watcher.match import Matcher, compile_term, index_text
+from watcher.match.query import AnyOf, Field, Leaf, Near, Node, Not
 from watcher.models import Match, SearchResult, StoredArticle
-from watcher.query import AnyOf, Field, Leaf, Near, Node, Not
 from watcher.store import Store
 from watcher.store.fulltext import RANKED
-from watcher.terms import Matcher, compile_term
-from watcher.words import index_text
 
 NEAR_SLACK = 2  # the index counts "snake_case" as two words, the matcher as one
 

@@ -23,10 +23,10 @@ from watcher.formats import (
     render_stats,
     write_hits,
 )
+from watcher.match import Matcher
 from watcher.models import SORTS, HitQuery
 from watcher.search import search as search_articles
 from watcher.store import Store
-from watcher.terms import Matcher
 
 STATS_SPAN = {"day": timedelta(days=30), "week": timedelta(weeks=26)}  # without --since
 

@@ -18,14 +18,20 @@ from watcher.cli.base import (
     terminal_width,
 )
 from watcher.errors import FetchError
-from watcher.evaluation import PARTS, evaluate, render_evaluation
 from watcher.formats import (
     render_matches,
     render_terms,
 )
-from watcher.misses import explain_miss, render_miss
+from watcher.match import (
+    PARTS,
+    Matcher,
+    compile_term,
+    evaluate,
+    explain_miss,
+    render_evaluation,
+    render_miss,
+)
 from watcher.pipeline import fetch_article
-from watcher.terms import Matcher, compile_term
 
 
 @cli.group()

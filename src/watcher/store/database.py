@@ -27,9 +27,9 @@ from typing import ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
-from watcher.cluster import MAX_DISTANCE, bands, distance, simhash
 from watcher.config import Config, FeedConfig
 from watcher.errors import DamagedError, StoreError
+from watcher.match.cluster import MAX_DISTANCE, bands, distance, simhash
 from watcher.models import Article, Entry, FeedStatus, Match
 from watcher.store.archive import Archive
 from watcher.store.fulltext import FullText

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from watcher.errors import StoreError
-from watcher.words import index_text
+from watcher.match import index_text
 
 migrations = Migrations("watcher")
 

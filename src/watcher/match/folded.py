@@ -6,7 +6,7 @@ folded text has its words where the text has them: `fold_in_place` makes
 sure of that, and `FoldedWords` then finds a query's words by searching the
 folded text (in C) and checking the few places found, instead of splitting
 the whole text into words in Python (~300 µs for 5 kB). For the rare text
-that folding would change in shape, `watcher.words.Words` splits it.
+that folding would change in shape, `watcher.match.words.Words` splits it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import regex
 
-from watcher.words import BETWEEN, Phrase, Ranges, inside, kind, same, word_pattern
+from watcher.match.words import BETWEEN, Phrase, Ranges, inside, kind, same, word_pattern
 
 
 @dataclass(frozen=True)

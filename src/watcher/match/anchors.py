@@ -15,16 +15,23 @@ import string
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import ahocorasick
 import ahocorasick_rs
 
-from watcher.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not, positive
-from watcher.words import joins
+from watcher.match.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not, positive
+from watcher.match.words import joins
 
-if TYPE_CHECKING:
-    from watcher.terms import Term
+
+class Anchored(Protocol):
+    """What the scan needs of a term (a `watcher.match.terms.Term`): its tree and anchor words."""
+
+    @property
+    def tree(self) -> Node: ...
+
+    @property
+    def anchors(self) -> tuple[Leaf, ...]: ...
 
 
 def anchors_of(node: Node) -> list[Leaf]:
@@ -74,7 +81,7 @@ def needed(node: Node) -> Groups | None:
     (~1 against ~3.5 µs). The right side of a NEAR counts too: a search of
     the whole text for its words (~5 µs for two absent from 5 kB) costs less
     than counting words around the left side's places and looking for them
-    there (~13 µs, `watcher.near.around`), and in the benchmark 132 of 330
+    there (~13 µs, `watcher.match.near.around`), and in the benchmark 132 of 330
     NEAR terms picked by their left side lack their right side.
     """
     if isinstance(node, Leaf):
@@ -196,7 +203,7 @@ class Anchors:
     the folded text by pyahocorasick.
     """
 
-    def __init__(self, terms: Sequence[Term]) -> None:
+    def __init__(self, terms: Sequence[Anchored]) -> None:
         anchors: dict[str, tuple[set[int], set[int]]] = {}  # word -> (whole-word, prefix) terms
         for index, term in enumerate(terms):
             for leaf in term.anchors:
@@ -258,7 +265,7 @@ class Anchors:
         return sorted(found)
 
 
-def _checks(terms: Sequence[Term]) -> dict[int, Check]:
+def _checks(terms: Sequence[Anchored]) -> dict[int, Check]:
     """What to check for terms (by index) whose `possible` an anchor word alone can't answer.
 
     For a phrase or NEAR; for "a OR b*" or "a AND NOT b", finding a or b

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from watcher.words import forms, split
+from watcher.match.words import forms, split
 
 BITS = 64
 MAX_DISTANCE = 10  # bits: above every measured copy, far below every distinct pair

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from watcher.near import sloppy
-from watcher.query import MAX_NEAR, AllOf, AnyOf, Field, Leaf, Near, Node, Not
-from watcher.snippets import snippet
-from watcher.spans import TEXT, TITLE, Span
-from watcher.terms import Term, _Article, _evaluate
+from watcher.match.near import sloppy
+from watcher.match.query import MAX_NEAR, AllOf, AnyOf, Field, Leaf, Near, Node, Not
+from watcher.match.snippets import snippet
+from watcher.match.spans import TEXT, TITLE, Span
+from watcher.match.terms import Term, _Article, _evaluate
 
 _FIELDS = {"title": (TITLE,), "text": (TEXT,)}
 _PLACE = {TITLE: "title", TEXT: "text"}

@@ -10,7 +10,7 @@ Each word is compared in two forms: folded (NFKC, so full-width letters equal
 ASCII ones, then case-folded) and, for case-sensitive query parts, exact
 (NFKC only).
 
-Matching finds a query's words in an article through `watcher.folded.FoldedWords`
+Matching finds a query's words in an article through `watcher.match.folded.FoldedWords`
 (the folded text searched in place, the fast and usual way) or `Words` here
 (the text split into words, for the rare text whose folding moves characters);
 both give the same answers, which tests/test_terms.py checks.

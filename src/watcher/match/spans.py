@@ -1,7 +1,7 @@
 """Spans: where the parts of a query match in an article's title and text.
 
-Evaluating a query (`watcher.terms`) tells for each part whether it matched
-and the spans of words where; NEAR (`watcher.near`) compares the spans of its
+Evaluating a query (`watcher.match.terms`) tells for each part whether it matched
+and the spans of words where; NEAR (`watcher.match.near`) compares the spans of its
 two sides, and a `Match` is explained from the spans of the whole query.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from watcher.errors import QueryCostError
-from watcher.folded import FoldedWords
-from watcher.words import Words
+from watcher.match.folded import FoldedWords
+from watcher.match.words import Words
 
 TITLE, TEXT = 0, 1
 Fields = tuple[FoldedWords | Words, FoldedWords | Words]  # an article's title and text
@@ -44,8 +44,8 @@ FOUND = Found(True, [])  # nor this: matched, no places (NOT, or `spans` not wan
 
 
 # Work one query may do on one text (`Budget`): places of its words looked at and
-# places NEAR compares, weighted by what each costs (see `watcher.terms._spend_places`
-# and `watcher.near.pairs`); 2,000,000 units take 1-2 s. The seeded terms spend at
+# places NEAR compares, weighted by what each costs (see `watcher.match.terms._spend_places`
+# and `watcher.match.near.pairs`); 2,000,000 units take 1-2 s. The seeded terms spend at
 # most ~15,000 on 5 MB of news text, `the*` ~230,000; 40 chained NEAR/100 on a word
 # found everywhere would take billions. Figures: bench/README.md (cost_bench.py).
 WORK_BUDGET = 2_000_000

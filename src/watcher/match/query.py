@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from watcher.errors import AliasError, QueryError
-from watcher.words import forms, split
+from watcher.match.words import forms, split
 
 FIELDS = ("title", "text")
 MAX_QUERY_CHARS = 4000

@@ -2,11 +2,11 @@
 
 `Matcher` holds many terms and looks at an article once: an Aho-Corasick
 automaton of each term's anchor words picks the few terms that could match
-(`watcher.anchors`; cost grows with the text, not with the number of terms),
+(`watcher.match.anchors`; cost grows with the text, not with the number of terms),
 and only those are evaluated, by searching the folded text for their words
 where they are (`FoldedWords`) rather than splitting the article into words.
-Evaluating a query gives the spans where its parts match (`watcher.spans`),
-which NEAR compares (`watcher.near`). Each `Match` explains itself: the
+Evaluating a query gives the spans where its parts match (`watcher.match.spans`),
+which NEAR compares (`watcher.match.near`). Each `Match` explains itself: the
 query clauses that matched, a snippet and the matched spans within it, and a
 score.
 
@@ -24,16 +24,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from watcher.anchors import Anchors, anchors_of
 from watcher.errors import QueryCostError
-from watcher.folded import FoldedWords, fold_in_place
+from watcher.match.anchors import Anchors, anchors_of
+from watcher.match.folded import FoldedWords, fold_in_place
+from watcher.match.near import Windows, around, pairs, sloppy, together
+from watcher.match.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not, parse
+from watcher.match.snippets import merged, snippet
+from watcher.match.spans import FOUND, NOT_FOUND, TEXT, TITLE, Budget, Fields, Found, Span
+from watcher.match.words import Words
 from watcher.models import Match
-from watcher.near import Windows, around, pairs, sloppy, together
-from watcher.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not, parse
-from watcher.snippets import merged, snippet
-from watcher.spans import FOUND, NOT_FOUND, TEXT, TITLE, Budget, Fields, Found, Span
 from watcher.units import paragraph_starts, sentence_starts
-from watcher.words import Words
 
 TITLE_WEIGHT = 3.0  # a match in the headline says more than one deep in the text
 _FIELD_IDS = {"title": TITLE, "text": TEXT}
@@ -52,7 +52,7 @@ class Term:
 
 def compile_term(name: str, query: str, aliases: Mapping[str, Node] | None = None) -> Term:
     """Parse `query` into a `Term`, `@name` standing for `aliases[name]` (see
-    `watcher.query.resolve_aliases`); raise `QueryError` naming the position of a mistake."""
+    `watcher.match.query.resolve_aliases`); raise `QueryError` naming the position of a mistake."""
     tree = parse(query, aliases)
     return Term(name=name, query=query, tree=tree, anchors=tuple(anchors_of(tree)))
 
@@ -129,7 +129,7 @@ def _evaluate(
 ) -> Found:
     """Whether `node` matches in the article's `fields`, and where (unless `spans` is False).
 
-    With `within` (for queries of words alone, see `watcher.near.around`): only places that
+    With `within` (for queries of words alone, see `watcher.match.near.around`): only places that
     start in those windows count.
     """
     if isinstance(node, Leaf):
@@ -258,7 +258,7 @@ class Matcher:
     """Matches many terms against articles; build it once per set of terms.
 
     One scan of the folded article for every term's anchor words
-    (`watcher.anchors.Anchors`) picks the terms that could match; only those
+    (`watcher.match.anchors.Anchors`) picks the terms that could match; only those
     are evaluated. Cost grows with the text and with the terms that concern
     the article, not with the number of terms.
     """

@@ -15,10 +15,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Sequence
 
-from watcher.folded import FoldedWords
-from watcher.query import AnyOf, Field, Leaf, Near, Node
-from watcher.spans import NOT_FOUND, Budget, Fields, Found, Span
-from watcher.words import Ranges, Words
+from watcher.match.folded import FoldedWords
+from watcher.match.query import AnyOf, Field, Leaf, Near, Node
+from watcher.match.spans import NOT_FOUND, Budget, Fields, Found, Span
+from watcher.match.words import Ranges, Words
 
 Windows = tuple[Ranges, Ranges]  # in the title and in the text (see `Words.around`)
 _FEW = 4  # left places at most for `around`, each costing ~3 µs of counting words around it

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from watcher.words import HARD
+from watcher.match.words import HARD
 
 SNIPPET_BEFORE = 90  # characters of context before the first match
 SNIPPET_AFTER = 150  # and after it

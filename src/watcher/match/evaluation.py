@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from watcher.errors import ArgumentError
-from watcher.terms import Matcher, Term
+from watcher.match.terms import Matcher, Term
 
 PARTS = ("all", "tuning", "held-out")
 HEADER_KEYS = ("title", "lang", "expect", "note")
