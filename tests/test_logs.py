@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from conftest import write_config
-from watcher.logs import KeyValueFormatter, TerminalFormatter
+from watcher.ops.logs import KeyValueFormatter, TerminalFormatter
 
 
 def record(message: str, *args: object, **extra: object) -> logging.LogRecord:

@@ -8,7 +8,6 @@ Picking which hits a channel gets is the outbox's job (store/outbox.py).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,12 +17,11 @@ from zoneinfo import ZoneInfo
 import jinja2
 import markupsafe
 
-from watcher.formats import UNPRINTABLE
 from watcher.models import Digest, FeedStatus, Hit, Story, TermGroup
+from watcher.ops.text import LINE_BREAKS, UNPRINTABLE
 
 SUBJECT_TITLE_CHARS = 90
 NAMED_OUTLETS = 5  # "reported by 7 outlets: A, B, C, D, E and 2 more"
-_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def _printable(value: Any) -> Any:
@@ -119,7 +117,7 @@ def long_failing(
 def one_line(text: str) -> str:
     """Text safe for a header or a subject: no line breaks, control characters or bidi
     overrides and isolates (which make a subject read differently from what it holds)."""
-    return " ".join(UNPRINTABLE.sub("", _LINE_BREAKS.sub(" ", text)).split())
+    return " ".join(UNPRINTABLE.sub("", LINE_BREAKS.sub(" ", text)).split())
 
 
 def subject(digest: Digest) -> str:

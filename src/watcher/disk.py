@@ -18,7 +18,7 @@ from pathlib import Path
 
 from watcher.config import Config
 from watcher.errors import StoreError
-from watcher.notify import notify
+from watcher.ops.notify import notify
 from watcher.store import Store
 
 log = logging.getLogger(__name__)

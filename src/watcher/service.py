@@ -57,9 +57,9 @@ from watcher.disk import open_when_room
 from watcher.errors import DamagedError, WatcherError
 from watcher.extract import Extractor
 from watcher.fetch import Fetcher
-from watcher.lock import service_lock
 from watcher.models import FeedStatus, ServiceStatus
-from watcher.notify import notify, watchdog_interval
+from watcher.ops.lock import service_lock
+from watcher.ops.notify import notify, watchdog_interval
 from watcher.pipeline import Poller
 from watcher.schedule import ADAPTIVE, INTERVAL, network_quorum
 from watcher.store import Pruned, Store

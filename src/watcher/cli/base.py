@@ -16,7 +16,6 @@ from typing import Any
 
 import click
 
-from watcher import logs
 from watcher.config import (
     ENV_CONFIG,
     Config,
@@ -25,7 +24,9 @@ from watcher.config import (
     parse_duration,
 )
 from watcher.errors import ArgumentError, ConfigError, QueryError, WatcherError
-from watcher.formats import FORMATS, escape_controls
+from watcher.formats import FORMATS
+from watcher.ops import logs
+from watcher.ops.text import escape_controls
 from watcher.store import Store
 
 EXIT_FAILED = 1

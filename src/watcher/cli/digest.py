@@ -18,7 +18,8 @@ from watcher.cli.base import (
 )
 from watcher.deliver.dispatch import Dispatcher, Outcome, deliver_now
 from watcher.digest import render, to_json
-from watcher.formats import escape_controls, json_text, plural, render_deliveries
+from watcher.formats import json_text, plural, render_deliveries
+from watcher.ops.text import escape_controls
 
 
 @cli.group()

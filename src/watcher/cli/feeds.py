@@ -13,7 +13,8 @@ from watcher.cli.base import (
     cli,
 )
 from watcher.feedlist import NewFeed, add_feeds, from_opml, remove_feed, set_feed_enabled, to_opml
-from watcher.formats import escape_controls, plural, render_feeds
+from watcher.formats import plural, render_feeds
+from watcher.ops.text import escape_controls
 from watcher.pipeline import find_feed
 
 

@@ -13,7 +13,8 @@ from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli
 from watcher.cli.digest import report_outcomes
 from watcher.config import Config, FeedConfig
 from watcher.deliver.dispatch import deliver_now
-from watcher.formats import escape_controls, plural, render_feeds, render_status
+from watcher.formats import plural, render_feeds, render_status
+from watcher.ops.text import escape_controls
 from watcher.pipeline import PollResult, poll_once
 from watcher.service import housekeep, serve, service_status
 from watcher.store import Store

@@ -11,7 +11,6 @@ each punctuation mark one word, as NEAR counts.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 from watcher.match.near import sloppy
@@ -19,11 +18,11 @@ from watcher.match.query import MAX_NEAR, AllOf, AnyOf, Field, Leaf, Near, Node,
 from watcher.match.snippets import snippet
 from watcher.match.spans import TEXT, TITLE, Span
 from watcher.match.terms import Term, _Article, _evaluate
+from watcher.ops.text import CONTROL_OR_MARK
 
 _FIELDS = {"title": (TITLE,), "text": (TEXT,)}
 _PLACE = {TITLE: "title", TEXT: "text"}
 _MOST_PAIRS = 250_000  # places compared for the nearest pair: bounds the work on long texts
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MANY = 1 << 30
 
 
@@ -63,7 +62,7 @@ def render_miss(findings: list[Finding], mark: tuple[str, str] = ("**", "**")) -
                 shown += mark[1]
                 position = end
             shown += finding.snippet[position:]
-            lines.append("  " * (finding.depth + 2) + " " * width + _CONTROL.sub(" ", shown))
+            lines.append("  " * (finding.depth + 2) + " " * width + CONTROL_OR_MARK.sub(" ", shown))
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from watcher.formats import escape_controls
+from watcher.ops.text import escape_controls
 
 # Attributes every LogRecord has; anything else on a record came in through `extra=`.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
