@@ -21,10 +21,10 @@ from test_deliver import SECRET, channel_config, email_channel, webhook_channel
 from watcher.cli import cli
 from watcher.config import Config, load_config
 from watcher.deliver.dispatch import Dispatcher
-from watcher.extract import Extractor
-from watcher.fetch import Fetcher
 from watcher.pipeline import STORE_RETRY, Poller, PollResult, poll_once
 from watcher.schedule import network_quorum
+from watcher.sources.extract import Extractor
+from watcher.sources.http import Fetcher
 from watcher.store import Store
 from watcher.store import database as store_database
 

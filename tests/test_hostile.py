@@ -26,12 +26,12 @@ from watcher.config import load_config
 from watcher.deliver.email import message
 from watcher.digest import render, to_json
 from watcher.errors import ExtractError, FeedError
-from watcher.extract import Extractor
-from watcher.feeds import parse_feed, plain_text
 from watcher.formats import render_hits
 from watcher.match.terms import Matcher, compile_term
 from watcher.models import Digest, Hit, Story, TermGroup
 from watcher.pipeline import fingerprint, poll_once
+from watcher.sources.extract import Extractor
+from watcher.sources.feed import parse_feed, plain_text
 from watcher.store import Store
 from watcher.store.database import MAX_TITLE_CHARS
 

@@ -18,11 +18,11 @@ from watcher.cli import cli
 from watcher.config import load_config
 from watcher.deliver.dispatch import Dispatcher
 from watcher.errors import DamagedError, StoreError
-from watcher.extract import Extractor
-from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Match
 from watcher.pipeline import Poller
 from watcher.service import Service, housekeep, serve
+from watcher.sources.extract import Extractor
+from watcher.sources.http import Fetcher
 from watcher.store import PollRecord, Reading, Store
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from conftest import LoopbackInternet, Site, write_config
 from watcher.config import load_config
-from watcher.extract import Extractor, extract_page
-from watcher.fetch import Fetcher
 from watcher.match.cluster import simhash
 from watcher.models import Extracted
 from watcher.pipeline import Poller
+from watcher.sources.extract import Extractor, extract_page
+from watcher.sources.http import Fetcher
 from watcher.store import Store
 
 BODY = " ".join(f"The ferry timetable for week {n} adds a late crossing." for n in range(30))

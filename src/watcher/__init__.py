@@ -2,7 +2,7 @@
 
 The names below are the library surface; everything else is an implementation module.
 Each is imported on first use, so that a process needing one module (an extraction
-worker needs `watcher.extract` alone) does not load them all: the worker would
+worker needs `watcher.sources.extract` alone) does not load them all: the worker would
 carry the HTTP client, the store and the scheduler for nothing (about 8 MB each).
 """
 

@@ -19,13 +19,12 @@ from apscheduler.triggers.cron import CronTrigger
 from watcher.channels import ChannelConfig, DeliveryConfig, channel_configs, delivery_config
 from watcher.errors import AliasError, ConfigError, QueryError
 from watcher.match import Node, Term, compile_term, resolve_aliases
+from watcher.sources.settings import DEFAULT_USER_AGENT, FetchConfig
 from watcher.tomlcheck import TOP, Checker, Where
 from watcher.tomlcheck import parse_duration as parse_duration
 
 ENV_CONFIG = "WATCHER_CONFIG"
 DEFAULT_CONFIG = Path("config/watcher.toml")
-# Publishers see this; [fetch] user_agent should add a contact (a URL or mailto:).
-DEFAULT_USER_AGENT = "watcher/0.1 (news-monitoring agent; feed and article fetcher)"
 
 
 @dataclass(frozen=True)
@@ -34,17 +33,6 @@ class FeedConfig:
     url: str
     interval: float  # seconds
     enabled: bool = True
-
-
-@dataclass(frozen=True)
-class FetchConfig:
-    timeout: float = 20.0
-    max_bytes: int = 10_000_000
-    max_redirects: int = 5
-    concurrency: int = 16
-    per_host: int = 2
-    allow_private_addresses: bool = False
-    user_agent: str = DEFAULT_USER_AGENT
 
 
 @dataclass(frozen=True)

@@ -55,13 +55,13 @@ from watcher.config import Config, FeedConfig, load_config
 from watcher.deliver.dispatch import Dispatcher
 from watcher.disk import open_when_room
 from watcher.errors import DamagedError, WatcherError
-from watcher.extract import Extractor
-from watcher.fetch import Fetcher
 from watcher.models import FeedStatus, ServiceStatus
 from watcher.ops.lock import service_lock
 from watcher.ops.notify import notify, watchdog_interval
 from watcher.pipeline import Poller
 from watcher.schedule import ADAPTIVE, INTERVAL, network_quorum
+from watcher.sources.extract import Extractor
+from watcher.sources.http import Fetcher
 from watcher.store import Pruned, Store
 from watcher.store.outbox import process_alive
 

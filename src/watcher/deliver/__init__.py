@@ -14,8 +14,8 @@ from watcher.deliver.apprise import AppriseSender
 from watcher.deliver.email import EmailSender
 from watcher.deliver.webhook import WebhookSender
 from watcher.digest import Rendered
-from watcher.fetch import Fetcher
 from watcher.models import Digest
+from watcher.sources.http import Fetcher
 
 
 class Sender(Protocol):

@@ -13,8 +13,8 @@ import asyncio
 from watcher.channels import AppriseSettings, ChannelConfig, reveal
 from watcher.digest import Rendered
 from watcher.errors import DeliveryError
-from watcher.fetch import Fetcher
 from watcher.models import Digest
+from watcher.sources.http import Fetcher
 
 
 class AppriseSender:

@@ -21,8 +21,8 @@ from watcher.config import Config
 from watcher.deliver import sender_for
 from watcher.digest import build, long_failing, render
 from watcher.errors import ConfigError, DeliveryError
-from watcher.fetch import Fetcher
 from watcher.models import Delivery, Digest, Hit
+from watcher.sources.http import Fetcher
 from watcher.store import Store, stamp
 
 log = logging.getLogger(__name__)

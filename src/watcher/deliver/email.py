@@ -18,8 +18,8 @@ from email.utils import format_datetime
 from watcher.channels import ChannelConfig, EmailSettings
 from watcher.digest import Rendered, one_line
 from watcher.errors import DeliveryError
-from watcher.fetch import Fetcher
 from watcher.models import Digest
+from watcher.sources.http import Fetcher
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import time
 from watcher.channels import ChannelConfig, WebhookSettings, reveal, webhook_key
 from watcher.digest import Rendered, to_json
 from watcher.errors import DeliveryError, FetchError
-from watcher.fetch import Fetcher
 from watcher.models import Digest
+from watcher.sources.http import Fetcher
 
 
 def body(digest: Digest) -> bytes:

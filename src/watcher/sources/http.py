@@ -21,9 +21,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from watcher.config import FetchConfig
 from watcher.errors import FetchError
 from watcher.models import FetchResult
+from watcher.sources.settings import FetchConfig
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 # Longer URLs are refused before httpx sees them (it raises InvalidURL past 65,536);

@@ -170,7 +170,7 @@ def _in_worker(function: Callable[..., T], *args: Any) -> T:
 
 def parse_feed_text(content: bytes, url: str, content_type: str | None) -> ParsedFeed:
     """`feeds.parse_feed`, imported here so that workers load feedparser only when used."""
-    from watcher.feeds import parse_feed
+    from watcher.sources.feed import parse_feed
 
     return parse_feed(content, url, content_type)
 
@@ -193,7 +193,7 @@ class Extractor:
             # forkserver: workers never inherit the event loop, sockets or threads of
             # the poller; the server imports trafilatura once for all of them.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["trafilatura", "watcher.extract"])
+            context.set_forkserver_preload(["trafilatura", "watcher.sources.extract"])
             self._pool = pebble.ProcessPool(
                 max_workers=count, initializer=_bound_memory, initargs=(memory,), context=context
             )
