@@ -20,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 
 from conftest import ROOT, Mailbox, Receiver, write_config
 from watcher.cli import cli
-from watcher.deliver.dispatch import retry_delay
+from watcher.delivery.dispatch import retry_delay
 from watcher.models import Article, Entry, Match
 from watcher.store import Reading, Store
 

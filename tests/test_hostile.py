@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from conftest import Site, write_config
 from watcher.channels import EmailSettings
 from watcher.config import load_config
-from watcher.deliver.email import message
-from watcher.digest import render, to_json
+from watcher.delivery.digest import render, to_json
+from watcher.delivery.email import message
 from watcher.errors import ExtractError, FeedError
 from watcher.formats import render_hits
 from watcher.match.terms import Matcher, compile_term

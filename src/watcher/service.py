@@ -52,7 +52,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.channels import ChannelConfig
 from watcher.config import Config, FeedConfig, load_config
-from watcher.deliver.dispatch import Dispatcher
+from watcher.delivery.dispatch import Dispatcher
 from watcher.disk import open_when_room
 from watcher.errors import DamagedError, WatcherError
 from watcher.models import FeedStatus, ServiceStatus

@@ -12,7 +12,7 @@ import click
 from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli
 from watcher.cli.digest import report_outcomes
 from watcher.config import Config, FeedConfig
-from watcher.deliver.dispatch import deliver_now
+from watcher.delivery.dispatch import deliver_now
 from watcher.formats import plural, render_feeds, render_status
 from watcher.ops.text import escape_controls
 from watcher.pipeline import PollResult, poll_once

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from watcher.channels import ChannelConfig, EmailSettings
-from watcher.digest import Rendered, one_line
+from watcher.delivery.digest import Rendered, one_line
 from watcher.errors import DeliveryError
 from watcher.models import Digest
 from watcher.sources.http import Fetcher

@@ -33,7 +33,7 @@ def _printable(value: Any) -> Any:
 
 
 _TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("watcher", "templates"),
+    loader=jinja2.PackageLoader("watcher.delivery", "templates"),
     finalize=_printable,
     autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
     trim_blocks=True,
@@ -207,7 +207,7 @@ def _day(moment: str | None, timezone: str = "UTC") -> str:
 def to_json(digest: Digest) -> dict[str, Any]:
     """The webhook body (docs/webhooks.md, docs/webhook.schema.json)."""
     return {
-        "type": "watcher.digest",
+        "type": "watcher.delivery.digest",
         "timestamp": digest.created_at,
         "data": {
             "id": digest.id,

@@ -16,7 +16,7 @@ import json
 import time
 
 from watcher.channels import ChannelConfig, WebhookSettings, reveal, webhook_key
-from watcher.digest import Rendered, to_json
+from watcher.delivery.digest import Rendered, to_json
 from watcher.errors import DeliveryError, FetchError
 from watcher.models import Digest
 from watcher.sources.http import Fetcher

@@ -2,7 +2,10 @@
 
 A sender hands one rendered digest to its channel and raises `DeliveryError`
 when the channel did not accept it; it never touches the database. A new
-channel type is one module and one line in `SENDERS`.
+channel type is a sender module here and its line in `SENDERS`, plus, in
+channels.py, its settings class, its place in the `Settings` union, its keys
+in `_CHANNEL_KEYS`, its reader in `_SETTINGS` and its name in the error that
+lists the types.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from watcher.channels import ChannelConfig
-from watcher.deliver.apprise import AppriseSender
-from watcher.deliver.email import EmailSender
-from watcher.deliver.webhook import WebhookSender
-from watcher.digest import Rendered
+from watcher.delivery.apprise import AppriseSender
+from watcher.delivery.digest import Rendered
+from watcher.delivery.email import EmailSender
+from watcher.delivery.webhook import WebhookSender
 from watcher.models import Digest
 from watcher.sources.http import Fetcher
 

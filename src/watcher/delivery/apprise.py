@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from watcher.channels import AppriseSettings, ChannelConfig, reveal
-from watcher.digest import Rendered
+from watcher.delivery.digest import Rendered
 from watcher.errors import DeliveryError
 from watcher.models import Digest
 from watcher.sources.http import Fetcher

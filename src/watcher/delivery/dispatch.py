@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 
 from watcher.channels import ChannelConfig
 from watcher.config import Config
-from watcher.deliver import sender_for
-from watcher.digest import build, long_failing, render
+from watcher.delivery import sender_for
+from watcher.delivery.digest import build, long_failing, render
 from watcher.errors import ConfigError, DeliveryError
 from watcher.models import Delivery, Digest, Hit
 from watcher.sources.http import Fetcher
