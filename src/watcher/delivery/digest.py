@@ -207,7 +207,7 @@ def _day(moment: str | None, timezone: str = "UTC") -> str:
 def to_json(digest: Digest) -> dict[str, Any]:
     """The webhook body (docs/webhooks.md, docs/webhook.schema.json)."""
     return {
-        "type": "watcher.delivery.digest",
+        "type": "watcher.digest",
         "timestamp": digest.created_at,
         "data": {
             "id": digest.id,
