@@ -21,7 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.pipeline import poll_once
 
 FEEDS: dict[str, bytes] = {}

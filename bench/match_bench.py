@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.match.terms import Matcher, Term, compile_term
 from watcher.match.words import split
 from watcher.sources.extract import extract_page

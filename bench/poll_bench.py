@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.service import serve
 from watcher.store import Store
 

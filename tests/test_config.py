@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import load_config, parse_duration
+from watcher.config.load import load_config, parse_duration
 from watcher.errors import ConfigError
 from watcher.match.terms import match_terms
 

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import Site, write_config
-from watcher.channels import EmailSettings
-from watcher.config import load_config
+from watcher.config.channels import EmailSettings
+from watcher.config.load import load_config
 from watcher.delivery.digest import render, to_json
 from watcher.delivery.email import message
 from watcher.errors import ExtractError, FeedError

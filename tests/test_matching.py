@@ -23,15 +23,15 @@ from hypothesis import strategies as st
 import watcher.match.anchors as anchors_module
 import watcher.match.near as near_module
 import watcher.match.terms as terms_module
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.errors import QueryError
 from watcher.match.near import SCOPE_CLOSENESS
 from watcher.match.query import AllOf, AnyOf, Field, Leaf, Node, Not
 from watcher.match.snippets import SNIPPET_AFTER, SNIPPET_BEFORE, adjoins, snippet
 from watcher.match.terms import Matcher, Term, compile_term
+from watcher.match.units import paragraph_starts, sentence_starts
 from watcher.match.words import Words
 from watcher.models import Match
-from watcher.units import paragraph_starts, sentence_starts
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "300"))

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from watcher.cli import cli
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.match.evaluation import read_labelled
 from watcher.match.terms import Matcher
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from conftest import write_config
 from watcher.cli import cli
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.delivery.dispatch import Dispatcher
 from watcher.errors import DamagedError, StoreError
 from watcher.models import Article, Entry, Match

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.errors import QueryError
 from watcher.match.terms import Term, compile_term, match_terms
 

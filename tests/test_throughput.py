@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import LoopbackInternet, Site, write_config
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.match.cluster import simhash
 from watcher.models import Extracted
 from watcher.pipeline import Poller

@@ -12,9 +12,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names as type checkers see them (`X as X`: re-exported)
-    from watcher.config import Config as Config
-    from watcher.config import FeedConfig as FeedConfig
-    from watcher.config import load_config as load_config
+    from watcher.config.load import Config as Config
+    from watcher.config.load import FeedConfig as FeedConfig
+    from watcher.config.load import load_config as load_config
     from watcher.errors import ConfigError as ConfigError
     from watcher.errors import FeedError as FeedError
     from watcher.errors import FetchError as FetchError
@@ -34,10 +34,10 @@ if TYPE_CHECKING:  # the names as type checkers see them (`X as X`: re-exported)
 
 _SURFACE = {
     "Article": "watcher.models",
-    "Config": "watcher.config",
+    "Config": "watcher.config.load",
     "ConfigError": "watcher.errors",
     "Entry": "watcher.models",
-    "FeedConfig": "watcher.config",
+    "FeedConfig": "watcher.config.load",
     "FeedError": "watcher.errors",
     "FetchError": "watcher.errors",
     "Hit": "watcher.models",
@@ -50,7 +50,7 @@ _SURFACE = {
     "Term": "watcher.match.terms",
     "WatcherError": "watcher.errors",
     "compile_term": "watcher.match.terms",
-    "load_config": "watcher.config",
+    "load_config": "watcher.config.load",
     "match_terms": "watcher.match.terms",
 }
 __all__ = list(_SURFACE)

@@ -16,7 +16,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from watcher.config import Config
+from watcher.config.load import Config
 from watcher.errors import StoreError
 from watcher.ops.notify import notify
 from watcher.store import Store

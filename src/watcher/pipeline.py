@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from watcher.config import Config, FeedConfig
+from watcher.config.load import Config, FeedConfig
 from watcher.errors import FeedError, FetchError, QueryCostError
 from watcher.match import Matcher
 from watcher.models import Article, Entry, Match

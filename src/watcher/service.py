@@ -50,8 +50,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.channels import ChannelConfig
-from watcher.config import Config, FeedConfig, load_config
+from watcher.config.channels import ChannelConfig
+from watcher.config.load import Config, FeedConfig, load_config
 from watcher.delivery.dispatch import Dispatcher
 from watcher.disk import open_when_room
 from watcher.errors import DamagedError, WatcherError

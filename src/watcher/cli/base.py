@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from watcher.config import (
+from watcher.config.load import (
     ENV_CONFIG,
     Config,
     config_path,

@@ -12,7 +12,14 @@ from watcher.cli.base import (
     Context,
     cli,
 )
-from watcher.feedlist import NewFeed, add_feeds, from_opml, remove_feed, set_feed_enabled, to_opml
+from watcher.config.edit import (
+    NewFeed,
+    add_feeds,
+    from_opml,
+    remove_feed,
+    set_feed_enabled,
+    to_opml,
+)
 from watcher.formats import plural, render_feeds
 from watcher.ops.text import escape_controls
 from watcher.pipeline import find_feed

@@ -11,7 +11,7 @@ import click
 
 from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli
 from watcher.cli.digest import report_outcomes
-from watcher.config import Config, FeedConfig
+from watcher.config.load import Config, FeedConfig
 from watcher.delivery.dispatch import deliver_now
 from watcher.formats import plural, render_feeds, render_status
 from watcher.ops.text import escape_controls

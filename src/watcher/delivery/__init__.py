@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from watcher.channels import ChannelConfig
+from watcher.config.channels import ChannelConfig
 from watcher.delivery.apprise import AppriseSender
 from watcher.delivery.digest import Rendered
 from watcher.delivery.email import EmailSender

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from watcher.channels import AppriseSettings, ChannelConfig, reveal
+from watcher.config.channels import AppriseSettings, ChannelConfig, reveal
 from watcher.delivery.digest import Rendered
 from watcher.errors import DeliveryError
 from watcher.models import Digest

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from watcher.channels import ChannelConfig
-from watcher.config import Config
+from watcher.config.channels import ChannelConfig
+from watcher.config.load import Config
 from watcher.delivery import sender_for
 from watcher.delivery.digest import build, long_failing, render
 from watcher.errors import ConfigError, DeliveryError

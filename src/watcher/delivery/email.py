@@ -15,7 +15,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from watcher.channels import ChannelConfig, EmailSettings
+from watcher.config.channels import ChannelConfig, EmailSettings
 from watcher.delivery.digest import Rendered, one_line
 from watcher.errors import DeliveryError
 from watcher.models import Digest

@@ -15,7 +15,7 @@ import hmac
 import json
 import time
 
-from watcher.channels import ChannelConfig, WebhookSettings, reveal, webhook_key
+from watcher.config.channels import ChannelConfig, WebhookSettings, reveal, webhook_key
 from watcher.delivery.digest import Rendered, to_json
 from watcher.errors import DeliveryError, FetchError
 from watcher.models import Digest

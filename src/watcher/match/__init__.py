@@ -7,7 +7,7 @@ with `index_text` and `simhash`. Inside: query (parser), words and folded
 (tokenizer), anchors (the one-scan prefilter), near, spans and snippets (what a
 match found and shows), terms (evaluation), misses, evaluation, cluster.
 
-This package imports nothing from watcher but `errors`, `models` and `units`.
+This package imports nothing from watcher but `errors`, `models` and `ops`.
 Each name is imported on first use, so that a process needing `words` alone (an
 extraction worker clustering stories) does not load the query engine.
 """

@@ -31,9 +31,9 @@ from watcher.match.near import Windows, around, pairs, sloppy, together
 from watcher.match.query import AllOf, AnyOf, Field, Leaf, Near, Node, Not, parse
 from watcher.match.snippets import merged, snippet
 from watcher.match.spans import FOUND, NOT_FOUND, TEXT, TITLE, Budget, Fields, Found, Span
+from watcher.match.units import paragraph_starts, sentence_starts
 from watcher.match.words import Words
 from watcher.models import Match
-from watcher.units import paragraph_starts, sentence_starts
 
 TITLE_WEIGHT = 3.0  # a match in the headline says more than one deep in the text
 _FIELD_IDS = {"title": TITLE, "text": TEXT}

@@ -27,7 +27,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
-from watcher.config import Config, FeedConfig
+from watcher.config.load import Config, FeedConfig
 from watcher.errors import DamagedError, StoreError
 from watcher.match.cluster import MAX_DISTANCE, bands, distance, simhash
 from watcher.models import Article, Entry, FeedStatus, Match

@@ -20,7 +20,7 @@ from xml.sax.saxutils import quoteattr
 
 import tomlkit
 
-from watcher.config import Config, load_config
+from watcher.config.load import Config, load_config
 from watcher.errors import ConfigError
 
 

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
 
+from watcher.config.check import Checker, Where
 from watcher.errors import ConfigError
-from watcher.tomlcheck import Checker, Where
 
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
 _SECRET = re.compile(r"^(env|credential):([A-Za-z0-9_.@-]+)$")

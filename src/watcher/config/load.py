@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
 
-from watcher.channels import ChannelConfig, DeliveryConfig, channel_configs, delivery_config
+from watcher.config.channels import ChannelConfig, DeliveryConfig, channel_configs, delivery_config
+from watcher.config.check import TOP, Checker, Where
+from watcher.config.check import parse_duration as parse_duration
 from watcher.errors import AliasError, ConfigError, QueryError
 from watcher.match import Node, Term, compile_term, resolve_aliases
 from watcher.sources.settings import DEFAULT_USER_AGENT, FetchConfig
-from watcher.tomlcheck import TOP, Checker, Where
-from watcher.tomlcheck import parse_duration as parse_duration
 
 ENV_CONFIG = "WATCHER_CONFIG"
 DEFAULT_CONFIG = Path("config/watcher.toml")

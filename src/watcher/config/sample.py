@@ -20,7 +20,7 @@ DEFAULT_DB = "state/watcher.db"
 
 def sample_text(db: str = DEFAULT_DB) -> str:
     """The shipped config, its database set to `db` (a relative path starts at the file)."""
-    text = resources.files("watcher").joinpath("sample.toml").read_text(encoding="utf-8")
+    text = resources.files("watcher.config").joinpath("sample.toml").read_text(encoding="utf-8")
     document = tomlkit.parse(text)
     storage = document["storage"]
     assert isinstance(storage, tomlkit.items.Table)
