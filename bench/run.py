@@ -146,8 +146,8 @@ class Sampler(threading.Thread):
 
 
 def child_watcher(config_path: str, port: int, cycles: int) -> None:
+    from watcher.app.poll import Poller
     from watcher.config.load import load_config  # the child's own imports
-    from watcher.pipeline import Poller
     from watcher.sources.extract import Extractor
     from watcher.sources.http import Fetcher
     from watcher.store import Store

@@ -18,11 +18,11 @@ from click.testing import CliRunner
 
 from conftest import Mailbox, Receiver, Site, free_port, write_config
 from test_deliver import SECRET, channel_config, email_channel, webhook_channel
+from watcher.app.poll import STORE_RETRY, Poller, PollResult, poll_once
+from watcher.app.schedule import network_quorum
 from watcher.cli import cli
 from watcher.config.load import Config, load_config
 from watcher.delivery.dispatch import Dispatcher
-from watcher.pipeline import STORE_RETRY, Poller, PollResult, poll_once
-from watcher.schedule import network_quorum
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
 from watcher.store import Store

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Site, write_config
+from watcher.app.poll import find_feed
 from watcher.config.load import load_config
 from watcher.errors import FeedError
-from watcher.pipeline import find_feed
 from watcher.sources.feed import canonical_url, discover, parse_feed, plain_text
 
 CORPUS_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"

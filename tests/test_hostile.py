@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import Site, write_config
+from watcher.app.poll import fingerprint, poll_once
 from watcher.config.channels import EmailSettings
 from watcher.config.load import load_config
 from watcher.delivery.digest import render, to_json
@@ -29,7 +30,6 @@ from watcher.errors import ExtractError, FeedError
 from watcher.formats import render_hits
 from watcher.match.terms import Matcher, compile_term
 from watcher.models import Digest, Hit, Story, TermGroup
-from watcher.pipeline import fingerprint, poll_once
 from watcher.sources.extract import Extractor
 from watcher.sources.feed import parse_feed, plain_text
 from watcher.store import Store

@@ -315,7 +315,7 @@ def article_count(db: Path) -> int:
 def test_the_service_writes_its_heartbeat_while_it_runs(
     fixture_site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from watcher import service
+    from watcher.app import service
     from watcher.config.load import load_config
 
     monkeypatch.setattr(service, "HEARTBEAT", 0.5)

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import LoopbackInternet, Site, write_config
+from watcher.app.poll import Poller
 from watcher.config.load import load_config
 from watcher.match.cluster import simhash
 from watcher.models import Extracted
-from watcher.pipeline import Poller
 from watcher.sources.extract import Extractor, extract_page
 from watcher.sources.http import Fetcher
 from watcher.store import Store

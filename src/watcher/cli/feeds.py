@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from watcher.app.poll import find_feed
 from watcher.cli.base import (
     FORMAT,
     Context,
@@ -22,7 +23,6 @@ from watcher.config.edit import (
 )
 from watcher.formats import plural, render_feeds
 from watcher.ops.text import escape_controls
-from watcher.pipeline import find_feed
 
 
 @cli.group()

@@ -9,6 +9,7 @@ from typing import TextIO
 
 import click
 
+from watcher.app.poll import fetch_article
 from watcher.cli.base import (
     EXIT_FAILED,
     FORMAT,
@@ -31,7 +32,6 @@ from watcher.match import (
     render_evaluation,
     render_miss,
 )
-from watcher.pipeline import fetch_article
 
 
 @cli.group()

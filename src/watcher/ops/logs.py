@@ -38,7 +38,7 @@ class TerminalFormatter(logging.Formatter):
 
 
 class KeyValueFormatter(logging.Formatter):
-    """level=warning logger=watcher.pipeline feed="Mint" msg="..." """
+    """level=warning logger=watcher.app.poll feed="Mint" msg="..." """
 
     def format(self, record: logging.LogRecord) -> str:
         fields = {"level": record.levelname.lower(), "logger": record.name}

@@ -123,7 +123,7 @@ class PollRecord:
     # judged by what the next answer from any feed says (see `record_poll`).
     unreachable: bool = False
     wait: float | None = None  # seconds from this poll to the next, without jitter
-    reason: str | None = None  # why that long (`watcher.schedule`: interval, backoff, ...)
+    reason: str | None = None  # why that long (`watcher.app.schedule`: interval, backoff, ...)
 
     @property
     def failed(self) -> bool:

@@ -17,16 +17,16 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from watcher.config.load import Config, FeedConfig
-from watcher.errors import FeedError, FetchError, QueryCostError
-from watcher.match import Matcher
-from watcher.models import Article, Entry, Match
-from watcher.schedule import (
+from watcher.app.schedule import (
     adaptive_interval,
     effective_interval,
     network_quorum,
     plan_next,
 )
+from watcher.config.load import Config, FeedConfig
+from watcher.errors import FeedError, FetchError, QueryCostError
+from watcher.match import Matcher
+from watcher.models import Article, Entry, Match
 from watcher.sources.extract import Extractor
 from watcher.sources.feed import canonical_url, discover, parse_feed
 from watcher.sources.http import Fetcher

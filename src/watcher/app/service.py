@@ -50,16 +50,16 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from watcher.app.disk import open_when_room
+from watcher.app.poll import Poller
+from watcher.app.schedule import ADAPTIVE, INTERVAL, network_quorum
 from watcher.config.channels import ChannelConfig
 from watcher.config.load import Config, FeedConfig, load_config
 from watcher.delivery.dispatch import Dispatcher
-from watcher.disk import open_when_room
 from watcher.errors import DamagedError, WatcherError
 from watcher.models import FeedStatus, ServiceStatus
 from watcher.ops.lock import service_lock
 from watcher.ops.notify import notify, watchdog_interval
-from watcher.pipeline import Poller
-from watcher.schedule import ADAPTIVE, INTERVAL, network_quorum
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
 from watcher.store import Pruned, Store
