@@ -118,7 +118,8 @@ def feeds_export(obj: Context) -> None:
 def feeds_disable(obj: Context, name: str) -> None:
     """Stop polling a feed: sets `enabled = false` in its [[feeds]] table.
 
-    The config file keeps its comments and layout. Restart the service to apply.
+    The config file keeps its comments and layout. A running service applies it
+    on SIGHUP (`systemctl reload watcher`).
 
     \b
     Example:

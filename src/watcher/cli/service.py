@@ -21,7 +21,11 @@ from watcher.store import Store
 
 
 @cli.command()
-@click.option("--once", is_flag=True, help="Poll every feed once and exit (the service is `run`).")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Accepted for scripts; `poll` always polls once and exits (the service is `run`).",
+)
 @click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only this feed (repeatable).")
 @click.pass_obj
 def poll(obj: Context, once: bool, feeds: tuple[str, ...]) -> None:
