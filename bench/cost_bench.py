@@ -38,7 +38,7 @@ CASES = {
 
 def run(name: str) -> None:
     from watcher.errors import QueryCostError
-    from watcher.terms import Matcher, compile_term
+    from watcher.match.terms import Matcher, compile_term
 
     query, unit, size = CASES[name]
     text = unit * (size // len(unit))

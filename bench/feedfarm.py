@@ -33,7 +33,7 @@ from pathlib import Path
 
 import httpx
 
-from watcher.extract import extract_page
+from watcher.sources.extract import extract_page
 
 CORPUS_PAGES = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
 LAST_MODIFIED = "Mon, 23 Nov 2026 08:00:00 GMT"

@@ -21,8 +21,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from watcher.config import load_config
-from watcher.pipeline import poll_once
+from watcher.app.poll import poll_once
+from watcher.config.load import load_config
 
 FEEDS: dict[str, bytes] = {}
 

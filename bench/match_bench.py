@@ -19,10 +19,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from watcher.config import load_config
-from watcher.extract import extract_page
-from watcher.terms import Matcher, Term, compile_term
-from watcher.words import split
+from watcher.config.load import load_config
+from watcher.match.terms import Matcher, Term, compile_term
+from watcher.match.words import split
+from watcher.sources.extract import extract_page
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"

@@ -1,6 +1,6 @@
 """Polling on schedule under load: 500 feeds, 30% of them failing in different ways.
 
-Runs the real service (`watcher.service.serve`: APScheduler, the shared HTTP
+Runs the real service (`watcher.app.service.serve`: APScheduler, the shared HTTP
 client, the store) for --seconds against a web server on 127.0.0.1 that serves
 350 healthy RSS feeds (answering 304 once they have been fetched) and 150
 that fail: hanging past the fetch deadline, trickling a byte a second, HTTP
@@ -29,8 +29,8 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from watcher.config import load_config
-from watcher.service import serve
+from watcher.app.service import serve
+from watcher.config.load import load_config
 from watcher.store import Store
 
 HEALTHY = 350

@@ -48,11 +48,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from watcher.app.search import search, to_fts
+from watcher.match.terms import compile_term
+from watcher.match.words import index_text
 from watcher.models import HitQuery
-from watcher.search import search, to_fts
 from watcher.store import Store, stamp
-from watcher.terms import compile_term
-from watcher.words import index_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"

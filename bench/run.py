@@ -146,10 +146,10 @@ class Sampler(threading.Thread):
 
 
 def child_watcher(config_path: str, port: int, cycles: int) -> None:
-    from watcher.config import load_config  # the child's own imports
-    from watcher.extract import Extractor
-    from watcher.fetch import Fetcher
-    from watcher.pipeline import Poller
+    from watcher.app.poll import Poller
+    from watcher.config.load import load_config  # the child's own imports
+    from watcher.sources.extract import Extractor
+    from watcher.sources.http import Fetcher
     from watcher.store import Store
 
     async def cycles_of_polls() -> None:
@@ -205,7 +205,7 @@ def report(
 def child_lower_bound(feeds: int, entries: int, pages: str, seed: int, sample: int) -> None:
     """CPU seconds trafilatura takes for the cycle's pages, as watcher calls it (`read_page`),
     each distinct page timed once."""
-    from watcher.extract import read_page
+    from watcher.sources.extract import read_page
 
     farm = Farm(feeds, entries, pages=pages, seed=seed)
     counts: Counter[bytes] = Counter()

@@ -45,7 +45,7 @@ from pathlib import Path
 
 from feedfarm import LAST_MODIFIED, PUBLISHED, Farm
 
-from watcher.tomlcheck import parse_duration
+from watcher.config.check import parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 INTERVAL = 15.0  # seconds between polls of a feed

@@ -2,16 +2,16 @@
 
 Anchor words of ASCII letters and digits are looked for in an ASCII copy of
 the text by a DFA of the bare words, which finds the longest at each place,
-and a place not at a word start is dropped (`watcher.anchors.Anchors.scan`).
+and a place not at a word start is dropped (`watcher.match.anchors.Anchors.scan`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from watcher.anchors import Anchors
-from watcher.terms import compile_term
-from watcher.words import fold_text
+from watcher.match.anchors import Anchors
+from watcher.match.terms import compile_term
+from watcher.match.words import fold_text
 
 
 def scan(query: str, text: str) -> tuple[bool, dict[str, list[int]]]:

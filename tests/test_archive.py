@@ -283,8 +283,8 @@ def test_search_results_say_which_terms_hit_them_and_rank_title_matches_first(
 
 
 def test_each_term_searched_finds_exactly_the_articles_it_hit(config: Path) -> None:
-    from watcher.config import load_config
-    from watcher.search import search as search_articles
+    from watcher.app.search import search as search_articles
+    from watcher.config.load import load_config
 
     loaded = load_config(config)
     with Store.open(config.parent / "watcher.db") as store:

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from conftest import ROOT, Site, write_config
 from watcher.cli import cli
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.store import Store
 
 

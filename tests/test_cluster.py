@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from watcher.cluster import MAX_DISTANCE, distance, simhash
+from watcher.match.cluster import MAX_DISTANCE, distance, simhash
 from watcher.models import Article, Entry
 from watcher.store import Reading, Store
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import load_config, parse_duration
+from watcher.config.load import load_config, parse_duration
 from watcher.errors import ConfigError
-from watcher.terms import match_terms
+from watcher.match.terms import match_terms
 
 FEED_A = '[[feeds]]\nname = "A"\nurl = "https://a.example/rss"\n'
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, LoopbackInternet, Site, write_config
-from watcher.config import load_config
-from watcher.extract import extract_page
-from watcher.pipeline import poll_once
+from watcher.app.poll import poll_once
+from watcher.config.load import load_config
+from watcher.sources.extract import extract_page
 from watcher.store import Store
 
 pytestmark = [

@@ -28,7 +28,7 @@ from conftest import (
     write_config,
 )
 from watcher.cli import cli
-from watcher.deliver.dispatch import retry_delay
+from watcher.delivery.dispatch import retry_delay
 from watcher.models import Article, Entry, Match
 from watcher.store import Reading, Store
 

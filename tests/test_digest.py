@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from watcher.digest import build, render
+from watcher.delivery.digest import build, render
 from watcher.models import Hit
 
 LEAD = Hit(

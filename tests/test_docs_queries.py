@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from watcher.cli import cli
-from watcher.config import load_config
+from watcher.config.load import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "queries.md").read_text(encoding="utf-8")

@@ -10,8 +10,8 @@ from click.testing import CliRunner, Result
 
 from watcher.cli import cli
 from watcher.errors import ArgumentError
-from watcher.evaluation import evaluate, read_labelled
-from watcher.terms import compile_term
+from watcher.match.evaluation import evaluate, read_labelled
+from watcher.match.terms import compile_term
 
 TERMS = [compile_term("Rail", '"bullet train"'), compile_term("Mast", "=UNICORN")]
 

@@ -11,8 +11,14 @@ from pathlib import Path
 import pytest
 
 from watcher.errors import ExtractError, FeedError
-from watcher.extract import MAX_TEXT_CHARS, MIN_TEXT_CHARS, Extractor, extract_page, text_amount
 from watcher.models import Extracted, ParsedFeed
+from watcher.sources.extract import (
+    MAX_TEXT_CHARS,
+    MIN_TEXT_CHARS,
+    Extractor,
+    extract_page,
+    text_amount,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -71,9 +77,9 @@ def loaded_after(module: str) -> set[str]:
 
 
 def test_each_process_loads_only_what_it_uses() -> None:
-    worker = loaded_after("watcher.extract")
+    worker = loaded_after("watcher.sources.extract")
     assert not worker & {"httpx", "httpcore", "sqlite_utils", "apscheduler", "feedparser"}
-    assert "trafilatura" not in loaded_after("watcher.pipeline")  # the poller reads no page
+    assert "trafilatura" not in loaded_after("watcher.app.poll")  # the poller reads no page
 
 
 def test_the_library_surface_resolves_every_name_and_refuses_others() -> None:

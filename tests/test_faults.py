@@ -27,13 +27,13 @@ from conftest import (
     webhook_channel,
     write_config,
 )
+from watcher.app.poll import STORE_RETRY, Poller, PollResult, poll_once
+from watcher.app.schedule import network_quorum
 from watcher.cli import cli
-from watcher.config import Config, load_config
-from watcher.deliver.dispatch import Dispatcher
-from watcher.extract import Extractor
-from watcher.fetch import Fetcher
-from watcher.pipeline import STORE_RETRY, Poller, PollResult, poll_once
-from watcher.schedule import network_quorum
+from watcher.config.load import Config, load_config
+from watcher.delivery.dispatch import Dispatcher
+from watcher.sources.extract import Extractor
+from watcher.sources.http import Fetcher
 from watcher.store import Store
 from watcher.store import database as store_database
 

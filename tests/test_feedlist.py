@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import load_config
-from watcher.errors import ConfigError
-from watcher.feedlist import (
+from watcher.config.edit import (
     NewFeed,
     add_feeds,
     from_opml,
@@ -16,6 +14,8 @@ from watcher.feedlist import (
     set_feed_enabled,
     to_opml,
 )
+from watcher.config.load import load_config
+from watcher.errors import ConfigError
 
 START = (
     "# watcher config\n"

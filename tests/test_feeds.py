@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from conftest import Site, write_config
-from watcher.config import load_config
+from watcher.app.poll import find_feed
+from watcher.config.load import load_config
 from watcher.errors import FeedError
-from watcher.feeds import canonical_url, discover, parse_feed, plain_text
-from watcher.pipeline import find_feed
+from watcher.sources.feed import canonical_url, discover, parse_feed, plain_text
 
 CORPUS_FEEDS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")

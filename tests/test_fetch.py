@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from conftest import Site
-from watcher import fetch
-from watcher.config import FetchConfig
 from watcher.errors import FetchError
-from watcher.fetch import Fetcher
 from watcher.models import FetchResult
+from watcher.sources import http as fetch
+from watcher.sources.http import Fetcher
+from watcher.sources.settings import FetchConfig
 
 pytestmark = pytest.mark.slow
 

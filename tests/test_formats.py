@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from watcher.formats import render_feeds, render_hits, render_matches, render_terms
+from watcher.match.terms import compile_term
 from watcher.models import FeedStatus, Hit, Match
-from watcher.terms import compile_term
 
 HIT = Hit(
     id=1,

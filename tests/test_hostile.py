@@ -21,19 +21,19 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import Site, write_config
-from watcher.channels import EmailSettings
-from watcher.config import load_config
-from watcher.deliver.email import message
-from watcher.digest import render, to_json
+from watcher.app.poll import fingerprint, poll_once
+from watcher.config.channels import EmailSettings
+from watcher.config.load import load_config
+from watcher.delivery.digest import render, to_json
+from watcher.delivery.email import message
 from watcher.errors import ExtractError, FeedError, QueryCostError
-from watcher.extract import Extractor
-from watcher.feeds import parse_feed, plain_text
 from watcher.formats import render_hits
+from watcher.match.terms import Matcher, compile_term
 from watcher.models import Digest, Hit, Story, TermGroup
-from watcher.pipeline import fingerprint, poll_once
+from watcher.sources.extract import Extractor
+from watcher.sources.feed import parse_feed, plain_text
 from watcher.store import Store
 from watcher.store.database import MAX_TITLE_CHARS
-from watcher.terms import Matcher, compile_term
 
 EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "200"))
 URL = "https://wire.example/feed.xml"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from conftest import write_config
-from watcher.logs import KeyValueFormatter, TerminalFormatter
+from watcher.ops.logs import KeyValueFormatter, TerminalFormatter
 
 
 def record(message: str, *args: object, **extra: object) -> logging.LogRecord:
-    entry = logging.LogRecord("watcher.pipeline", logging.WARNING, "x.py", 1, message, args, None)
+    entry = logging.LogRecord("watcher.app.poll", logging.WARNING, "x.py", 1, message, args, None)
     entry.__dict__.update(extra)
     return entry
 
@@ -24,7 +24,7 @@ def test_key_value_line_carries_level_logger_extra_fields_and_message() -> None:
 
     assert (
         line
-        == "level=warning logger=watcher.pipeline feed=Mint msg=\"feed 'Mint' failed: HTTP 403\""
+        == "level=warning logger=watcher.app.poll feed=Mint msg=\"feed 'Mint' failed: HTTP 403\""
     )
 
 
@@ -47,7 +47,7 @@ def test_poll_logs_key_value_lines_under_journald(tmp_path: Path) -> None:
     assert result.returncode == 1
     logged = [line for line in result.stderr.splitlines() if line.startswith("level=")]
     assert logged[0].startswith(
-        'level=warning logger=watcher.pipeline feed="Closed Port" '
+        'level=warning logger=watcher.app.poll feed="Closed Port" '
         "msg=\"feed 'Closed Port' failed: http://127.0.0.1:9/feed.xml: cannot connect"
     )
 
@@ -61,7 +61,7 @@ def test_terminal_log_lines_are_plain_text(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, env={"PATH": ""},
     )  # fmt: skip
 
-    assert " WARNING watcher.pipeline: feed 'Closed Port' failed: " in result.stderr
+    assert " WARNING watcher.app.poll: feed 'Closed Port' failed: " in result.stderr
     assert "level=" not in result.stderr
 
 
@@ -69,5 +69,5 @@ def test_escape_sequences_and_bidi_overrides_from_a_feed_are_shown_not_obeyed() 
     title = "Port news\x1b]0;owned\x07 \u202eelif"
     line = TerminalFormatter().format(record("feed %r: salvaged", title))
 
-    assert line.endswith(r"watcher.pipeline: feed 'Port news\x1b]0;owned\x07 \u202eelif': salvaged")
+    assert line.endswith(r"watcher.app.poll: feed 'Port news\x1b]0;owned\x07 \u202eelif': salvaged")
     assert "\x1b" not in line and "\u202e" not in line

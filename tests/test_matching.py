@@ -20,18 +20,18 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import watcher.anchors as anchors_module
-import watcher.near as near_module
-import watcher.terms as terms_module
-from watcher.config import load_config
+import watcher.match.anchors as anchors_module
+import watcher.match.near as near_module
+import watcher.match.terms as terms_module
+from watcher.config.load import load_config
 from watcher.errors import QueryError
+from watcher.match.near import SCOPE_CLOSENESS
+from watcher.match.query import AllOf, AnyOf, Field, Leaf, Node, Not
+from watcher.match.snippets import SNIPPET_AFTER, SNIPPET_BEFORE, adjoins, snippet
+from watcher.match.terms import Matcher, Term, compile_term
+from watcher.match.units import paragraph_starts, sentence_starts
+from watcher.match.words import Words
 from watcher.models import Match
-from watcher.near import SCOPE_CLOSENESS
-from watcher.query import AllOf, AnyOf, Field, Leaf, Node, Not
-from watcher.snippets import SNIPPET_AFTER, SNIPPET_BEFORE, adjoins, snippet
-from watcher.terms import Matcher, Term, compile_term
-from watcher.units import paragraph_starts, sentence_starts
-from watcher.words import Words
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "300"))
@@ -263,7 +263,7 @@ def test_fast_matching_gives_the_matches_of_plain_matching_on_the_labelled_corpu
 
 # --- anchor words looked for where words start ----------------------------------------
 # `Matcher` looks for anchor words of ASCII letters and digits at word starts in an ASCII
-# copy of the text (`watcher.anchors.ascii_words`), not anywhere in the text.
+# copy of the text (`watcher.match.anchors.ascii_words`), not anywhere in the text.
 
 
 def test_the_ascii_copy_keeps_each_ascii_word_in_its_place_after_a_space() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from watcher.cli import cli
-from watcher.misses import explain_miss, render_miss
-from watcher.terms import compile_term
+from watcher.match.misses import explain_miss, render_miss
+from watcher.match.terms import compile_term
 
 FILLER = "word " * 400
 # "India and Japan met." is words 1-5 (the full stop is a word), the filler 6-405, "AI" 407.

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from conftest import Site, write_config
 from watcher.cli import cli
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.store import Store
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from watcher.errors import AliasError, QueryError
-from watcher.query import parse, resolve_aliases
-from watcher.terms import compile_term, match_terms
+from watcher.match.query import parse, resolve_aliases
+from watcher.match.terms import compile_term, match_terms
 
 
 def hits(query: str, text: str, title: str = "") -> bool:

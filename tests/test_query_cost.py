@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from watcher.cli import cli
 from watcher.errors import QueryCostError, QueryError
-from watcher.terms import Matcher, compile_term
+from watcher.match.terms import Matcher, compile_term
 
 # Generous: each ends in about a second on the project's machine (bench/README.md); without
 # the budget the chain took 67 s on 85 kB and the wildcards ran out of memory on 5 MB.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from watcher.schedule import adaptive_interval, next_due
+from watcher.app.schedule import adaptive_interval, next_due
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 HOUR = 3600.0

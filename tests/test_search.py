@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from watcher.app.search import search, to_fts
 from watcher.errors import QueryError
+from watcher.match.query import parse, resolve_aliases
 from watcher.models import Article, Entry, Match
-from watcher.query import parse, resolve_aliases
-from watcher.search import search, to_fts
 from watcher.store import Reading, Store, fulltext
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from watcher.cli import cli
-from watcher.config import load_config
-from watcher.evaluation import read_labelled
-from watcher.terms import Matcher
+from watcher.config.load import load_config
+from watcher.match.evaluation import read_labelled
+from watcher.match.terms import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "watcher.toml"

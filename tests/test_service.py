@@ -295,8 +295,8 @@ def article_count(db: Path) -> int:
 def test_the_service_writes_its_heartbeat_while_it_runs(
     fixture_site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from watcher import service
-    from watcher.config import load_config
+    from watcher.app import service
+    from watcher.config.load import load_config
 
     monkeypatch.setattr(service, "HEARTBEAT", 0.5)
     fixture_site.put("/quiet.rss", EMPTY_RSS)

@@ -14,15 +14,15 @@ from apscheduler.schedulers.base import STATE_PAUSED
 from click.testing import CliRunner
 
 from conftest import write_config
+from watcher.app.poll import Poller
+from watcher.app.service import Service, housekeep, serve
 from watcher.cli import cli
-from watcher.config import load_config
-from watcher.deliver.dispatch import Dispatcher
+from watcher.config.load import load_config
+from watcher.delivery.dispatch import Dispatcher
 from watcher.errors import DamagedError, StoreError
-from watcher.extract import Extractor
-from watcher.fetch import Fetcher
 from watcher.models import Article, Entry, Match
-from watcher.pipeline import Poller
-from watcher.service import Service, housekeep, serve
+from watcher.sources.extract import Extractor
+from watcher.sources.http import Fetcher
 from watcher.store import PollRecord, Reading, Store
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)

@@ -45,7 +45,7 @@ def test_unit_runs_as_a_hardened_notify_service() -> None:
 
 
 def test_the_unit_memory_limit_holds_every_extraction_worker_at_its_limit() -> None:
-    from watcher.extract import MAX_WORKERS, WORKER_MEMORY
+    from watcher.sources.extract import MAX_WORKERS, WORKER_MEMORY
 
     [limit] = [line for line in UNIT.read_text().splitlines() if line.startswith("MemoryMax=")]
 

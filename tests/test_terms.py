@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import load_config
+from watcher.config.load import load_config
 from watcher.errors import QueryError
-from watcher.terms import Term, compile_term, match_terms
+from watcher.match.terms import Term, compile_term, match_terms
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG = ROOT / "config" / "watcher.toml"

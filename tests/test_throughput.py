@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from conftest import LoopbackInternet, Site, write_config
-from watcher.cluster import simhash
-from watcher.config import load_config
-from watcher.extract import Extractor, extract_page
-from watcher.fetch import Fetcher
+from watcher.app.poll import Poller
+from watcher.config.load import load_config
+from watcher.match.cluster import simhash
 from watcher.models import Extracted
-from watcher.pipeline import Poller
+from watcher.sources.extract import Extractor, extract_page
+from watcher.sources.http import Fetcher
 from watcher.store import Store
 
 BODY = " ".join(f"The ferry timetable for week {n} adds a late crossing." for n in range(30))

@@ -10,9 +10,9 @@ import regex
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from watcher import folded
-from watcher.folded import FoldedWords, _moved, fold_in_place
-from watcher.words import SPACELESS, Words, inside, kind, word_pattern
+from watcher.match import folded
+from watcher.match.folded import FoldedWords, _moved, fold_in_place
+from watcher.match.words import SPACELESS, Words, inside, kind, word_pattern
 
 SPACELESS_CLASS = re.compile(f"[{SPACELESS}]")
 HAN_KANA = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")

@@ -1,10 +1,9 @@
 """Hits and feeds as text: an aligned table for people, JSON, NDJSON or CSV for programs.
 
-Feed text comes from strangers, and this module is the one home of the rule
-for its control characters: table cells lose them (no terminal escape
-sequence reaches the screen), CSV cells and stderr lines show them escaped
-(`escape_controls`), JSON writes them as \\u escapes, and CSV cells that a
-spreadsheet would run as a formula are quoted with a leading apostrophe.
+Feed text comes from strangers (the control-character rule is `watcher.ops.text`):
+table cells lose control characters (no terminal escape sequence reaches the
+screen), CSV cells show them escaped, JSON writes them as \\u escapes, and CSV
+cells that a spreadsheet would run as a formula are quoted with a leading apostrophe.
 """
 
 from __future__ import annotations
@@ -12,13 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any, TextIO
 
+from watcher.match import Term
 from watcher.models import (
     Delivery,
     FeedStatus,
@@ -29,43 +28,16 @@ from watcher.models import (
     StoredArticle,
     TermCount,
 )
-from watcher.terms import Term
+from watcher.ops.text import CONTROL, CONTROL_BUT_NEWLINE, JSON_RAW, escape_controls
 
 FORMATS = ("table", "json", "ndjson", "csv")
 HIT_FIELDS = (
     "id", "term", "score", "published", "found_at", "feed", "title", "url", "snippet", "source",
     "cluster", "outlets", "clauses", "highlights",
 )  # fmt: skip
-# Control characters, and the bidirectional overrides and isolates that can make
-# a line read differently from what it holds ("Trojan Source", CVE-2021-42574).
-_BIDI = r"\u202a-\u202e\u2066-\u2069"
-_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f{_BIDI}]")
-_CONTROL_BUT_NEWLINE = re.compile(rf"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI}]")
-# What text from strangers may not carry into a digest or a log line: the above,
-# but newlines and tabs.
-UNPRINTABLE = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
-# What json.dumps(ensure_ascii=False) leaves raw that a terminal would obey: DEL, C1,
-# bidi controls and the Unicode line separators (C0 it escapes itself).
-_JSON_RAW = re.compile(rf"[\x7f-\x9f{_BIDI}\u2028\u2029]")
 BAR_WIDTH = 30
 NARROWEST = 8  # a column fitted to the terminal keeps at least this many characters
 _EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
-
-
-def escape_controls(text: str, keep: str = "") -> str:
-    """`text` with each control or bidi character (but those in `keep`) shown as an escape.
-
-    "\\x1b", "\\u202e": visible and harmless on a terminal, and still telling what
-    the feed sent.
-    """
-
-    def escape(found: re.Match[str]) -> str:
-        char = found.group()
-        if char in keep:
-            return char
-        return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
-
-    return _CONTROL.sub(escape, text)
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -179,7 +151,7 @@ def render_matches(matches: Sequence[Match], mark: tuple[str, str] = ("**", "**"
         return "no match"
     blocks = []
     for match in matches:
-        snippet = _CONTROL.sub(" ", match.snippet)
+        snippet = CONTROL.sub(" ", match.snippet)
         marked = ""
         position = 0
         for start, end in match.highlights:
@@ -323,11 +295,11 @@ def _marked(
         pieces += [text[position:start], mark[0], text[start:end], mark[1]]
         position = end
     pieces.append(text[position:])
-    return _CONTROL_BUT_NEWLINE.sub(" ", "".join(pieces))
+    return CONTROL_BUT_NEWLINE.sub(" ", "".join(pieces))
 
 
 def _clean(text: str) -> str:
-    return " ".join(_CONTROL.sub(" ", text).split())
+    return " ".join(CONTROL.sub(" ", text).split())
 
 
 def _minute(stamp: str | None) -> str:
@@ -423,7 +395,7 @@ def json_text(value: Any, indent: int | None = None) -> str:
     """JSON that keeps non-ASCII text readable but escapes what a terminal would obey."""
     text = json.dumps(value, ensure_ascii=False, indent=indent)
     # These characters can only stand inside JSON strings, where \\uXXXX means the same.
-    return _JSON_RAW.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    return JSON_RAW.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def _csv_cell(value: Any) -> Any:
@@ -448,7 +420,7 @@ def _cell(text: str, width: int) -> str:
 
     One pass that stops at the cut: a title of a megabyte costs what a short one does.
     """
-    text = " ".join(_CONTROL.sub(" ", text).split())
+    text = " ".join(CONTROL.sub(" ", text).split())
     if not width:
         return text
     used, cut = 0, None

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 import click
 
+from watcher.app.search import search as search_articles
 from watcher.cli.base import COUNT, FORMAT, Context, Since, Until, cli, marks, terminal_width
 from watcher.errors import ArgumentError, WatcherError
 from watcher.formats import (
@@ -23,10 +24,9 @@ from watcher.formats import (
     render_stats,
     write_hits,
 )
+from watcher.match import Matcher
 from watcher.models import SORTS, HitQuery
-from watcher.search import search as search_articles
 from watcher.store import Store
-from watcher.terms import Matcher
 
 STATS_SPAN = {"day": timedelta(days=30), "week": timedelta(weeks=26)}  # without --since
 

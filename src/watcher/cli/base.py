@@ -16,8 +16,7 @@ from typing import Any
 
 import click
 
-from watcher import logs
-from watcher.config import (
+from watcher.config.load import (
     ENV_CONFIG,
     Config,
     config_path,
@@ -25,7 +24,9 @@ from watcher.config import (
     parse_duration,
 )
 from watcher.errors import ArgumentError, ConfigError, QueryError, WatcherError
-from watcher.formats import FORMATS, escape_controls
+from watcher.formats import FORMATS
+from watcher.ops import logs
+from watcher.ops.text import escape_controls
 from watcher.store import Store
 
 EXIT_FAILED = 1

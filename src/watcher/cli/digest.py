@@ -16,9 +16,10 @@ from watcher.cli.base import (
     Since,
     cli,
 )
-from watcher.deliver.dispatch import Dispatcher, Outcome, deliver_now
-from watcher.digest import render, to_json
-from watcher.formats import escape_controls, json_text, plural, render_deliveries
+from watcher.delivery.digest import render, to_json
+from watcher.delivery.dispatch import Dispatcher, Outcome, deliver_now
+from watcher.formats import json_text, plural, render_deliveries
+from watcher.ops.text import escape_controls
 
 
 @cli.group()

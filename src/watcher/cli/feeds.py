@@ -7,14 +7,22 @@ from pathlib import Path
 
 import click
 
+from watcher.app.poll import find_feed
 from watcher.cli.base import (
     FORMAT,
     Context,
     cli,
 )
-from watcher.feedlist import NewFeed, add_feeds, from_opml, remove_feed, set_feed_enabled, to_opml
-from watcher.formats import escape_controls, plural, render_feeds
-from watcher.pipeline import find_feed
+from watcher.config.edit import (
+    NewFeed,
+    add_feeds,
+    from_opml,
+    remove_feed,
+    set_feed_enabled,
+    to_opml,
+)
+from watcher.formats import plural, render_feeds
+from watcher.ops.text import escape_controls
 
 
 @cli.group()
@@ -110,7 +118,8 @@ def feeds_export(obj: Context) -> None:
 def feeds_disable(obj: Context, name: str) -> None:
     """Stop polling a feed: sets `enabled = false` in its [[feeds]] table.
 
-    The config file keeps its comments and layout. Restart the service to apply.
+    The config file keeps its comments and layout. A running service applies it
+    on SIGHUP (`systemctl reload watcher`).
 
     \b
     Example:

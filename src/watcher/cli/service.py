@@ -9,18 +9,23 @@ from datetime import UTC, datetime
 
 import click
 
+from watcher.app.poll import PollResult, poll_once
+from watcher.app.service import housekeep, serve, service_status
 from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli
 from watcher.cli.digest import report_outcomes
-from watcher.config import Config, FeedConfig
-from watcher.deliver.dispatch import deliver_now
-from watcher.formats import escape_controls, plural, render_feeds, render_status
-from watcher.pipeline import PollResult, poll_once
-from watcher.service import housekeep, serve, service_status
+from watcher.config.load import Config, FeedConfig
+from watcher.delivery.dispatch import deliver_now
+from watcher.formats import plural, render_feeds, render_status
+from watcher.ops.text import escape_controls
 from watcher.store import Store
 
 
 @cli.command()
-@click.option("--once", is_flag=True, help="Poll every feed once and exit (the service is `run`).")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Accepted for scripts; `poll` always polls once and exits (the service is `run`).",
+)
 @click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only this feed (repeatable).")
 @click.pass_obj
 def poll(obj: Context, once: bool, feeds: tuple[str, ...]) -> None:
@@ -37,7 +42,7 @@ def poll(obj: Context, once: bool, feeds: tuple[str, ...]) -> None:
     selected = config.select_feeds(feeds)
     if not logging.getLogger().isEnabledFor(logging.INFO):
         # Failed feeds are listed after the progress bar; a warning each would break it up.
-        logging.getLogger("watcher.pipeline").setLevel(logging.ERROR)
+        logging.getLogger("watcher.app.poll").setLevel(logging.ERROR)
     results = asyncio.run(_poll_with_progress(config, selected))
     failed = [result for result in results if result.failed]
     for result in failed:

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from watcher.cli.base import Context, cli
-from watcher.config import load_config
-from watcher.sample import DEFAULT_DB, write_sample
+from watcher.config.load import load_config
+from watcher.config.sample import DEFAULT_DB, write_sample
 
 
 @cli.command()

@@ -9,6 +9,7 @@ from typing import TextIO
 
 import click
 
+from watcher.app.poll import fetch_article
 from watcher.cli.base import (
     EXIT_FAILED,
     FORMAT,
@@ -18,14 +19,19 @@ from watcher.cli.base import (
     terminal_width,
 )
 from watcher.errors import FetchError
-from watcher.evaluation import PARTS, evaluate, render_evaluation
 from watcher.formats import (
     render_matches,
     render_terms,
 )
-from watcher.misses import explain_miss, render_miss
-from watcher.pipeline import fetch_article
-from watcher.terms import Matcher, compile_term
+from watcher.match import (
+    PARTS,
+    Matcher,
+    compile_term,
+    evaluate,
+    explain_miss,
+    render_evaluation,
+    render_miss,
+)
 
 
 @cli.group()

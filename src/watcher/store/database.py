@@ -27,9 +27,9 @@ from typing import ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
-from watcher.cluster import MAX_DISTANCE, bands, distance, simhash
-from watcher.config import Config, FeedConfig
+from watcher.config.load import Config, FeedConfig
 from watcher.errors import DamagedError, StoreError
+from watcher.match.cluster import MAX_DISTANCE, bands, distance, simhash
 from watcher.models import Article, Entry, FeedStatus, Match
 from watcher.store.archive import Archive
 from watcher.store.fulltext import FullText
@@ -123,7 +123,7 @@ class PollRecord:
     # judged by what the next answer from any feed says (see `record_poll`).
     unreachable: bool = False
     wait: float | None = None  # seconds from this poll to the next, without jitter
-    reason: str | None = None  # why that long (`watcher.schedule`: interval, backoff, ...)
+    reason: str | None = None  # why that long (`watcher.app.schedule`: interval, backoff, ...)
 
     @property
     def failed(self) -> bool:

@@ -18,8 +18,8 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from watcher.errors import QueryError, StoreError
+from watcher.match import index_text
 from watcher.store.schema import stamp, writing
-from watcher.words import index_text
 
 REBUILD_BATCH = 1000
 RANKED = 5000  # a search ranks the newest this many articles its words match

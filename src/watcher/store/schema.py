@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from watcher.errors import StoreError
-from watcher.words import index_text
+from watcher.store import tokenizer_m007
 
 migrations = Migrations("watcher")
 
@@ -243,7 +243,7 @@ def m007_search(db: Database) -> None:
     """Full-text search over every stored article; indexes and a last run for housekeeping.
 
     `articles_fts` is a contentless FTS5 table: it holds the index of each
-    article's title and text as `words.index_text` writes them (our own words,
+    article's title and text as `tokenizer_m007.index_text` writes them (our own words,
     so SQLite's tokenizer only splits on spaces), not a second copy of the
     text. The store keeps it in step with `articles` (see store/fulltext.py).
     """
@@ -263,7 +263,10 @@ def m007_search(db: Database) -> None:
     while batch := rows.fetchmany(500):
         db.conn.executemany(
             "INSERT INTO articles_fts (rowid, title, text) VALUES (?, ?, ?)",
-            [(id_, index_text(title), index_text(text)) for id_, title, text in batch],
+            [
+                (id_, tokenizer_m007.index_text(title), tokenizer_m007.index_text(text))
+                for id_, title, text in batch
+            ],
         )
 
 
