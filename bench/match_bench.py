@@ -40,6 +40,8 @@ def articles() -> list[tuple[str, str]]:
 
 
 def repeated(texts: list[tuple[str, str]], megabytes: float) -> list[tuple[str, str]]:
+    if not texts:  # with nothing to repeat, the loop below would never end
+        raise SystemExit(f"no article text in {PAGES}: it needs ../shared beside the checkout")
     out = []
     total = 0
     while total < megabytes * 1_000_000:
