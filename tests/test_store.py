@@ -14,8 +14,9 @@ from apscheduler.schedulers.base import STATE_PAUSED
 from click.testing import CliRunner
 
 from conftest import write_config
+from watcher.app.housekeeping import housekeep
 from watcher.app.poll import Poller
-from watcher.app.service import Service, housekeep, serve
+from watcher.app.service import Service, serve
 from watcher.cli import cli
 from watcher.config.load import load_config
 from watcher.delivery.dispatch import Dispatcher

@@ -51,25 +51,24 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app.disk import open_when_room
+from watcher.app.housekeeping import housekeep
 from watcher.app.poll import Poller
-from watcher.app.schedule import ADAPTIVE, INTERVAL, network_quorum
+from watcher.app.schedule import ADAPTIVE, INTERVAL
+from watcher.app.status import HEARTBEAT
 from watcher.config.channels import ChannelConfig
 from watcher.config.load import Config, FeedConfig, load_config
 from watcher.delivery.dispatch import Dispatcher
 from watcher.errors import DamagedError, WatcherError
-from watcher.models import FeedStatus, ServiceStatus
 from watcher.ops.lock import service_lock
 from watcher.ops.notify import notify, watchdog_interval
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
-from watcher.store import Pruned, Store
-from watcher.store.outbox import process_alive
+from watcher.store import Store
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE = 10.0  # seconds polls in flight get to finish after a stop signal
 START_SPREAD = 30.0  # feeds due at start are spread over this many seconds, not fired at once
-HEARTBEAT = 30.0  # seconds between heartbeats in the database, for `watcher status`
 NAP = 5.0  # the planner looks at the stored schedule at least this often
 RETRY = 30.0  # seconds before the planner or sender tries again after a database fault
 SENDER_PAUSE = 1.0  # the sender's shortest sleep (a due digest another process is sending)
@@ -453,80 +452,3 @@ def _later(service: Service, work: Callable[[], Coroutine[Any, Any, None]]) -> C
         service.spawn(work(), work.__name__)
 
     return handler
-
-
-def housekeep(
-    config: Config,
-    now: datetime,
-    *,
-    dry_run: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> Pruned:
-    """Delete what `[retention]` no longer keeps (or count it, dry), on a connection of its own.
-
-    Safe beside the running service: each batch is a short transaction of its own.
-    """
-    kept = config.retention
-    articles = None if kept.articles is None else now - timedelta(seconds=kept.articles)
-    polls = None if kept.polls is None else now - timedelta(seconds=kept.polls)
-    with Store.open(config.db_path) as store:
-        if dry_run:
-            return store.retention.count(articles_before=articles, polls_before=polls)
-        store.ensure_sound(now)  # daily, so damage found while running stops the writing
-        return store.retention.prune(
-            articles_before=articles, polls_before=polls, progress=progress
-        )
-
-
-def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:
-    """What `watcher status` reports, read from the database (works while the service runs)."""
-    enabled = [feed for feed in feeds if feed.enabled]
-    down = store.network_down(network_quorum(len(enabled)))
-    recorded = store.service_state()
-    state = "never run"
-    pid = started = beat = None
-    if recorded:
-        pid, started, beat, stopped = recorded
-        if stopped:
-            state = f"stopped at {stopped[:16].replace('T', ' ')}"
-        elif not process_alive(pid):
-            state = f"not running: pid {pid} ended without stopping (killed?)"
-        elif now - datetime.fromisoformat(beat) > timedelta(seconds=3 * HEARTBEAT):
-            state = f"not responding since {beat[:16].replace('T', ' ')} (pid {pid})"
-        else:
-            uptime = now - datetime.fromisoformat(started)
-            state = f"running for {_span(uptime)}"
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    digests = store.outbox.counts()
-    return ServiceStatus(
-        state=state,
-        database=str(store.path),
-        feeds=len(enabled),
-        failing=sum(1 for feed in enabled if feed.consecutive_errors),
-        hits_today=store.hits_since(midnight),
-        hits_total=store.count("hits"),
-        pid=pid,
-        started_at=started,
-        heartbeat_at=beat,
-        pending_deliveries=digests["pending"],
-        failed_deliveries=digests["failed"],
-        integrity=_integrity(store.last_check()),
-        network_down_since=down,
-    )
-
-
-def _integrity(check: tuple[str, str | None] | None) -> str:
-    if check is None:
-        return "not checked yet (watcher db check)"
-    checked_at, problem = check
-    when = checked_at[:16].replace("T", " ")
-    if problem:
-        return f"DAMAGED at {when}: {problem[:200]} (see docs/operations.md)"
-    return f"ok at {when}"
-
-
-def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, minutes = divmod(minutes, 1440)
-    hours, minutes = divmod(minutes, 60)
-    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m"

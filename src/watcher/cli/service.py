@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 import click
 
+from watcher.app.housekeeping import housekeep
 from watcher.app.poll import PollResult, poll_once
-from watcher.app.service import housekeep, serve, service_status
+from watcher.app.service import serve
+from watcher.app.status import service_status
 from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli
 from watcher.cli.digest import report_outcomes
 from watcher.config.load import Config, FeedConfig

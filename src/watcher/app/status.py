@@ -1,0 +1,66 @@
+"""`watcher status`: the service's state, its feeds and its outbox, read from the database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from watcher.app.schedule import network_quorum
+from watcher.models import FeedStatus, ServiceStatus
+from watcher.store import Store
+from watcher.store.outbox import process_alive
+
+HEARTBEAT = 30.0  # seconds between the service's heartbeats; three missed: "not responding"
+
+
+def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:
+    """What `watcher status` reports, read from the database (works while the service runs)."""
+    enabled = [feed for feed in feeds if feed.enabled]
+    down = store.network_down(network_quorum(len(enabled)))
+    recorded = store.service_state()
+    state = "never run"
+    pid = started = beat = None
+    if recorded:
+        pid, started, beat, stopped = recorded
+        if stopped:
+            state = f"stopped at {stopped[:16].replace('T', ' ')}"
+        elif not process_alive(pid):
+            state = f"not running: pid {pid} ended without stopping (killed?)"
+        elif now - datetime.fromisoformat(beat) > timedelta(seconds=3 * HEARTBEAT):
+            state = f"not responding since {beat[:16].replace('T', ' ')} (pid {pid})"
+        else:
+            uptime = now - datetime.fromisoformat(started)
+            state = f"running for {_span(uptime)}"
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    digests = store.outbox.counts()
+    return ServiceStatus(
+        state=state,
+        database=str(store.path),
+        feeds=len(enabled),
+        failing=sum(1 for feed in enabled if feed.consecutive_errors),
+        hits_today=store.hits_since(midnight),
+        hits_total=store.count("hits"),
+        pid=pid,
+        started_at=started,
+        heartbeat_at=beat,
+        pending_deliveries=digests["pending"],
+        failed_deliveries=digests["failed"],
+        integrity=_integrity(store.last_check()),
+        network_down_since=down,
+    )
+
+
+def _integrity(check: tuple[str, str | None] | None) -> str:
+    if check is None:
+        return "not checked yet (watcher db check)"
+    checked_at, problem = check
+    when = checked_at[:16].replace("T", " ")
+    if problem:
+        return f"DAMAGED at {when}: {problem[:200]} (see docs/operations.md)"
+    return f"ok at {when}"
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m"
