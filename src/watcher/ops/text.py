@@ -42,3 +42,9 @@ def escape_controls(text: str, keep: str = "") -> str:
         return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
 
     return CONTROL.sub(escape, text)
+
+
+def describe(problem: object) -> str:
+    """A third-party error as one line of text (its message's whitespace collapsed), or its
+    type's name when it says nothing."""
+    return " ".join(str(problem).split()) or type(problem).__name__

@@ -26,6 +26,7 @@ from charset_normalizer import from_bytes
 
 from watcher.errors import FeedError
 from watcher.models import Entry, ParsedFeed
+from watcher.ops.text import describe
 
 # Query parameters that only say how a reader got to the article, never which article it is.
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "piwik_", "hmb_", "at_", "wt_", "_hs")
@@ -126,17 +127,17 @@ def parse_feed(content: bytes, feed_url: str, content_type: str | None = None) -
             sanitize_html=True,
         )
     except (ValueError, UnicodeError) as exc:  # what the reference check above cannot see
-        raise FeedError(f"cannot be parsed: {_describe(exc)}") from None
+        raise FeedError(f"cannot be parsed: {describe(exc)}") from None
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if isinstance(problem, feedparser.NonXMLContentType) and not content_type:
         problem = None  # we gave no Content-Type, so its absence says nothing about the feed
     if not parsed.get("version") and not parsed.entries:
         if _is_html(content, content_type):
             raise FeedError(_html_page(content, feed_url))
-        reason = _describe(problem) if problem else "no RSS, Atom or JSON Feed document found"
+        reason = describe(problem) if problem else "no RSS, Atom or JSON Feed document found"
         raise FeedError(f"not a feed: {reason}")
     entries, dropped = _each_entry(parsed.entries, lambda item: _entry(item, feed_url))
-    warning = _describe(problem) if problem else None
+    warning = describe(problem) if problem else None
     return ParsedFeed(
         title=_text(plain_text(parsed.feed.get("title", ""))),
         entries=entries,
@@ -165,7 +166,7 @@ def _each_entry(
         try:
             entries.append(make(item))
         except Exception as exc:  # a publisher's entry must not cost the feed's others
-            dropped.append(f"entry {number}: {type(exc).__name__}: {_describe(exc)}"[:300])
+            dropped.append(f"entry {number}: {type(exc).__name__}: {describe(exc)}"[:300])
     return tuple(entries), tuple(dropped)
 
 
@@ -225,10 +226,6 @@ def _ttl(channel: Any) -> float | None:
         return None
     frequency = str(channel.get("sy_updatefrequency", "1")).strip()
     return period / max(1, int(frequency)) if frequency.isdigit() else float(period)
-
-
-def _describe(problem: Any) -> str:
-    return " ".join(str(problem).split()) or type(problem).__name__
 
 
 def _entry(item: Any, feed_url: str) -> Entry:

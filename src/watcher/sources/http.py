@@ -23,6 +23,7 @@ import httpx
 
 from watcher.errors import FetchError
 from watcher.models import FetchResult
+from watcher.ops.text import describe
 from watcher.sources.settings import FetchConfig
 
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -220,13 +221,13 @@ def _translated(url: str, timeout: float) -> Iterator[None]:
     except httpx.TimeoutException:
         raise FetchError(f"{url}: timed out after {timeout:g}s") from None
     except httpx.ConnectError as exc:
-        raise FetchError(f"{url}: cannot connect: {_reason(exc)}", network=True) from None
+        raise FetchError(f"{url}: cannot connect: {describe(exc)}", network=True) from None
     except httpx.DecodingError as exc:
-        raise FetchError(f"{url}: cannot decode response: {_reason(exc)}") from None
+        raise FetchError(f"{url}: cannot decode response: {describe(exc)}") from None
     except httpx.HTTPError as exc:
-        raise FetchError(f"{url}: {type(exc).__name__}: {_reason(exc)}") from None
+        raise FetchError(f"{url}: {type(exc).__name__}: {describe(exc)}") from None
     except httpx.InvalidURL as exc:  # not an HTTPError: httpx raises it before any request
-        raise FetchError(f"{url[:200]}: malformed URL: {_reason(exc)}") from None
+        raise FetchError(f"{url[:200]}: malformed URL: {describe(exc)}") from None
 
 
 class _Response:
@@ -279,10 +280,6 @@ def _max_age(value: str | None) -> float | None:
     return None
 
 
-def _reason(exc: Exception) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def _checked_host(url: str) -> str:
     if len(url) > MAX_URL_CHARS:
         raise FetchError(f"{url[:80]}…: URL longer than {MAX_URL_CHARS} characters")
@@ -307,7 +304,7 @@ async def _public_address(url: str, host: str) -> str:
                 host, None, type=socket.SOCK_STREAM
             )
         except OSError as exc:
-            message = f"{url}: cannot resolve {host}: {_reason(exc)}"
+            message = f"{url}: cannot resolve {host}: {describe(exc)}"
             raise FetchError(message, network=True) from None
         addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     for address in addresses:
