@@ -211,6 +211,14 @@ def test_non_http_feed_url_is_rejected(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("url", ["http://[::1/feed", "https://a.example:port/rss"])
+def test_a_malformed_feed_url_is_a_one_line_error_not_a_traceback(tmp_path: Path, url: str) -> None:
+    message = load_error(tmp_path, f'[[feeds]]\nname = "A"\nurl = "{url}"\n')
+
+    where = f"{tmp_path / 'watcher.toml'}:3: feeds[0].url"
+    assert message.startswith(f"{where}: {url!r} is not a valid URL: ")
+
+
 def test_feed_without_url_is_rejected(tmp_path: Path) -> None:
     message = load_error(tmp_path, '[[feeds]]\nname = "A"\n')
 

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -265,10 +264,7 @@ def _email(check: Checker, table: dict[str, Any], at: Where) -> EmailSettings:
 
 
 def _webhook(check: Checker, table: dict[str, Any], at: Where) -> WebhookSettings:
-    url = check.text(table, "url", at)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise check.fail(at, "url", f"{url!r} is not an http(s) URL")
+    url = check.http_url(table, "url", at)
     headers = table.get("headers", {})
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         raise check.fail(at, "headers", 'must be a table of strings like { X-Team = "desk" }')

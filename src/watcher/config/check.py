@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from watcher.errors import ConfigError
@@ -118,6 +119,18 @@ class Checker:
         if "\x00" in value:  # no path, URL, header or name can hold one
             raise self.fail(where, key, "must not contain a NUL character")
         return value.strip()
+
+    def http_url(self, table: dict[str, Any], key: str, where: Where) -> str:
+        """An absolute http(s) URL with a host (feeds, webhooks)."""
+        url = self.text(table, key, where)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 (reading it checks the port: "http://h:x/" raises)
+        except ValueError as exc:
+            raise self.fail(where, key, f"{url!r} is not a valid URL: {exc}") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self.fail(where, key, f"{url!r} is not an http(s) URL")
+        return url
 
     def integer(self, table: dict[str, Any], key: str, where: Where, default: int, low: int) -> int:
         value = table.get(key, default)

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -223,10 +222,7 @@ class _ConfigChecker(Checker):
             name = self.text(table, "name", at)
             if any(feed.name == name for feed in feeds):
                 raise self.fail(at, "name", f"duplicate feed name {name!r}")
-            url = self.text(table, "url", at)
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise self.fail(at, "url", f"{url!r} is not an http(s) URL")
+            url = self.http_url(table, "url", at)
             interval = default_interval
             if "interval" in table:
                 interval = self.duration(table, "interval", at)
