@@ -138,18 +138,37 @@ class Service:
 
     async def plan(self) -> None:
         """The planner: start each enabled feed's poll when its stored due time comes."""
+
+        async def step() -> float:
+            return await self._start_due_polls(datetime.now(UTC))
+
+        await self._repeat(step, self.plans_changed, "read the schedule", "planning polls")
+
+    async def _repeat(
+        self,
+        step: Callable[[], Coroutine[Any, Any, float | None]],
+        wake: asyncio.Event,
+        doing: str,
+        work: str,
+    ) -> None:
+        """Run `step` until the stop, sleeping the seconds it returns (None: until `wake`).
+
+        A database fault or a bug costs one round, never the loop: it is tried
+        again `RETRY` seconds later.
+        """
         while not self.stopping:
-            self.plans_changed.clear()
+            wake.clear()
+            nap: float | None
             try:
-                nap = await self._start_due_polls(datetime.now(UTC))
+                nap = await step()
             except sqlite3.Error as exc:
-                log.warning("cannot read the schedule (%s); trying again in %gs", exc, RETRY)
+                log.warning("cannot %s (%s); trying again in %gs", doing, exc, RETRY)
                 nap = RETRY
-            except Exception:  # a bug must not stop polling for good
-                log.exception("planning polls failed; trying again in %gs", RETRY)
+            except Exception:  # a bug must not stop polling or delivery for good
+                log.exception("%s failed; trying again in %gs", work, RETRY)
                 nap = RETRY
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.plans_changed.wait(), nap)
+                await asyncio.wait_for(wake.wait(), nap)
 
     async def _start_due_polls(self, now: datetime) -> float:
         """Start the polls that are due; seconds until the next one is (at most `NAP`)."""
@@ -232,23 +251,16 @@ class Service:
 
     async def send(self) -> None:
         """The sender: send the digests that are due, then sleep until the next retry."""
-        while not self.stopping:
-            self.digests_waiting.clear()
-            try:
-                await self.dispatcher.deliver_due()
-                due = await self.store.call(self.store.outbox.next_attempt)
-                nap = None
-                if due is not None:
-                    wait = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
-                    nap = max(SENDER_PAUSE, wait)
-            except sqlite3.Error as exc:
-                log.warning("cannot send digests (%s); trying again in %gs", exc, RETRY)
-                nap = RETRY
-            except Exception:  # a bug must not stop delivery for good
-                log.exception("sending digests failed; trying again in %gs", RETRY)
-                nap = RETRY
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.digests_waiting.wait(), nap)
+
+        async def step() -> float | None:
+            await self.dispatcher.deliver_due()
+            due = await self.store.call(self.store.outbox.next_attempt)
+            if due is None:
+                return None
+            wait = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
+            return max(SENDER_PAUSE, wait)
+
+        await self._repeat(step, self.digests_waiting, "send digests", "sending digests")
 
     async def catch_up(self) -> None:
         """At start: what a crash or stop left behind, missed digest runs, missed housekeeping."""
