@@ -98,7 +98,7 @@ def test_unknown_top_level_key_names_the_key_and_line(tmp_path: Path) -> None:
     assert message == (
         f"{tmp_path / 'watcher.toml'}:1: pol: unknown key "
         "(expected one of: aliases, channels, delivery, feeds, fetch, poll, retention, storage,"
-        " terms)"
+        " terms, web)"
     )
 
 
@@ -459,3 +459,27 @@ def test_retention_schedule_must_be_a_cron_expression(tmp_path: Path) -> None:
     assert message.startswith(
         f"{tmp_path / 'watcher.toml'}:2: retention.schedule: 'daily' is not a cron expression ("
     )
+
+
+def test_the_web_desk_defaults_to_loopback_with_links_to_its_own_address(tmp_path: Path) -> None:
+    web = load_config(write(tmp_path, "[web]\nenabled = true\n")).web
+    assert (web.enabled, web.host, web.port, web.loopback) == (True, "127.0.0.1", 8580, True)
+    assert web.url == "http://127.0.0.1:8580"
+
+
+def test_a_public_url_for_digest_links_loses_its_trailing_slash(tmp_path: Path) -> None:
+    text = '[web]\nurl = "https://desk.example.org/watcher/"\n'
+    assert load_config(write(tmp_path, text)).web.url == "https://desk.example.org/watcher"
+
+
+def test_the_web_desk_off_loopback_needs_a_password(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[web]\nlisten = "0.0.0.0:8580"\n')
+    assert "web.listen" in message and "password_hash" in message
+    text = '[web]\nlisten = "0.0.0.0:8580"\npassword_hash = "$argon2id$v=19$x"\n'
+    assert not load_config(write(tmp_path, text)).web.loopback
+
+
+@pytest.mark.parametrize("listen", ["8580", "127.0.0.1:", "127.0.0.1:99999", ":8580"])
+def test_a_listen_address_that_is_not_host_and_port_is_refused(tmp_path: Path, listen: str) -> None:
+    message = load_error(tmp_path, f'[web]\nlisten = "{listen}"\n')
+    assert "web.listen" in message and "host:port" in message

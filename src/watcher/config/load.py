@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from watcher.config.channels import ChannelConfig, DeliveryConfig, channel_configs, delivery_config
 from watcher.config.check import TOP, Checker, Where
 from watcher.config.check import parse_duration as parse_duration
+from watcher.config.web import WebConfig, web_config
 from watcher.errors import AliasError, ConfigError, QueryError
 from watcher.match import Node, Term, compile_term, resolve_aliases
 from watcher.sources.settings import DEFAULT_USER_AGENT, FetchConfig
@@ -61,6 +62,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     aliases: Mapping[str, Node] = field(default_factory=dict)  # [aliases]: @name in queries
+    web: WebConfig = field(default_factory=WebConfig)
 
     def select_channels(self, names: Sequence[str] = ()) -> list[ChannelConfig]:
         """The named channels, or every channel when no name is given; none is an error."""
@@ -138,7 +140,7 @@ class _ConfigChecker(Checker):
     def config(self, raw: dict[str, Any]) -> Config:
         sections = {
             "storage", "fetch", "poll", "feeds", "terms", "delivery", "channels", "retention",
-            "aliases",
+            "aliases", "web",
         }  # fmt: skip
         self.known(raw, sections, TOP)
         storage, at = self.table(raw, "storage"), Where("storage")
@@ -169,6 +171,7 @@ class _ConfigChecker(Checker):
             delivery=delivery,
             fetch=self._fetch(self.table(raw, "fetch")),
             retention=self._retention(self.table(raw, "retention")),
+            web=web_config(self, self.table(raw, "web")),
             default_interval=default_interval,
             max_backoff=max_backoff,
             adaptive=self.flag(poll, "adaptive", at, True),
