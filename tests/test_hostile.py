@@ -33,7 +33,7 @@ from watcher.models import Digest, Hit, Story, TermGroup
 from watcher.sources.extract import Extractor
 from watcher.sources.feed import parse_feed, plain_text
 from watcher.store import Store
-from watcher.store.database import MAX_TITLE_CHARS
+from watcher.store.articles import MAX_TITLE_CHARS
 
 EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "200"))
 URL = "https://wire.example/feed.xml"

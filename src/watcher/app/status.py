@@ -15,8 +15,8 @@ HEARTBEAT = 30.0  # seconds between the service's heartbeats; three missed: "not
 def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:
     """What `watcher status` reports, read from the database (works while the service runs)."""
     enabled = [feed for feed in feeds if feed.enabled]
-    down = store.network_down(network_quorum(len(enabled)))
-    recorded = store.service_state()
+    down = store.feeds.network_down(network_quorum(len(enabled)))
+    recorded = store.heartbeat.state()
     state = "never run"
     pid = started = beat = None
     if recorded:

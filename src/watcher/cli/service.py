@@ -97,7 +97,7 @@ def status(obj: Context, form: str) -> None:
         watcher status --format json
     """
     with obj.reader() as store:
-        feeds = store.feed_statuses(obj.config.feeds)
+        feeds = store.feeds.statuses(obj.config.feeds)
         summary = service_status(store, feeds, datetime.now(UTC))
     click.echo(render_status(summary, form))
     if form == "table":

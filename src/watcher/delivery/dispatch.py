@@ -80,7 +80,7 @@ class Dispatcher:
     def compose(self, channel: str, digest_id: str, created_at: str, hits: list[Hit]) -> Digest:
         """The digest of these hits, with the notice of feeds failing for long."""
         failing = long_failing(
-            self.store.feed_statuses(self.config.feeds),
+            self.store.feeds.statuses(self.config.feeds),
             self.clock(),
             timedelta(seconds=self.config.delivery.failing_notice),
         )
@@ -196,7 +196,7 @@ async def deliver_now(
     a retry's backoff (the service keeps to the backoff).
     """
     with Store.open(config.db_path) as store:
-        store.sync_config(config, datetime.now(UTC))
+        store.sync(config.feeds, config.channels, datetime.now(UTC))
         async with Fetcher(config.fetch) as fetcher:
             dispatcher = Dispatcher(config, store, fetcher)
             if retry_failed:
