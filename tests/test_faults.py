@@ -27,11 +27,12 @@ from conftest import (
     webhook_channel,
     write_config,
 )
-from watcher.app.poll import STORE_RETRY, Poller, PollResult, poll_once
+from watcher.app.poll import STORE_RETRY, Poller, poll_once
 from watcher.app.schedule import network_quorum
 from watcher.cli import cli
 from watcher.config.load import Config, load_config
 from watcher.delivery.dispatch import Dispatcher
+from watcher.models import PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
 from watcher.store import Store

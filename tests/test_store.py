@@ -21,10 +21,10 @@ from watcher.cli import cli
 from watcher.config.load import FeedConfig, load_config
 from watcher.delivery.dispatch import Dispatcher
 from watcher.errors import DamagedError, StoreError
-from watcher.models import Article, Entry, Match
+from watcher.models import Article, Entry, Match, PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
-from watcher.store import PollRecord, Store
+from watcher.store import Store
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 MIGRATIONS = [
@@ -123,10 +123,10 @@ def test_entry_is_known_by_canonical_url_from_another_feed(tmp_path: Path) -> No
 def test_failed_poll_counts_errors_and_keeps_cache_validators(tmp_path: Path) -> None:
     with Store.open(tmp_path / "watcher.db") as store:
         store.feeds.sync([FeedConfig("Port News", "https://news.example/feed", 900.0)])
-        ok = PollRecord("Port News", NOW, NOW, "ok", 200, etag='"abc"', last_modified="x")
+        ok = PollResult("Port News", NOW, NOW, "ok", 200, etag='"abc"', last_modified="x")
         store.feeds.record_poll(ok)
-        store.feeds.record_poll(PollRecord("Port News", NOW, NOW, "failed", error="timed out"))
-        store.feeds.record_poll(PollRecord("Port News", NOW, NOW, "failed", error="HTTP 503"))
+        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", error="timed out"))
+        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", error="HTTP 503"))
 
         state = store.feeds.state("Port News")
         row = store.db.execute(
@@ -140,7 +140,7 @@ def test_failed_poll_counts_errors_and_keeps_cache_validators(tmp_path: Path) ->
 def test_changed_feed_url_forgets_its_validators(tmp_path: Path) -> None:
     with Store.open(tmp_path / "watcher.db") as store:
         store.feeds.sync([FeedConfig("Port News", "https://news.example/feed", 900.0)])
-        store.feeds.record_poll(PollRecord("Port News", NOW, NOW, "ok", 200, etag='"abc"'))
+        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "ok", 200, etag='"abc"'))
 
         store.feeds.sync([FeedConfig("Port News", "https://news.example/rss", 900.0)])
 
@@ -309,7 +309,7 @@ def test_a_due_time_is_stored_to_the_microsecond(tmp_path: Path) -> None:
     due = NOW + timedelta(seconds=7200.75)
     with Store.open(tmp_path / "w.db") as store:
         store.feeds.sync([FeedConfig("Port News", "https://news.example/rss", 900.0)])
-        store.feeds.record_poll(PollRecord("Port News", NOW, NOW, "failed", 429, next_due=due))
+        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", 429, next_due=due))
         stored = store.feeds.state("Port News").next_due
 
     assert stored is not None and datetime.fromisoformat(stored) == due

@@ -92,6 +92,39 @@ class FetchResult:
 
 
 @dataclass(frozen=True)
+class PollResult:
+    """What one poll of one feed did: the poll returns it, the store keeps it (a row of
+    `polls`, the feed's health and schedule), `watcher poll` sums it up."""
+
+    feed: str
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    http_status: int | None = None
+    entries: int = 0
+    new_articles: int = 0
+    updated_articles: int = 0
+    hits: int = 0
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str | None = None
+    next_due: datetime | None = None
+    interval: float | None = None  # adapted to the publishing rate, on successful polls
+    # The host could not be resolved or connected to: the feed's fault or the network's,
+    # judged by what the next answer from any feed says (`store.feeds.Feeds.record_poll`).
+    unreachable: bool = False
+    wait: float | None = None  # seconds from this poll to the next, without jitter
+    reason: str | None = None  # why that long (`watcher.app.schedule`: interval, backoff, ...)
+    # False: the database refused this outcome; `next_due` is a retry, stored nowhere.
+    recorded: bool = True
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+@dataclass(frozen=True)
 class Hit:
     """A stored match, as `watcher hits` shows it."""
 

@@ -27,12 +27,12 @@ from watcher.config.load import Config, FeedConfig
 from watcher.errors import FeedError, FetchError, QueryCostError
 from watcher.match import Matcher
 from watcher.match.cluster import WINDOW, bands, closest, simhash
-from watcher.models import Article, Entry, Match
+from watcher.models import Article, Entry, Match, PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.feed import canonical_url, discover, parse_feed
 from watcher.sources.http import Fetcher
 from watcher.sources.page import PageGate, read_article
-from watcher.store import ArticleToStore, PollRecord, Store, StoryRule
+from watcher.store import ArticleToStore, Store, StoryRule
 
 log = logging.getLogger(__name__)
 
@@ -47,25 +47,6 @@ STORE_RETRY = 60.0  # seconds until a poll whose outcome the database refused is
 FEEDS_PER_CONNECTION = 2
 # How a new article joins the story of a recent copy: `watcher.match.cluster` decides.
 STORIES = StoryRule(WINDOW, closest)
-
-
-@dataclass(frozen=True)
-class PollResult:
-    """What one poll of one feed did, for the summary line and the logs."""
-
-    feed: str
-    status: str  # "ok", "not_modified" or "failed"
-    entries: int = 0
-    new_articles: int = 0
-    updated_articles: int = 0
-    hits: int = 0
-    error: str | None = None
-    next_due: datetime | None = None
-    recorded: bool = True  # False: the database refused the outcome, next_due is not stored
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
 
 
 @dataclass
@@ -191,15 +172,17 @@ class Poller:
             log.exception("feed %r: unexpected error", feed.name)
             error = f"{feed.url}: internal error: {type(exc).__name__}: {exc}"
         try:
-            failed = PollRecord(feed.name, started, self.clock(), "failed", error=error)
+            failed = PollResult(feed.name, started, self.clock(), "failed", error=error)
             return await self.store.call(self._finish, feed, failed)
         except sqlite3.Error as exc:
             log.error("feed %r: cannot record the poll (%s); next try in %gs", feed.name, exc,
                       STORE_RETRY)  # fmt: skip
             retry = self.clock() + timedelta(seconds=STORE_RETRY)
+            error = f"database: {exc}"
             return PollResult(
-                feed.name, "failed", error=f"database: {exc}", next_due=retry, recorded=False
-            )
+                feed.name, started, self.clock(), "failed", error=error, next_due=retry,
+                recorded=False,
+            )  # fmt: skip
 
     async def _poll(self, feed: FeedConfig, started: datetime) -> PollResult:
         state = await self.store.call(self.store.feeds.state, feed.name)
@@ -208,7 +191,7 @@ class Poller:
                 feed.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
             )
             if response.status == 304:
-                unchanged = PollRecord(feed.name, started, self.clock(), "not_modified", 304)
+                unchanged = PollResult(feed.name, started, self.clock(), "not_modified", 304)
                 return await self.store.call(
                     self._finish, feed, unchanged, floor=response.max_age or 0.0
                 )
@@ -220,7 +203,7 @@ class Poller:
             error = str(exc) if isinstance(exc, FetchError) else f"{feed.url}: {exc}"
             wait = exc.retry_after if isinstance(exc, FetchError) else None
             unreachable = isinstance(exc, FetchError) and exc.network
-            record = PollRecord(
+            record = PollResult(
                 feed.name, started, self.clock(), "failed", error=error, unreachable=unreachable
             )
             return await self.store.call(self._finish, feed, record, floor=wait or 0.0)
@@ -243,7 +226,7 @@ class Poller:
         return await self.store.call(
             self._finish,
             feed,
-            PollRecord(
+            PollResult(
                 feed=feed.name,
                 started_at=started,
                 finished_at=self.clock(),
@@ -289,7 +272,7 @@ class Poller:
     def _finish(
         self,
         feed: FeedConfig,
-        record: PollRecord,
+        record: PollResult,
         floor: float = 0.0,
         entries: Sequence[Entry] = (),
     ) -> PollResult:
@@ -339,16 +322,7 @@ class Poller:
                 record.hits,
                 extra={"feed": record.feed},
             )
-        return PollResult(
-            feed=record.feed,
-            status=record.status,
-            entries=record.entries,
-            new_articles=record.new_articles,
-            updated_articles=record.updated_articles,
-            hits=record.hits,
-            error=record.error,
-            next_due=plan.due,
-        )
+        return record
 
     async def _store_entries(
         self, feed: FeedConfig, todo: Sequence[tuple[Entry, str, bool]]

@@ -10,14 +10,13 @@ migrations that build it all.
 """
 
 from watcher.store.database import Store
-from watcher.store.records import ArticleToStore, FeedState, PollRecord, StoredEntry, StoryRule
+from watcher.store.records import ArticleToStore, FeedState, StoredEntry, StoryRule
 from watcher.store.retention import Pruned
 from watcher.store.schema import stamp
 
 __all__ = [
     "ArticleToStore",
     "FeedState",
-    "PollRecord",
     "Pruned",
     "Store",
     "StoredEntry",

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from watcher.models import FeedStatus
-from watcher.store.records import FeedListing, FeedState, PollRecord
+from watcher.models import FeedStatus, PollResult
+from watcher.store.records import FeedListing, FeedState
 from watcher.store.schema import stamp, writing
 
 
@@ -47,7 +47,7 @@ class Feeds:
         ).fetchone()
         return FeedState(*row) if row else FeedState()
 
-    def record_poll(self, record: PollRecord, quorum: int = 1) -> None:
+    def record_poll(self, record: PollResult, quorum: int = 1) -> None:
         """Keep a poll's outcome and update the feed's health; failures keep the cache state.
 
         A feed whose host cannot be resolved or connected to may be failing, or

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from watcher.models import Article, Entry, Match
@@ -80,33 +80,3 @@ class StoryRule:
 
     window: timedelta
     closest: Callable[[int, Sequence[tuple[int, int]]], int | None]
-
-
-@dataclass(frozen=True)
-class PollRecord:
-    """The outcome of one poll of one feed, as the `polls` table keeps it."""
-
-    feed: str
-    started_at: datetime
-    finished_at: datetime
-    status: str
-    http_status: int | None = None
-    entries: int = 0
-    new_articles: int = 0
-    updated_articles: int = 0
-    hits: int = 0
-    error: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    title: str | None = None
-    next_due: datetime | None = None
-    interval: float | None = None  # adapted to the publishing rate, on successful polls
-    # The host could not be resolved or connected to: the feed's fault or the network's,
-    # judged by what the next answer from any feed says (see `record_poll`).
-    unreachable: bool = False
-    wait: float | None = None  # seconds from this poll to the next, without jitter
-    reason: str | None = None  # why that long (`watcher.app.schedule`: interval, backoff, ...)
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
