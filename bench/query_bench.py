@@ -52,8 +52,8 @@ from watcher.app.search import search, to_fts
 from watcher.config.load import FeedConfig
 from watcher.match.terms import compile_term
 from watcher.match.words import index_text
-from watcher.models import HitQuery
 from watcher.store import Store, stamp
+from watcher.store.records import HitQuery
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"

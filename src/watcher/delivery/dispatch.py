@@ -19,11 +19,12 @@ from datetime import UTC, datetime, timedelta
 from watcher.config.channels import ChannelConfig
 from watcher.config.load import Config
 from watcher.delivery import sender_for
-from watcher.delivery.digest import build, long_failing, render
+from watcher.delivery.digest import Digest, build, long_failing, render
 from watcher.errors import ConfigError, DeliveryError
-from watcher.models import Delivery, Digest, Hit
+from watcher.models import Hit
 from watcher.sources.http import Fetcher
 from watcher.store import Store, stamp
+from watcher.store.records import Delivery
 
 log = logging.getLogger(__name__)
 

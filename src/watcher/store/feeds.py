@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from watcher.models import FeedStatus, PollResult
-from watcher.store.records import FeedListing, FeedState
+from watcher.models import PollResult
+from watcher.store.records import FeedListing, FeedState, FeedStatus
 from watcher.store.schema import stamp, writing
 
 

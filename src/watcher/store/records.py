@@ -1,17 +1,20 @@
-"""The store's own values: what it is given to write and what it hands back.
+"""The store's own values: what it is given to write, and what it hands back to read.
 
-The values that cross the stages (Entry, Article, Match, Hit) are in
-`watcher.models`; these are the store's vocabulary for its callers.
+The values that cross the stages (Entry, Article, Match, Hit, PollResult) are
+in `watcher.models`; these are the store's vocabulary for its callers: feeds
+(`FeedState`, `FeedStatus`), articles being stored (`StoredEntry`,
+`ArticleToStore`, `StoryRule`), the archive (`HitQuery`, `StoredArticle`,
+`TermCount`) and the outbox (`Delivery`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from watcher.models import Article, Entry, Match
+from watcher.models import Article, Entry, Hit, Match
 
 
 class Named(Protocol):
@@ -80,3 +83,86 @@ class StoryRule:
 
     window: timedelta
     closest: Callable[[int, Sequence[tuple[int, int]]], int | None]
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """A feed's fetch state and health, as `watcher feeds list` shows it."""
+
+    name: str
+    url: str
+    enabled: bool
+    last_polled: str | None
+    last_ok: str | None
+    last_status: int | None
+    consecutive_errors: int
+    last_error: str | None
+    articles: int
+    hits: int
+    failing_since: str | None = None  # ISO 8601, UTC; set while the feed keeps failing
+    next_due: str | None = None  # ISO 8601, UTC
+    wait: float | None = None  # seconds from its last poll to the next, without jitter
+    reason: str | None = None  # why: interval, adaptive, backoff, publisher, database
+    # Its host could not be reached at its last poll; whether that is the feed's fault
+    # or the network's is known once another feed answers.
+    unreachable_since: str | None = None
+
+
+SORTS = ("found", "published", "score")
+
+
+@dataclass(frozen=True)
+class HitQuery:
+    """Which stored hits to list and in what order, for `watcher hits` and `watcher export`."""
+
+    terms: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()  # any feed that carried the article
+    since: datetime | None = None  # found at or after
+    until: datetime | None = None  # found before
+    min_score: float | None = None
+    delivered: bool | None = None  # True: in a digest some channel accepted; False: in none
+    sort: str = "found"  # one of SORTS (newest found, newest published, best score), or "oldest"
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as stored, with every feed that carried it and its hits (`watcher show`)."""
+
+    id: int
+    url: str | None
+    title: str
+    text: str
+    source: str  # "page" or "summary"
+    feed: str  # the first feed that brought it
+    published: str | None  # ISO 8601, UTC
+    first_seen_at: str  # ISO 8601, UTC
+    author: str | None = None
+    language: str | None = None
+    note: str | None = None  # why the page was not used, when source == "summary"
+    feeds: tuple[str, ...] = ()
+    hits: tuple[Hit, ...] = ()
+
+
+@dataclass(frozen=True)
+class TermCount:
+    """Hits of one term found in one day or week (`watcher stats`)."""
+
+    period: str  # the day, or the Monday of the week, as YYYY-MM-DD (UTC)
+    term: str
+    hits: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A digest in the outbox, as `watcher deliveries` shows it."""
+
+    id: str  # also the webhook-id and the email's Message-ID, stable across retries
+    channel: str
+    status: str  # "pending", "sent" or "failed"
+    hits: int
+    attempts: int
+    created_at: str  # ISO 8601, UTC
+    next_attempt_at: str | None
+    sent_at: str | None = None
+    last_error: str | None = None
