@@ -49,10 +49,11 @@ from pathlib import Path
 from typing import Any
 
 from watcher.app.search import search, to_fts
+from watcher.config.load import FeedConfig
 from watcher.match.terms import compile_term
 from watcher.match.words import index_text
-from watcher.models import HitQuery
 from watcher.store import Store, stamp
+from watcher.store.records import HitQuery
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
@@ -350,8 +351,9 @@ def build(path: Path, articles: int, hits: int, jobs: int) -> dict[str, Any]:
         leftover.unlink()
     started = time.perf_counter()
     with Store.open(partial) as store:  # the schema, exactly as the application makes it
-        store.sync_feeds(
-            (feed, f"https://{i}.example/rss") for i, feed in enumerate(vocabulary().feeds)
+        store.feeds.sync(
+            FeedConfig(feed, f"https://{i}.example/rss", 900.0)
+            for i, feed in enumerate(vocabulary().feeds)
         )
         store.outbox.sync_channels([CHANNEL], now - SPAN)
     conn = sqlite3.connect(partial, isolation_level=None)

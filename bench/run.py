@@ -155,7 +155,7 @@ def child_watcher(config_path: str, port: int, cycles: int) -> None:
     async def cycles_of_polls() -> None:
         config = load_config(config_path)
         with Store.open(config.db_path) as store, Extractor() as extractor:
-            store.sync_config(config, datetime.now(UTC))
+            store.sync(config.feeds, config.channels, datetime.now(UTC))
             async with Fetcher(config.fetch, AsyncRoute(port)) as fetcher:
                 poller = Poller(config, store, fetcher, extractor)
                 for cycle in range(cycles):

@@ -445,7 +445,7 @@ def test_status_says_a_killed_service_is_not_running(tmp_path: Path) -> None:
         check=True,
     )
     with Store.open(tmp_path / "watcher.db") as store:
-        store.service_started(int(gone.stdout), datetime.now(UTC))  # then SIGKILLed: no stop
+        store.heartbeat.started(int(gone.stdout), datetime.now(UTC))  # then SIGKILLed: no stop
 
     result = invoke("--config", str(config), "status")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from watcher.app.poll import STORIES, to_store
 from watcher.match.cluster import MAX_DISTANCE, distance, simhash
 from watcher.models import Article, Entry
-from watcher.store import Reading, Store
+from watcher.store import Store
 
 WIRE = (
     "Engineers working on the high-speed line in Gujarat completed the last river bridge "
@@ -58,7 +59,7 @@ def save(store: Store, feed: str, url: str, text: str, when: datetime = NOW) -> 
         key=url, url=url, link=url, title="Bridge done", summary="", published=None, updated=None
     )
     article = Article(url=url, title="Bridge done", text=text, source="page", published=None)
-    store.save_articles(feed, [Reading(entry, article, "x", ())], when)
+    store.articles.save(feed, [to_store(entry, article, "x", ())], when, STORIES)
 
 
 def clusters(store: Store) -> dict[str, int]:

@@ -27,10 +27,11 @@ from conftest import (
     webhook_channel,
     write_config,
 )
+from watcher.app.poll import STORIES, to_store
 from watcher.cli import cli
 from watcher.delivery.dispatch import retry_delay
 from watcher.models import Article, Entry, Match
-from watcher.store import Reading, Store
+from watcher.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -120,7 +121,9 @@ def hostile_hit(db: Path) -> None:
         entry = Entry("k1", "https://coast.example/a", None, title, "", now, None)
         article = Article("https://coast.example/a", title, "The UNICORN mast.", "page", now)
         match = Match("UNICORN antenna", "UNICORN", "<b>UNICORN</b> mast", 1.0, 1, False)
-        store.save_articles("Coastline Daily", [Reading(entry, article, "f", [match])], now)
+        store.articles.save(
+            "Coastline Daily", [to_store(entry, article, "f", [match])], now, STORIES
+        )
 
 
 def test_a_title_with_line_breaks_and_html_injects_no_header_and_no_markup(

@@ -27,15 +27,17 @@ from conftest import (
     webhook_channel,
     write_config,
 )
-from watcher.app.poll import STORE_RETRY, Poller, PollResult, poll_once
+from watcher.app.poll import STORE_RETRY, Poller, poll_once
 from watcher.app.schedule import network_quorum
 from watcher.cli import cli
 from watcher.config.load import Config, load_config
 from watcher.delivery.dispatch import Dispatcher
+from watcher.models import PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
 from watcher.store import Store
 from watcher.store import database as store_database
+from watcher.store.articles import Articles
 
 T = TypeVar("T")
 
@@ -44,7 +46,7 @@ def coastline(site: Site, tmp_path: Path) -> Config:
     """A config of one fixture feed (two hits in four entries), its database ready."""
     config = load_config(write_config(tmp_path, [("Coastline Daily", f"{site.base}/news.rss")]))
     with Store.open(config.db_path) as store:
-        store.sync_config(config, datetime.now(UTC))
+        store.sync(config.feeds, config.channels, datetime.now(UTC))
     return config
 
 
@@ -92,15 +94,17 @@ def test_entries_a_database_fault_skipped_are_stored_at_the_next_poll(
     """A feed's articles are stored in one transaction: a fault skips them all, the next poll
     stores them all."""
     config = coastline(fixture_site, tmp_path)
-    save = Store.save_articles
+    save = Articles.save
     failures = iter([True])
 
-    def failing_once(store: Store, feed: str, readings: Any, now: datetime) -> list[int]:
-        if any(r.entry.url.endswith("/a1.html") for r in readings) and next(failures, False):
+    def failing_once(
+        articles: Articles, feed: str, items: Any, now: datetime, stories: Any
+    ) -> list[int | None]:
+        if any(i.entry.url.endswith("/a1.html") for i in items) and next(failures, False):
             raise sqlite3.OperationalError("disk I/O error")
-        return save(store, feed, readings, now)
+        return save(articles, feed, items, now, stories)
 
-    monkeypatch.setattr(Store, "save_articles", failing_once)
+    monkeypatch.setattr(Articles, "save", failing_once)
 
     async def poll_twice(poller: Poller, store: Store) -> tuple[PollResult, PollResult]:
         first = await poller.poll(config.feeds[0])
@@ -137,7 +141,7 @@ def test_a_page_that_outlasts_extraction_falls_back_to_the_feed_text(
     site.put("/slow.rss", SLOW_RSS.replace("{base}", site.base))
     config = load_config(write_config(tmp_path, [("Slow Wire", f"{site.base}/slow.rss")]))
     with Store.open(config.db_path) as store:
-        store.sync_config(config, datetime.now(UTC))
+        store.sync(config.feeds, config.channels, datetime.now(UTC))
 
     async def poll(poller: Poller, store: Store) -> PollResult:
         return await poller.poll(config.feeds[0])
@@ -182,8 +186,8 @@ def test_when_no_feed_can_be_reached_none_is_counted_as_failing(tmp_path: Path) 
 
     assert [result.failed for result in results] == [True, True, True]
     with Store.open(config.db_path) as store:
-        statuses = store.feed_statuses(config.feeds)
-        down = store.network_down(network_quorum(3))
+        statuses = store.feeds.statuses(config.feeds)
+        down = store.feeds.network_down(network_quorum(3))
     assert [(s.consecutive_errors, s.failing_since) for s in statuses] == [(0, None)] * 3
     assert all(s.unreachable_since is not None for s in statuses)
     assert down is not None and datetime.fromisoformat(down) >= before
@@ -210,7 +214,7 @@ def test_a_network_outage_counts_no_feed_failing_and_status_says_so_in_one_line(
 
     assert [result.failed for result in results] == [True, True, True]
     with Store.open(config.db_path) as store:
-        statuses = store.feed_statuses(config.feeds)
+        statuses = store.feeds.statuses(config.feeds)
     # Reached a moment ago, yet none counts: a failure says nothing of a feed until
     # another feed answers, and here none does.
     assert [s.consecutive_errors for s in statuses] == [0, 0, 0]
@@ -240,8 +244,8 @@ def test_an_unreachable_feed_counts_as_failing_while_others_answer(
 
     assert [result.failed for result in results] == [False, True, False]
     with Store.open(config.db_path) as store:
-        status = store.feed_statuses(config.feeds)[1]
-        assert store.network_down(network_quorum(3)) is None
+        status = store.feeds.statuses(config.feeds)[1]
+        assert store.feeds.network_down(network_quorum(3)) is None
     assert status.consecutive_errors == 1
     assert status.failing_since is not None
     assert status.unreachable_since is None
@@ -266,7 +270,7 @@ def test_an_hour_of_smtp_and_webhook_outage_keeps_hits_pending_then_delivers_the
 
     async def outage() -> tuple[set[str], list[str]]:
         with Store.open(config.db_path) as store:
-            store.sync_config(config, start)
+            store.sync(config.feeds, config.channels, start)
             async with Fetcher(config.fetch) as fetcher:
                 dispatcher = Dispatcher(
                     config, store, fetcher, clock=lambda: clock[0], jitter=lambda: 0.5

@@ -14,7 +14,8 @@ import pytest
 
 from watcher.formats import render_feeds, render_hits, render_matches, render_terms
 from watcher.match.terms import compile_term
-from watcher.models import FeedStatus, Hit, Match
+from watcher.models import Hit, Match
+from watcher.store.records import FeedStatus
 
 HIT = Hit(
     id=1,

@@ -24,16 +24,16 @@ from conftest import Site, write_config
 from watcher.app.poll import fingerprint, poll_once
 from watcher.config.channels import EmailSettings
 from watcher.config.load import load_config
-from watcher.delivery.digest import render, to_json
+from watcher.delivery.digest import Digest, Story, TermGroup, render, to_json
 from watcher.delivery.email import message
 from watcher.errors import ExtractError, FeedError, QueryCostError
 from watcher.formats import render_hits
 from watcher.match.terms import Matcher, compile_term
-from watcher.models import Digest, Hit, Story, TermGroup
+from watcher.models import Hit
 from watcher.sources.extract import Extractor
 from watcher.sources.feed import parse_feed, plain_text
 from watcher.store import Store
-from watcher.store.database import MAX_TITLE_CHARS
+from watcher.store.articles import MAX_TITLE_CHARS
 
 EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "200"))
 URL = "https://wire.example/feed.xml"

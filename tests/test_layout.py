@@ -23,12 +23,15 @@ MAY_USE = {
     "match": BASE,
     "sources": BASE | {"match"},  # story fingerprints (match.cluster) for extracted pages
     "config": BASE | {"match", "sources"},  # terms compiled on load; sources.settings only
-    "store": BASE | {"match", "config", "sources"},
+    "store": BASE,  # and the tokenizer of the search index: SHARED_WITH_STORE
     "delivery": BASE | {"match", "config", "sources", "store"},
-    "formats": BASE | {"match"},
+    "formats": BASE | {"match", "store", "app"},  # the CLI's renderers of their read models
     "app": BASE | {"match", "config", "sources", "store", "delivery"},
     "cli": BASE | {"match", "config", "sources", "store", "delivery", "app", "formats"},
 }
+# The one part of `match` the store uses: the search index words an article's text as
+# queries word theirs (`index_text`), or a search would miss what a term catches.
+SHARED_WITH_STORE = {"watcher.match", "watcher.match.words"}
 # Heavy or far-reaching libraries a lower layer must not drag in.
 NOT_LOADED = {
     "match": {"apscheduler", "httpx", "sqlite_utils"},
@@ -99,7 +102,10 @@ def test_every_module_imports_only_its_own_layer_and_those_below(
     wrong = {}
     for module, names in loaded.items():
         own = package(module)
-        used = {package(name) for name in names if name.startswith("watcher.")}
+        shared = SHARED_WITH_STORE if own == "store" else set()
+        used = {
+            package(name) for name in names if name.startswith("watcher.") and name not in shared
+        }
         if extra := used - MAY_USE[own] - {own}:
             wrong[module] = sorted(extra)
     assert wrong == {}
@@ -128,3 +134,20 @@ def test_loading_the_config_does_not_load_the_http_client(loaded: dict[str, list
     for module in ("watcher.config.load", "watcher.config.edit"):
         assert "watcher.sources.http" not in loaded[module]
         assert "httpx" not in loaded[module]
+
+
+def test_the_store_loads_neither_the_config_nor_the_matching_beyond_its_tokenizer(
+    loaded: dict[str, list[str]],
+) -> None:
+    wrong = {}
+    for module, names in loaded.items():
+        if package(module) == "store":
+            foreign = {
+                name
+                for name in names
+                if name.startswith(("watcher.config", "watcher.match"))
+                and name not in SHARED_WITH_STORE
+            }
+            if foreign:
+                wrong[module] = sorted(foreign)
+    assert wrong == {}

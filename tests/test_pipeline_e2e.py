@@ -194,7 +194,7 @@ def test_feed_answering_429_is_next_polled_after_its_retry_after(
     CliRunner().invoke(cli, ["--config", str(config), "poll", "--once"], catch_exceptions=False)
 
     with Store.open(tmp_path / "watcher.db") as store:
-        state = store.feed_state("Busy")
+        state = store.feeds.state("Busy")
     assert state.consecutive_errors == 1
     assert state.next_due is not None
     wait = datetime.fromisoformat(state.next_due) - before
@@ -225,7 +225,7 @@ def test_a_busy_feed_is_polled_more_often_and_a_quiet_one_still_at_its_interval(
     run(config, "poll", "--once")
 
     with Store.open(tmp_path / "watcher.db") as store:
-        wire, ministry = store.feed_statuses(load_config(config).feeds)
+        wire, ministry = store.feeds.statuses(load_config(config).feeds)
     assert (wire.wait, wire.reason) == (300.0, "adaptive")  # min_interval
     assert (ministry.wait, ministry.reason) == (900.0, "interval")  # not 6h
     assert wire.next_due is not None and ministry.next_due is not None

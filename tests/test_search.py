@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from watcher.app.poll import STORIES, to_store
 from watcher.app.search import search, to_fts
 from watcher.errors import QueryError
 from watcher.match.query import parse, resolve_aliases
 from watcher.models import Article, Entry, Match
-from watcher.store import Reading, Store, fulltext
+from watcher.store import Store, fulltext
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
@@ -66,7 +67,8 @@ def save(
     now: datetime = NOW,
     feed: str = "Wire",
 ) -> int:
-    store.save_articles(feed, [Reading(entry, article(title, text), title + text, matches)], now)
+    item = to_store(entry, article(title, text), title + text, matches)
+    store.articles.save(feed, [item], now, STORIES)
     return int(store.db.execute("SELECT id FROM articles WHERE key = ?", [entry.key]).fetchone()[0])
 
 

@@ -15,16 +15,16 @@ from click.testing import CliRunner
 
 from conftest import write_config
 from watcher.app.housekeeping import housekeep
-from watcher.app.poll import Poller
+from watcher.app.poll import STORIES, Poller, to_store
 from watcher.app.service import Service, serve
 from watcher.cli import cli
-from watcher.config.load import load_config
+from watcher.config.load import FeedConfig, load_config
 from watcher.delivery.dispatch import Dispatcher
 from watcher.errors import DamagedError, StoreError
-from watcher.models import Article, Entry, Match
+from watcher.models import Article, Entry, Match, PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
-from watcher.store import PollRecord, Reading, Store
+from watcher.store import Store
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 MIGRATIONS = [
@@ -62,7 +62,7 @@ MATCH = Match(
 
 
 def save(store: Store, feed: str = "Port News", matches: tuple[Match, ...] = (MATCH,)) -> int:
-    return store.save_articles(feed, [Reading(ENTRY, ARTICLE, "f1", matches)], NOW)[0]
+    return store.articles.save(feed, [to_store(ENTRY, ARTICLE, "f1", matches)], NOW, STORIES)[0]
 
 
 def test_new_database_gets_schema_in_wal_mode(tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_entry_is_known_by_canonical_url_from_another_feed(tmp_path: Path) -> No
         save(store)
         other = Entry(**{**ENTRY.__dict__, "key": "other.example|99"})
 
-        known = store.lookup("Other Feed", other)
+        known = store.articles.lookup("Other Feed", other)
 
     assert known is not None
     assert known.fingerprint is None  # this feed never described it
@@ -122,13 +122,13 @@ def test_entry_is_known_by_canonical_url_from_another_feed(tmp_path: Path) -> No
 
 def test_failed_poll_counts_errors_and_keeps_cache_validators(tmp_path: Path) -> None:
     with Store.open(tmp_path / "watcher.db") as store:
-        store.sync_feeds([("Port News", "https://news.example/feed")])
-        ok = PollRecord("Port News", NOW, NOW, "ok", 200, etag='"abc"', last_modified="x")
-        store.record_poll(ok)
-        store.record_poll(PollRecord("Port News", NOW, NOW, "failed", error="timed out"))
-        store.record_poll(PollRecord("Port News", NOW, NOW, "failed", error="HTTP 503"))
+        store.feeds.sync([FeedConfig("Port News", "https://news.example/feed", 900.0)])
+        ok = PollResult("Port News", NOW, NOW, "ok", 200, etag='"abc"', last_modified="x")
+        store.feeds.record_poll(ok)
+        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", error="timed out"))
+        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", error="HTTP 503"))
 
-        state = store.feed_state("Port News")
+        state = store.feeds.state("Port News")
         row = store.db.execute(
             "SELECT consecutive_errors, last_error FROM feeds WHERE name = 'Port News'"
         ).fetchone()
@@ -139,12 +139,12 @@ def test_failed_poll_counts_errors_and_keeps_cache_validators(tmp_path: Path) ->
 
 def test_changed_feed_url_forgets_its_validators(tmp_path: Path) -> None:
     with Store.open(tmp_path / "watcher.db") as store:
-        store.sync_feeds([("Port News", "https://news.example/feed")])
-        store.record_poll(PollRecord("Port News", NOW, NOW, "ok", 200, etag='"abc"'))
+        store.feeds.sync([FeedConfig("Port News", "https://news.example/feed", 900.0)])
+        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "ok", 200, etag='"abc"'))
 
-        store.sync_feeds([("Port News", "https://news.example/rss")])
+        store.feeds.sync([FeedConfig("Port News", "https://news.example/rss", 900.0)])
 
-        assert store.feed_state("Port News").etag is None
+        assert store.feeds.state("Port News").etag is None
 
 
 def test_a_database_from_a_newer_watcher_is_refused_naming_both_versions(tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def damaged_database(folder: Path) -> Path:
         for n in range(200):
             entry = replace(ENTRY, key=f"news.example|{n}", url=f"https://news.example/{n}")
             article = replace(ARTICLE, url=entry.url, text=f"Story {n}. " + "Dredging news. " * 40)
-            store.save_articles("Wire", [Reading(entry, article, "f", [])], NOW)
+            store.articles.save("Wire", [to_store(entry, article, "f", [])], NOW, STORIES)
         page_size = store.db.execute("PRAGMA page_size").fetchone()[0]
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         leaf = store.db.execute(
@@ -204,7 +204,7 @@ def test_quick_check_finds_a_damaged_page_and_keeps_the_finding_for_status(
 
 def test_a_sound_database_checks_ok_and_backs_up_to_a_copy_that_opens(tmp_path: Path) -> None:
     with Store.open(tmp_path / "watcher.db") as store:
-        store.save_articles("Wire", [Reading(ENTRY, ARTICLE, "f", [MATCH])], NOW)
+        store.articles.save("Wire", [to_store(ENTRY, ARTICLE, "f", [MATCH])], NOW, STORIES)
         assert store.check(NOW) == []
         store.backup(tmp_path / "copy.db")
         with pytest.raises(StoreError, match="exists already"):
@@ -242,7 +242,7 @@ def test_the_service_refuses_a_damaged_database_at_start_and_in_housekeeping(
 def test_db_backup_copies_the_database_and_db_check_says_ok(tmp_path: Path) -> None:
     config = write_config(tmp_path, [])
     with Store.open(tmp_path / "watcher.db") as store:
-        store.save_articles("Wire", [Reading(ENTRY, ARTICLE, "f", [MATCH])], NOW)
+        store.articles.save("Wire", [to_store(ENTRY, ARTICLE, "f", [MATCH])], NOW, STORIES)
     runner = CliRunner()
 
     backed = runner.invoke(
@@ -264,10 +264,11 @@ def test_an_article_the_database_refuses_is_rolled_back_alone(tmp_path: Path) ->
     good = replace(ARTICLE, url=good_entry.url)
 
     with Store.open(tmp_path / "watcher.db") as store:
-        saved = store.save_articles(
+        saved = store.articles.save(
             "Wire",
-            [Reading(bad_entry, bad, "f", [MATCH]), Reading(good_entry, good, "f", [MATCH])],
+            [to_store(bad_entry, bad, "f", [MATCH]), to_store(good_entry, good, "f", [MATCH])],
             NOW,
+            STORIES,
         )
         stored = [row[0] for row in store.db.execute("SELECT key FROM articles")]
 
@@ -307,22 +308,22 @@ def test_a_due_time_is_stored_to_the_microsecond(tmp_path: Path) -> None:
     """Cut to the second, a Retry-After of 7200 s came back as 7199.5 s (issue 15, item 21)."""
     due = NOW + timedelta(seconds=7200.75)
     with Store.open(tmp_path / "w.db") as store:
-        store.sync_feeds([("Port News", "https://news.example/rss")])
-        store.record_poll(PollRecord("Port News", NOW, NOW, "failed", 429, next_due=due))
-        stored = store.feed_state("Port News").next_due
+        store.feeds.sync([FeedConfig("Port News", "https://news.example/rss", 900.0)])
+        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", 429, next_due=due))
+        stored = store.feeds.state("Port News").next_due
 
     assert stored is not None and datetime.fromisoformat(stored) == due
 
 
 def test_status_reads_a_database_another_process_is_writing(tmp_path: Path) -> None:
     with Store.open(tmp_path / "w.db") as store:
-        store.sync_feeds([("Port News", "https://news.example/rss")])
+        store.feeds.sync([FeedConfig("Port News", "https://news.example/rss", 900.0)])
     writer = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # holds the write lock
     writer.execute("UPDATE feeds SET title = 'Port News Daily'")
     try:
         with Store.open(tmp_path / "w.db", readonly=True) as store:
-            assert store.feed_state("Port News").consecutive_errors == 0
+            assert store.feeds.state("Port News").consecutive_errors == 0
             try:
                 store.db.execute("UPDATE feeds SET title = 'x'")
             except sqlite3.OperationalError as exc:

@@ -69,7 +69,7 @@ def poll_with(site: Site, tmp_path: Path, connections: int = 16) -> Counting:
 
     async def run() -> None:
         with Store.open(config.db_path) as store:
-            store.sync_config(config, datetime.now(UTC))
+            store.sync(config.feeds, config.channels, datetime.now(UTC))
             async with Fetcher(config.fetch) as fetcher:
                 result = await Poller(config, store, fetcher, extractor).poll(config.feeds[0])
                 assert result.status == "ok", result.error
@@ -143,7 +143,7 @@ def test_two_feeds_sharing_stories_store_each_once_in_one_transaction_each(
 
     async def run() -> list[str]:
         with Store.open(config.db_path) as store, Extractor(0) as extractor:
-            store.sync_config(config, datetime.now(UTC))
+            store.sync(config.feeds, config.channels, datetime.now(UTC))
             async with Fetcher(config.fetch) as fetcher:
                 poller = Poller(config, store, fetcher, extractor)
                 results = await asyncio.wait_for(poller.poll_all(config.feeds), timeout=30)
@@ -223,7 +223,7 @@ def test_pages_waiting_for_a_slow_host_do_not_hold_up_other_hosts(
 
     async def run() -> None:
         with Store.open(config.db_path) as store, Extractor(0) as extractor:
-            store.sync_config(config, datetime.now(UTC))
+            store.sync(config.feeds, config.channels, datetime.now(UTC))
             async with Fetcher(config.fetch, LoopbackInternet(site)) as fetcher:
                 poller = Poller(config, store, fetcher, extractor)
                 began = time.monotonic()
@@ -268,7 +268,7 @@ def test_feeds_polled_at_once_are_bounded(site: Site, tmp_path: Path) -> None:
 
     async def run() -> None:
         with Store.open(config.db_path) as store, Watching(workers=0) as extractor:
-            store.sync_config(config, datetime.now(UTC))
+            store.sync(config.feeds, config.channels, datetime.now(UTC))
             async with Fetcher(config.fetch) as fetcher:
                 poller = Poller(config, store, fetcher, extractor)
                 results = await poller.poll_all(config.feeds, lambda r: finished.append(r.feed))

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names as type checkers see them (`X as X`: re-exported)
     from watcher.app.poll import Poller as Poller
-    from watcher.app.poll import PollResult as PollResult
     from watcher.config.load import Config as Config
     from watcher.config.load import FeedConfig as FeedConfig
     from watcher.config.load import load_config as load_config
@@ -30,6 +29,7 @@ if TYPE_CHECKING:  # the names as type checkers see them (`X as X`: re-exported)
     from watcher.models import Entry as Entry
     from watcher.models import Hit as Hit
     from watcher.models import Match as Match
+    from watcher.models import PollResult as PollResult
     from watcher.store import Store as Store
 
 _SURFACE = {
@@ -42,7 +42,7 @@ _SURFACE = {
     "FetchError": "watcher.errors",
     "Hit": "watcher.models",
     "Match": "watcher.models",
-    "PollResult": "watcher.app.poll",
+    "PollResult": "watcher.models",
     "Poller": "watcher.app.poll",
     "QueryError": "watcher.errors",
     "Store": "watcher.store",

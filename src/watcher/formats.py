@@ -17,18 +17,12 @@ from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any, TextIO
 
+from watcher.app.search import SearchResult
+from watcher.app.status import ServiceStatus
 from watcher.match import Term
-from watcher.models import (
-    Delivery,
-    FeedStatus,
-    Hit,
-    Match,
-    SearchResult,
-    ServiceStatus,
-    StoredArticle,
-    TermCount,
-)
+from watcher.models import Hit, Match
 from watcher.ops.text import CONTROL, CONTROL_BUT_NEWLINE, JSON_RAW, escape_controls
+from watcher.store.records import Delivery, FeedStatus, StoredArticle, TermCount
 
 FORMATS = ("table", "json", "ndjson", "csv")
 HIT_FIELDS = (

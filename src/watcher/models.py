@@ -1,7 +1,10 @@
 """The plain values that flow between the stages of one poll.
 
-feed bytes -> `Entry` -> (page) -> `Article` -> `Match` per term -> stored `Hit`
--> `Digest` per channel -> `Delivery` (the outbox row that tracks sending it).
+feed bytes -> `FetchResult` -> `ParsedFeed` of `Entry`s -> (page: `Extracted`)
+-> `Article` -> `Match` per term -> `PollResult`, and the stored `Hit` that
+digests are built from. Values only one package hands out live beside it: the
+store's in `store/records.py`, a digest in `delivery/digest.py`, a search
+result in `app/search.py`, the service's status in `app/status.py`.
 """
 
 from __future__ import annotations
@@ -92,6 +95,39 @@ class FetchResult:
 
 
 @dataclass(frozen=True)
+class PollResult:
+    """What one poll of one feed did: the poll returns it, the store keeps it (a row of
+    `polls`, the feed's health and schedule), `watcher poll` sums it up."""
+
+    feed: str
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    http_status: int | None = None
+    entries: int = 0
+    new_articles: int = 0
+    updated_articles: int = 0
+    hits: int = 0
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    title: str | None = None
+    next_due: datetime | None = None
+    interval: float | None = None  # adapted to the publishing rate, on successful polls
+    # The host could not be resolved or connected to: the feed's fault or the network's,
+    # judged by what the next answer from any feed says (`store.feeds.Feeds.record_poll`).
+    unreachable: bool = False
+    wait: float | None = None  # seconds from this poll to the next, without jitter
+    reason: str | None = None  # why that long (`watcher.app.schedule`: interval, backoff, ...)
+    # False: the database refused this outcome; `next_due` is a retry, stored nowhere.
+    recorded: bool = True
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+@dataclass(frozen=True)
 class Hit:
     """A stored match, as `watcher hits` shows it."""
 
@@ -111,159 +147,3 @@ class Hit:
     highlights: list[list[int]] = field(default_factory=list)  # [start, end] in `snippet`
     text: str | None = None  # the article's whole text, when asked for (`watcher export`)
     outlet_names: tuple[str, ...] = ()  # the feeds of `outlets`, by name
-
-
-SORTS = ("found", "published", "score")
-
-
-@dataclass(frozen=True)
-class HitQuery:
-    """Which stored hits to list and in what order, for `watcher hits` and `watcher export`."""
-
-    terms: tuple[str, ...] = ()
-    feeds: tuple[str, ...] = ()  # any feed that carried the article
-    since: datetime | None = None  # found at or after
-    until: datetime | None = None  # found before
-    min_score: float | None = None
-    delivered: bool | None = None  # True: in a digest some channel accepted; False: in none
-    sort: str = "found"  # one of SORTS (newest found, newest published, best score), or "oldest"
-    limit: int | None = None
-
-
-@dataclass(frozen=True)
-class StoredArticle:
-    """An article as stored, with every feed that carried it and its hits (`watcher show`)."""
-
-    id: int
-    url: str | None
-    title: str
-    text: str
-    source: str  # "page" or "summary"
-    feed: str  # the first feed that brought it
-    published: str | None  # ISO 8601, UTC
-    first_seen_at: str  # ISO 8601, UTC
-    author: str | None = None
-    language: str | None = None
-    note: str | None = None  # why the page was not used, when source == "summary"
-    feeds: tuple[str, ...] = ()
-    hits: tuple[Hit, ...] = ()
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """An article a full-text search found, best first, with why it matched."""
-
-    article_id: int
-    title: str
-    url: str | None
-    feed: str
-    published: str | None  # ISO 8601, UTC
-    first_seen_at: str  # ISO 8601, UTC
-    rank: float  # bm25 of the search index: lower is better
-    score: float  # as a watch-term's score: 3 per title match, 1 per text match, NEAR closeness
-    snippet: str
-    highlights: list[list[int]] = field(default_factory=list)  # [start, end] in `snippet`
-    clauses: list[str] = field(default_factory=list)
-    terms: list[str] = field(default_factory=list)  # watch-terms that hit the article
-
-
-@dataclass(frozen=True)
-class TermCount:
-    """Hits of one term found in one day or week (`watcher stats`)."""
-
-    period: str  # the day, or the Monday of the week, as YYYY-MM-DD (UTC)
-    term: str
-    hits: int
-
-
-@dataclass(frozen=True)
-class FeedStatus:
-    """A feed's fetch state and health, as `watcher feeds list` shows it."""
-
-    name: str
-    url: str
-    enabled: bool
-    last_polled: str | None
-    last_ok: str | None
-    last_status: int | None
-    consecutive_errors: int
-    last_error: str | None
-    articles: int
-    hits: int
-    failing_since: str | None = None  # ISO 8601, UTC; set while the feed keeps failing
-    next_due: str | None = None  # ISO 8601, UTC
-    wait: float | None = None  # seconds from its last poll to the next, without jitter
-    reason: str | None = None  # why: interval, adaptive, backoff, publisher, database
-    # Its host could not be reached at its last poll; whether that is the feed's fault
-    # or the network's is known once another feed answers.
-    unreachable_since: str | None = None
-
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    """The service process and totals, as `watcher status` shows them."""
-
-    state: str  # "running since ...", "stopped at ...", "not responding since ...", "never run"
-    database: str
-    feeds: int
-    failing: int
-    hits_today: int
-    hits_total: int
-    integrity: str | None = None  # the last integrity check's finding ("ok at ...")
-    pid: int | None = None
-    started_at: str | None = None
-    heartbeat_at: str | None = None
-    pending_deliveries: int = 0  # digests waiting to be sent or retried
-    failed_deliveries: int = 0  # digests that ran out of attempts
-    network_down_since: str | None = None  # no feed answered since then, many were unreachable
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A digest in the outbox, as `watcher deliveries` shows it."""
-
-    id: str  # also the webhook-id and the email's Message-ID, stable across retries
-    channel: str
-    status: str  # "pending", "sent" or "failed"
-    hits: int
-    attempts: int
-    created_at: str  # ISO 8601, UTC
-    next_attempt_at: str | None
-    sent_at: str | None = None
-    last_error: str | None = None
-
-
-@dataclass(frozen=True)
-class Story:
-    """Copies of one story under one term, newest first ("reported by N outlets")."""
-
-    cluster: int | None
-    outlets: int
-    hits: tuple[Hit, ...]
-    outlet_names: tuple[str, ...] = ()  # the feeds that carried it, by name
-
-
-@dataclass(frozen=True)
-class TermGroup:
-    term: str
-    stories: tuple[Story, ...]
-
-    @property
-    def hits(self) -> int:
-        return sum(len(story.hits) for story in self.stories)
-
-
-@dataclass(frozen=True)
-class Digest:
-    """What one message to one channel says: hits by term, then story; feeds that fail."""
-
-    id: str
-    channel: str
-    created_at: str  # ISO 8601, UTC
-    groups: tuple[TermGroup, ...]
-    failing: tuple[FeedStatus, ...] = ()  # feeds failing for longer than the notice period
-    timezone: str = "UTC"  # the channel's: the times a reader sees are in it
-
-    @property
-    def hits(self) -> int:
-        return sum(group.hits for group in self.groups)

@@ -64,8 +64,8 @@ async def open_when_room(config: Config, pid: int, stop: asyncio.Event) -> Store
         try:
             store = Store.open(config.db_path)
             store.ensure_sound(datetime.now(UTC))  # never start writing to a damaged file
-            store.sync_config(config, datetime.now(UTC))
-            store.service_started(pid, datetime.now(UTC))
+            store.sync(config.feeds, config.channels, datetime.now(UTC))
+            store.heartbeat.started(pid, datetime.now(UTC))
         except (StoreError, sqlite3.Error, OSError) as exc:
             if store is not None:
                 store.close()

@@ -26,12 +26,13 @@ from watcher.app.schedule import (
 from watcher.config.load import Config, FeedConfig
 from watcher.errors import FeedError, FetchError, QueryCostError
 from watcher.match import Matcher
-from watcher.models import Article, Entry, Match
+from watcher.match.cluster import WINDOW, bands, closest, simhash
+from watcher.models import Article, Entry, Match, PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.feed import canonical_url, discover, parse_feed
 from watcher.sources.http import Fetcher
 from watcher.sources.page import PageGate, read_article
-from watcher.store import PollRecord, Reading, Store
+from watcher.store import ArticleToStore, Store, StoryRule
 
 log = logging.getLogger(__name__)
 
@@ -44,37 +45,21 @@ STORE_RETRY = 60.0  # seconds until a poll whose outcome the database refused is
 # Feeds being polled at once, per connection allowed: enough for every connection to have
 # a host whose turn it is; more only holds their entries and tasks in memory.
 FEEDS_PER_CONNECTION = 2
-
-
-@dataclass(frozen=True)
-class PollResult:
-    """What one poll of one feed did, for the summary line and the logs."""
-
-    feed: str
-    status: str  # "ok", "not_modified" or "failed"
-    entries: int = 0
-    new_articles: int = 0
-    updated_articles: int = 0
-    hits: int = 0
-    error: str | None = None
-    next_due: datetime | None = None
-    recorded: bool = True  # False: the database refused the outcome, next_due is not stored
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "failed"
+# How a new article joins the story of a recent copy: `watcher.match.cluster` decides.
+STORIES = StoryRule(WINDOW, closest)
 
 
 @dataclass
-class Stored:
-    """What storing a feed's entries did: new hits, articles stored new or updated, skipped."""
+class StoredCounts:
+    """What storing a feed's entries did, counted: new hits, articles stored new or
+    updated, entries skipped (added up over the entries of one poll)."""
 
     hits: int = 0
     new: int = 0
     updated: int = 0
     skipped: int = 0  # entries a fault kept out: the next poll tries them again
 
-    def __iadd__(self, other: Stored) -> Stored:
+    def __iadd__(self, other: StoredCounts) -> StoredCounts:
         self.hits += other.hits
         self.new += other.new
         self.updated += other.updated
@@ -109,6 +94,15 @@ def fingerprint(entry: Entry) -> str:
     stamp = entry.updated.isoformat() if entry.updated else ""
     text = "\x1f".join((entry.title, entry.summary, stamp))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def to_store(entry: Entry, article: Article, mark: str, matches: Sequence[Match]) -> ArticleToStore:
+    """An entry's article ready for the store, with the band keys of its story fingerprint
+    (`match.cluster.simhash`, computed here when the extraction worker did not)."""
+    if article.simhash is None:
+        article = replace(article, simhash=simhash(f"{article.title}\n{article.text}"))
+    keys = () if article.simhash is None else tuple(bands(article.simhash))
+    return ArticleToStore(entry, article, mark, matches, keys)
 
 
 class Poller:
@@ -178,24 +172,26 @@ class Poller:
             log.exception("feed %r: unexpected error", feed.name)
             error = f"{feed.url}: internal error: {type(exc).__name__}: {exc}"
         try:
-            failed = PollRecord(feed.name, started, self.clock(), "failed", error=error)
+            failed = PollResult(feed.name, started, self.clock(), "failed", error=error)
             return await self.store.call(self._finish, feed, failed)
         except sqlite3.Error as exc:
             log.error("feed %r: cannot record the poll (%s); next try in %gs", feed.name, exc,
                       STORE_RETRY)  # fmt: skip
             retry = self.clock() + timedelta(seconds=STORE_RETRY)
+            error = f"database: {exc}"
             return PollResult(
-                feed.name, "failed", error=f"database: {exc}", next_due=retry, recorded=False
-            )
+                feed.name, started, self.clock(), "failed", error=error, next_due=retry,
+                recorded=False,
+            )  # fmt: skip
 
     async def _poll(self, feed: FeedConfig, started: datetime) -> PollResult:
-        state = await self.store.call(self.store.feed_state, feed.name)
+        state = await self.store.call(self.store.feeds.state, feed.name)
         try:
             response = await self.fetcher.get(
                 feed.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
             )
             if response.status == 304:
-                unchanged = PollRecord(feed.name, started, self.clock(), "not_modified", 304)
+                unchanged = PollResult(feed.name, started, self.clock(), "not_modified", 304)
                 return await self.store.call(
                     self._finish, feed, unchanged, floor=response.max_age or 0.0
                 )
@@ -207,7 +203,7 @@ class Poller:
             error = str(exc) if isinstance(exc, FetchError) else f"{feed.url}: {exc}"
             wait = exc.retry_after if isinstance(exc, FetchError) else None
             unreachable = isinstance(exc, FetchError) and exc.network
-            record = PollRecord(
+            record = PollResult(
                 feed.name, started, self.clock(), "failed", error=error, unreachable=unreachable
             )
             return await self.store.call(self._finish, feed, record, floor=wait or 0.0)
@@ -230,7 +226,7 @@ class Poller:
         return await self.store.call(
             self._finish,
             feed,
-            PollRecord(
+            PollResult(
                 feed=feed.name,
                 started_at=started,
                 finished_at=self.clock(),
@@ -263,12 +259,12 @@ class Poller:
                 continue  # a feed that lists one item twice
             seen.update(filter(None, (entry.key, entry.url)))
             mark = fingerprint(entry)
-            known = self.store.lookup(feed.name, entry)
+            known = self.store.articles.lookup(feed.name, entry)
             if known is None:
                 todo.append((entry, mark, False))
             elif known.fingerprint is None:
                 # Another feed brought this article already: one article, one hit per term.
-                self.store.link_feed(known.article_id, feed.name, mark, self.clock())
+                self.store.articles.link_feed(known.article_id, feed.name, mark, self.clock())
             elif known.fingerprint != mark:
                 todo.append((entry, mark, True))
         return todo
@@ -276,7 +272,7 @@ class Poller:
     def _finish(
         self,
         feed: FeedConfig,
-        record: PollRecord,
+        record: PollResult,
         floor: float = 0.0,
         entries: Sequence[Entry] = (),
     ) -> PollResult:
@@ -285,9 +281,9 @@ class Poller:
         sooner than the publisher asked (`floor` seconds). Runs on the store's thread.
 
         An unreachable feed is not backed off: whether it failed is known only once
-        another feed answers (`Store.record_poll`).
+        another feed answers (`Feeds.record_poll`).
         """
-        state = self.store.feed_state(feed.name)
+        state = self.store.feeds.state(feed.name)
         errors = state.consecutive_errors
         if record.failed and not record.unreachable:
             errors += 1
@@ -310,7 +306,7 @@ class Poller:
         )
         record = replace(record, next_due=plan.due, wait=plan.wait, reason=plan.reason)
         enabled = sum(1 for configured in self.config.feeds if configured.enabled)
-        self.store.record_poll(record, network_quorum(enabled))
+        self.store.feeds.record_poll(record, network_quorum(enabled))
         if record.status == "failed":
             log.warning(
                 "feed %r failed: %s", record.feed, record.error, extra={"feed": record.feed}
@@ -326,20 +322,11 @@ class Poller:
                 record.hits,
                 extra={"feed": record.feed},
             )
-        return PollResult(
-            feed=record.feed,
-            status=record.status,
-            entries=record.entries,
-            new_articles=record.new_articles,
-            updated_articles=record.updated_articles,
-            hits=record.hits,
-            error=record.error,
-            next_due=plan.due,
-        )
+        return record
 
     async def _store_entries(
         self, feed: FeedConfig, todo: Sequence[tuple[Entry, str, bool]]
-    ) -> Stored:
+    ) -> StoredCounts:
         """Read a feed's new and updated entries and store them in one transaction.
 
         `todo` holds (entry, fingerprint, whether it updates a stored article).
@@ -358,7 +345,7 @@ class Poller:
             else:
                 mine.append(item)
                 claims[claim] = self._in_flight[claim] = asyncio.Event()
-        stored = Stored()
+        stored = StoredCounts()
         try:
             outcomes = await asyncio.gather(
                 *(self._read(entry) for entry, _, _ in mine), return_exceptions=True
@@ -370,13 +357,11 @@ class Poller:
                     log.error("feed %r: entry %s skipped: %s", feed.name, entry.link or entry.key,
                               outcome, exc_info=outcome)  # fmt: skip
                 else:
-                    readings.append(Reading(entry, outcome[0], mark, outcome[1]))
+                    readings.append((entry, outcome[0], mark, outcome[1]))
                     updates.append(updated)
             if readings:
                 try:
-                    saved = await self.store.call(
-                        self.store.save_articles, feed.name, readings, self.clock()
-                    )
+                    saved = await self.store.call(self._save, feed.name, readings, self.clock())
                     for hits, updated in zip(saved, updates, strict=True):
                         if hits is None:  # refused by the database: logged, retried next poll
                             stored.skipped += 1
@@ -396,9 +381,20 @@ class Poller:
             stored += await self._link_or_store(feed, entry, mark, updated)
         return stored
 
+    def _save(
+        self,
+        feed: str,
+        readings: Sequence[tuple[Entry, Article, str, list[Match]]],
+        now: datetime,
+    ) -> list[int | None]:
+        """Store a feed's read entries (on the store's thread, as fingerprinting a long
+        text must not hold up the event loop); the new hits of each, None if refused."""
+        items = [to_store(*reading) for reading in readings]
+        return self.store.articles.save(feed, items, now, STORIES)
+
     async def _link_or_store(
         self, feed: FeedConfig, entry: Entry, mark: str, updated: bool
-    ) -> Stored:
+    ) -> StoredCounts:
         """An entry another feed was reading: link it to the stored article, or (if that
         feed could not store it) read and store it for this feed."""
         claim = _claim(entry)
@@ -406,18 +402,18 @@ class Poller:
             await self._in_flight[claim].wait()
         try:
             if await self.store.call(self._link, feed, entry, mark):
-                return Stored()
+                return StoredCounts()
         except sqlite3.Error as exc:
             log.error("feed %r: entry %s skipped: the database failed: %s", feed.name,
                       entry.link or entry.key, exc)  # fmt: skip
-            return Stored(skipped=1)
+            return StoredCounts(skipped=1)
         return await self._store_entries(feed, [(entry, mark, updated)])
 
     def _link(self, feed: FeedConfig, entry: Entry, mark: str) -> bool:
         """Link the entry to its stored article, if stored; whether it was (store's thread)."""
-        known = self.store.lookup(feed.name, entry)
+        known = self.store.articles.lookup(feed.name, entry)
         if known is not None:
-            self.store.link_feed(known.article_id, feed.name, mark, self.clock())
+            self.store.articles.link_feed(known.article_id, feed.name, mark, self.clock())
         return known is not None
 
     async def _read(self, entry: Entry) -> tuple[Article, list[Match]]:
@@ -457,7 +453,7 @@ async def poll_once(
 ) -> list[PollResult]:
     """One cycle over `feeds`, with its own HTTP client, extraction workers and store."""
     with Store.open(config.db_path) as store, Extractor(workers) as extractor:
-        store.sync_config(config, datetime.now(UTC))
+        store.sync(config.feeds, config.channels, datetime.now(UTC))
         async with Fetcher(config.fetch, transport) as fetcher:
             poller = Poller(config, store, fetcher, extractor)
             return await poller.poll_all(feeds, on_done)

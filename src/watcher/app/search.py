@@ -12,16 +12,36 @@ would have caught.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from watcher.errors import QueryError
 from watcher.match import Matcher, compile_term, index_text
 from watcher.match.query import AnyOf, Field, Leaf, Near, Node, Not
-from watcher.models import Match, SearchResult, StoredArticle
+from watcher.models import Match
 from watcher.store import Store
 from watcher.store.fulltext import RANKED
+from watcher.store.records import StoredArticle
 
 NEAR_SLACK = 2  # the index counts "snake_case" as two words, the matcher as one
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """An article a full-text search found, best first, with why it matched."""
+
+    article_id: int
+    title: str
+    url: str | None
+    feed: str
+    published: str | None  # ISO 8601, UTC
+    first_seen_at: str  # ISO 8601, UTC
+    rank: float  # bm25 of the search index: lower is better
+    score: float  # as a watch-term's score: 3 per title match, 1 per text match, NEAR closeness
+    snippet: str
+    highlights: list[list[int]] = field(default_factory=list)  # [start, end] in `snippet`
+    clauses: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)  # watch-terms that hit the article
 
 
 def to_fts(node: Node) -> str | None:

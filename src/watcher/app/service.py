@@ -117,7 +117,7 @@ class Service:
         interval now allows; with `spread`, feeds overdue (or never polled) at start are
         polled within `START_SPREAD` seconds, not all at once."""
         feeds = self.enabled()
-        rows = await self.store.call(self.store.schedule_rows)
+        rows = await self.store.call(self.store.feeds.schedule_rows)
         overdue: list[str] = []
         for name, feed in feeds.items():
             polled, due, reason, errors = rows.get(name, (None, None, None, 0))
@@ -128,12 +128,12 @@ class Service:
                 if datetime.fromisoformat(due) > latest:
                     log.info("feed %r: next poll brought forward to %s (its interval)", name,
                              latest.isoformat(timespec="seconds"))  # fmt: skip
-                    await self.store.call(self.store.set_due, name, max(latest, now))
+                    await self.store.call(self.store.feeds.set_due, name, max(latest, now))
         if spread and overdue:
             width = min(START_SPREAD, min(feeds[name].interval for name in overdue))
             for index, name in enumerate(overdue):
                 at = now + timedelta(seconds=width * index / len(overdue))
-                await self.store.call(self.store.set_due, name, at)
+                await self.store.call(self.store.feeds.set_due, name, at)
         self.plans_changed.set()
 
     async def plan(self) -> None:
@@ -172,13 +172,13 @@ class Service:
 
     async def _start_due_polls(self, now: datetime) -> float:
         """Start the polls that are due; seconds until the next one is (at most `NAP`)."""
-        stored = await self.store.call(self.store.due_times)
+        stored = await self.store.call(self.store.feeds.due_times)
         nap = NAP
         for name, feed in self.enabled().items():
             if name in self.polls or self.stopping:
                 continue
             if name not in stored:  # a feed whose row a failed reload did not write
-                await self.store.call(self.store.sync_feeds, [(name, feed.url)])
+                await self.store.call(self.store.feeds.sync, [feed])
                 nap = 0.0
                 continue
             stamp = stored[name]
@@ -280,7 +280,7 @@ class Service:
                 log.info("digest for %s fell due at %s while stopped: sending", channel.name, due)
                 missed.append(channel)
                 await self.store.call(outbox.mark_run, channel.name, now)
-        last = await self.store.call(self.store.last_housekeeping)
+        last = await self.store.call(self.store.heartbeat.last_housekeeping)
         due = now
         if last is not None:
             due = self.housekeeping_trigger().get_next_fire_time(None, datetime.fromisoformat(last))
@@ -312,7 +312,7 @@ class Service:
         self.schedule_housekeeping()
         now = datetime.now(UTC)
         try:
-            await self.store.call(self.store.sync_config, self.config, now)
+            await self.store.call(self.store.sync, self.config.feeds, self.config.channels, now)
             await self.align(now, spread=False)
         except sqlite3.Error as exc:
             log.error("reload: cannot update the schedule (%s); it follows the new config "
@@ -333,7 +333,7 @@ class Service:
     async def heartbeat(self) -> None:
         """Note in the database that the service is alive, for `watcher status`."""
         try:
-            await self.store.call(self.store.service_heartbeat, datetime.now(UTC))
+            await self.store.call(self.store.heartbeat.beat, datetime.now(UTC))
         except sqlite3.Error as exc:
             log.warning("cannot write the heartbeat: %s", exc)
 
@@ -361,7 +361,7 @@ class Service:
         """Prune in a thread, so polls and digests go on meanwhile."""
         try:
             pruned = await asyncio.to_thread(housekeep, self.config, datetime.now(UTC))
-            await self.store.call(self.store.housekept, datetime.now(UTC))
+            await self.store.call(self.store.heartbeat.housekept, datetime.now(UTC))
         except DamagedError as exc:
             # Writing on would spread the damage: polls and digests stop until it is recovered.
             log.critical("%s", exc)
@@ -451,7 +451,7 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
                 loop.remove_signal_handler(signum)
             await service.finish()
             try:
-                await store.call(store.service_heartbeat, datetime.now(UTC), stopped=True)
+                await store.call(store.heartbeat.beat, datetime.now(UTC), stopped=True)
             except (sqlite3.Error, WatcherError) as exc:  # a full disk, say: stop all the same
                 log.warning("could not note the stop in the database: %s", exc)
         log.info("stopped")

@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from watcher.app.schedule import network_quorum
-from watcher.models import FeedStatus, ServiceStatus
 from watcher.store import Store
 from watcher.store.outbox import process_alive
+from watcher.store.records import FeedStatus
 
 HEARTBEAT = 30.0  # seconds between the service's heartbeats; three missed: "not responding"
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """The service process and totals, as `watcher status` shows them."""
+
+    state: str  # "running since ...", "stopped at ...", "not responding since ...", "never run"
+    database: str
+    feeds: int
+    failing: int
+    hits_today: int
+    hits_total: int
+    integrity: str | None = None  # the last integrity check's finding ("ok at ...")
+    pid: int | None = None
+    started_at: str | None = None
+    heartbeat_at: str | None = None
+    pending_deliveries: int = 0  # digests waiting to be sent or retried
+    failed_deliveries: int = 0  # digests that ran out of attempts
+    network_down_since: str | None = None  # no feed answered since then, many were unreachable
 
 
 def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:
     """What `watcher status` reports, read from the database (works while the service runs)."""
     enabled = [feed for feed in feeds if feed.enabled]
-    down = store.network_down(network_quorum(len(enabled)))
-    recorded = store.service_state()
+    down = store.feeds.network_down(network_quorum(len(enabled)))
+    recorded = store.heartbeat.state()
     state = "never run"
     pid = started = beat = None
     if recorded:

@@ -25,8 +25,8 @@ from watcher.formats import (
     write_hits,
 )
 from watcher.match import Matcher
-from watcher.models import SORTS, HitQuery
 from watcher.store import Store
+from watcher.store.records import SORTS, HitQuery
 
 STATS_SPAN = {"day": timedelta(days=30), "week": timedelta(weeks=26)}  # without --since
 

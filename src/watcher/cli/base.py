@@ -103,7 +103,7 @@ class Context:
         store = Store.open(self.config.db_path)
         try:
             with store.translated():
-                store.sync_config(self.config, datetime.now(UTC))
+                store.sync(self.config.feeds, self.config.channels, datetime.now(UTC))
         except WatcherError:
             store.close()
             raise

@@ -46,7 +46,7 @@ def feeds_list(obj: Context, form: str) -> None:
         watcher feeds list --format json
     """
     with obj.reader() as store:
-        statuses = store.feed_statuses(obj.config.feeds)
+        statuses = store.feeds.statuses(obj.config.feeds)
     click.echo(render_feeds(statuses, form))
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import click
 
 from watcher.app.housekeeping import housekeep
-from watcher.app.poll import PollResult, poll_once
+from watcher.app.poll import poll_once
 from watcher.app.service import serve
 from watcher.app.status import service_status
 from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli
@@ -18,6 +18,7 @@ from watcher.cli.digest import report_outcomes
 from watcher.config.load import Config, FeedConfig
 from watcher.delivery.dispatch import deliver_now
 from watcher.formats import plural, render_feeds, render_status
+from watcher.models import PollResult
 from watcher.ops.text import escape_controls
 from watcher.store import Store
 
@@ -97,7 +98,7 @@ def status(obj: Context, form: str) -> None:
         watcher status --format json
     """
     with obj.reader() as store:
-        feeds = store.feed_statuses(obj.config.feeds)
+        feeds = store.feeds.statuses(obj.config.feeds)
         summary = service_status(store, feeds, datetime.now(UTC))
     click.echo(render_status(summary, form))
     if form == "table":

@@ -14,10 +14,9 @@ from typing import Protocol
 
 from watcher.config.channels import ChannelConfig
 from watcher.delivery.apprise import AppriseSender
-from watcher.delivery.digest import Rendered
+from watcher.delivery.digest import Digest, Rendered
 from watcher.delivery.email import EmailSender
 from watcher.delivery.webhook import WebhookSender
-from watcher.models import Digest
 from watcher.sources.http import Fetcher
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 
 from watcher.config.channels import AppriseSettings, ChannelConfig, reveal
-from watcher.delivery.digest import Rendered
+from watcher.delivery.digest import Digest, Rendered
 from watcher.errors import DeliveryError
-from watcher.models import Digest
 from watcher.sources.http import Fetcher
 
 

@@ -17,11 +17,48 @@ from zoneinfo import ZoneInfo
 import jinja2
 import markupsafe
 
-from watcher.models import Digest, FeedStatus, Hit, Story, TermGroup
+from watcher.models import Hit
 from watcher.ops.text import LINE_BREAKS, UNPRINTABLE
+from watcher.store.records import FeedStatus
 
 SUBJECT_TITLE_CHARS = 90
 NAMED_OUTLETS = 5  # "reported by 7 outlets: A, B, C, D, E and 2 more"
+
+
+@dataclass(frozen=True)
+class Story:
+    """Copies of one story under one term, newest first ("reported by N outlets")."""
+
+    cluster: int | None
+    outlets: int
+    hits: tuple[Hit, ...]
+    outlet_names: tuple[str, ...] = ()  # the feeds that carried it, by name
+
+
+@dataclass(frozen=True)
+class TermGroup:
+    term: str
+    stories: tuple[Story, ...]
+
+    @property
+    def hits(self) -> int:
+        return sum(len(story.hits) for story in self.stories)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one message to one channel says: hits by term, then story; feeds that fail."""
+
+    id: str
+    channel: str
+    created_at: str  # ISO 8601, UTC
+    groups: tuple[TermGroup, ...]
+    failing: tuple[FeedStatus, ...] = ()  # feeds failing for longer than the notice period
+    timezone: str = "UTC"  # the channel's: the times a reader sees are in it
+
+    @property
+    def hits(self) -> int:
+        return sum(group.hits for group in self.groups)
 
 
 def _printable(value: Any) -> Any:

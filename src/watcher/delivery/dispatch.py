@@ -19,11 +19,12 @@ from datetime import UTC, datetime, timedelta
 from watcher.config.channels import ChannelConfig
 from watcher.config.load import Config
 from watcher.delivery import sender_for
-from watcher.delivery.digest import build, long_failing, render
+from watcher.delivery.digest import Digest, build, long_failing, render
 from watcher.errors import ConfigError, DeliveryError
-from watcher.models import Delivery, Digest, Hit
+from watcher.models import Hit
 from watcher.sources.http import Fetcher
 from watcher.store import Store, stamp
+from watcher.store.records import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class Dispatcher:
     def compose(self, channel: str, digest_id: str, created_at: str, hits: list[Hit]) -> Digest:
         """The digest of these hits, with the notice of feeds failing for long."""
         failing = long_failing(
-            self.store.feed_statuses(self.config.feeds),
+            self.store.feeds.statuses(self.config.feeds),
             self.clock(),
             timedelta(seconds=self.config.delivery.failing_notice),
         )
@@ -196,7 +197,7 @@ async def deliver_now(
     a retry's backoff (the service keeps to the backoff).
     """
     with Store.open(config.db_path) as store:
-        store.sync_config(config, datetime.now(UTC))
+        store.sync(config.feeds, config.channels, datetime.now(UTC))
         async with Fetcher(config.fetch) as fetcher:
             dispatcher = Dispatcher(config, store, fetcher)
             if retry_failed:

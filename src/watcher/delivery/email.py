@@ -16,9 +16,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from watcher.config.channels import ChannelConfig, EmailSettings
-from watcher.delivery.digest import Rendered, one_line
+from watcher.delivery.digest import Digest, Rendered, one_line
 from watcher.errors import DeliveryError
-from watcher.models import Digest
 from watcher.sources.http import Fetcher
 
 log = logging.getLogger(__name__)

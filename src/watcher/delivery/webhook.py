@@ -16,9 +16,8 @@ import json
 import time
 
 from watcher.config.channels import ChannelConfig, WebhookSettings, reveal, webhook_key
-from watcher.delivery.digest import Rendered, to_json
+from watcher.delivery.digest import Digest, Rendered, to_json
 from watcher.errors import DeliveryError, FetchError
-from watcher.models import Digest
 from watcher.sources.http import Fetcher
 
 

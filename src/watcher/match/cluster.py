@@ -11,6 +11,8 @@ credit line added: copies 0-10 bits apart (median 3), distinct stories 23-40.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
+from datetime import timedelta
 
 from watcher.match.words import forms, split
 
@@ -19,6 +21,7 @@ MAX_DISTANCE = 10  # bits: above every measured copy, far below every distinct p
 BANDS = 8  # 8-bit bands: copies up to 7 bits apart always share one, and most up to 10 do
 SHINGLE = 2  # words per feature
 MIN_WORDS = 40  # shorter texts (headline-only items) are too alike to cluster safely
+WINDOW = timedelta(days=7)  # copies of a story appear within days, not weeks
 
 
 # _ONES[k][byte] is 1 where bit k of `byte` is set: bytes.translate then counts a bit at C speed.
@@ -60,3 +63,12 @@ def bands(fingerprint: int) -> list[int]:
     size = BITS // BANDS
     mask = (1 << size) - 1
     return [(band << size) | (fingerprint >> (band * size) & mask) for band in range(BANDS)]
+
+
+def closest(fingerprint: int, copies: Iterable[tuple[int, int]]) -> int | None:
+    """The story cluster a new article joins: that of its nearest copy, if within
+    `MAX_DISTANCE` bits. `copies` are (fingerprint, cluster) of recent articles that
+    share a band with it; None: none is near enough, the article starts its own."""
+    near = [(distance(fingerprint, other), cluster) for other, cluster in copies]
+    best = min(near, default=None)
+    return best[1] if best is not None and best[0] <= MAX_DISTANCE else None

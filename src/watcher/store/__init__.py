@@ -1,13 +1,25 @@
 """The hit database: the only place with SQL.
 
-`database.py` holds feeds, articles, hits and polls; `outbox.py` the digests
-waiting for or done with delivery; `fulltext.py` the search index;
-`archive.py` reads hits and articles for people; `retention.py` deletes what
-is no longer kept; `schema.py` has the migrations that build it all.
+`database.py` opens the SQLite file and composes the parts, each owning some
+tables: `feeds.py` (feeds, polls, the schedule), `articles.py` (articles and
+hits), `heartbeat.py` (the running service), `outbox.py` (digests waiting for
+or done with delivery), `fulltext.py` (the search index), `archive.py`
+(reading hits and articles for people) and `retention.py` (deleting what is no
+longer kept). `records.py` has the values they take and give; `schema.py` the
+migrations that build it all.
 """
 
-from watcher.store.database import FeedState, Known, PollRecord, Reading, Store
+from watcher.store.database import Store
+from watcher.store.records import ArticleToStore, FeedState, StoredEntry, StoryRule
 from watcher.store.retention import Pruned
 from watcher.store.schema import stamp
 
-__all__ = ["FeedState", "Known", "PollRecord", "Pruned", "Reading", "Store", "stamp"]
+__all__ = [
+    "ArticleToStore",
+    "FeedState",
+    "Pruned",
+    "Store",
+    "StoredEntry",
+    "StoryRule",
+    "stamp",
+]

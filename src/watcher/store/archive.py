@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from watcher.models import Hit, HitQuery, StoredArticle, TermCount
+from watcher.models import Hit
+from watcher.store.records import HitQuery, StoredArticle, TermCount
 from watcher.store.schema import among, stamp
 
 _ORDER = {

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from watcher.models import Delivery
+from watcher.store.records import Delivery
 from watcher.store.schema import among, stamp, writing
 
 _DELIVERY_COLUMNS = (
