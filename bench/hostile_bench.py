@@ -21,7 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from watcher.app.poll import poll_once
+from watcher.app.oneshot import poll_once
 from watcher.config.load import load_config
 
 FEEDS: dict[str, bytes] = {}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, LoopbackInternet, Site, write_config
-from watcher.app.poll import poll_once
+from watcher.app.oneshot import poll_once
 from watcher.config.load import load_config
 from watcher.sources.extract import extract_page
 from watcher.store import Store

@@ -27,7 +27,8 @@ from conftest import (
     webhook_channel,
     write_config,
 )
-from watcher.app.poll import STORE_RETRY, Poller, poll_once
+from watcher.app.oneshot import poll_once
+from watcher.app.poll import STORE_RETRY, Poller
 from watcher.app.schedule import network_quorum
 from watcher.cli import cli
 from watcher.config.load import Config, load_config

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Site, write_config
-from watcher.app.poll import find_feed
+from watcher.app.oneshot import find_feed
 from watcher.config.load import load_config
 from watcher.errors import FeedError
 from watcher.sources.feed import canonical_url, discover, parse_feed, plain_text

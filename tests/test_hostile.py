@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import Site, write_config
-from watcher.app.poll import fingerprint, poll_once
+from watcher.app.oneshot import poll_once
+from watcher.app.poll import fingerprint
 from watcher.config.channels import EmailSettings
 from watcher.config.load import load_config
 from watcher.delivery.digest import Digest, Story, TermGroup, render, to_json

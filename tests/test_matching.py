@@ -93,8 +93,8 @@ QUERY = st.recursive(st.sampled_from(QUERY_WORDS), _joined, max_leaves=5)
 def plain_matches(terms: list[Term], title: str, text: str) -> list[Match]:
     """Every term evaluated on the title and text split into words: no prefilter, no folding."""
     with patch.object(terms_module, "fold_in_place", lambda text: None):
-        article = terms_module._Article(title, text)
-        found = [(term, terms_module._evaluate(term.tree, article, (0, 1))) for term in terms]
+        article = terms_module.PreparedArticle(title, text)
+        found = [(term, terms_module.evaluate(term.tree, article, (0, 1))) for term in terms]
         return [terms_module._explain(term, f, article) for term, f in found if f.ok]
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from watcher.match import folded
 from watcher.match.folded import FoldedWords, _moved, fold_in_place
-from watcher.match.words import SPACELESS, Words, inside, kind, word_pattern
+from watcher.match.words import BETWEEN, SPACELESS, Words, inside, kind, word_pattern
 
 SPACELESS_CLASS = re.compile(f"[{SPACELESS}]")
 HAN_KANA = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]")
@@ -39,7 +39,7 @@ def test_moved_characters_are_every_character_folding_moves() -> None:
         folded = unicodedata.normalize("NFKC", char).casefold()
         if folded != char and (len(folded) != 1 or kind(folded) != kind(char)):
             moved.add(char)
-            if kind(char) == (0, 0, False):
+            if kind(char) == BETWEEN:
                 between.add(char)
     table = _moved()
 

@@ -19,7 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-MAX_JITTER = 60.0  # seconds; jitter keeps feeds of one host from moving in lockstep
+from watcher.ops.backoff import doubled, jitter
+
+# A poll is put off by up to a tenth of its delay, at most a minute, so that feeds of one
+# host do not move in lockstep; never brought forward, so never polled before its interval.
+JITTER_SHARE = 0.1
+MAX_JITTER = 60.0  # seconds
 
 # Why a feed waits as long as it does, stored with its next due time for `status`.
 INTERVAL = "interval"  # its configured interval
@@ -55,13 +60,13 @@ def plan_next(
     cap = max(max_backoff, interval)
     delay = interval
     if consecutive_errors:
-        delay = min(interval * 2.0 ** min(consecutive_errors, 32), cap)
+        delay = doubled(interval, consecutive_errors, cap)
         reason = BACKOFF
     if min(floor, cap) > delay:
         delay = min(floor, cap)
         reason = PUBLISHER
-    jitter = (rng or random).uniform(0, min(delay / 10, MAX_JITTER))
-    return Plan(now + timedelta(seconds=delay + jitter), delay, reason)
+    later = jitter(delay, (rng or random).random(), JITTER_SHARE, MAX_JITTER)
+    return Plan(now + timedelta(seconds=delay + later), delay, reason)
 
 
 def next_due(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from watcher.app.poll import find_feed
+from watcher.app.oneshot import find_feed
 from watcher.cli.base import (
     FORMAT,
     Context,

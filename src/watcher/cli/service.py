@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import click
 
 from watcher.app.housekeeping import housekeep
-from watcher.app.poll import poll_once
+from watcher.app.oneshot import poll_once
 from watcher.app.service import serve
 from watcher.app.status import service_status
 from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli

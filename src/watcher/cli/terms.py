@@ -9,7 +9,7 @@ from typing import TextIO
 
 import click
 
-from watcher.app.poll import fetch_article
+from watcher.app.oneshot import fetch_article
 from watcher.cli.base import (
     EXIT_FAILED,
     FORMAT,

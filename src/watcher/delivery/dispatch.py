@@ -22,6 +22,7 @@ from watcher.delivery import sender_for
 from watcher.delivery.digest import Digest, build, long_failing, render
 from watcher.errors import ConfigError, DeliveryError
 from watcher.models import Hit
+from watcher.ops.backoff import doubled, jitter
 from watcher.sources.http import Fetcher
 from watcher.store import Store, stamp
 from watcher.store.records import Delivery
@@ -43,13 +44,15 @@ class Outcome:
     retry_at: datetime | None = None
 
 
-def retry_delay(attempt: int, base: float, cap: float, jitter: float) -> float:
+def retry_delay(attempt: int, base: float, cap: float, draw: float) -> float:
     """Seconds before the next try after failed attempt number `attempt` (1, 2, ...).
 
-    Doubles from `base` up to `cap`, then scales by 0.5-1.0 (`jitter` in [0, 1))
-    so that many digests failing together do not retry in lockstep.
+    Doubles from `base` up to `cap`, then takes off up to half (by `draw` in
+    [0, 1)) so that many digests failing together do not retry in lockstep,
+    and none waits past the cap.
     """
-    return float(min(cap, base * 2.0 ** (attempt - 1)) * (0.5 + jitter / 2))
+    delay = doubled(base, attempt - 1, cap)
+    return delay - jitter(delay, 1.0 - draw, 0.5)
 
 
 class Dispatcher:

@@ -20,7 +20,17 @@ from dataclasses import dataclass
 
 import regex
 
-from watcher.match.words import BETWEEN, Phrase, Ranges, inside, kind, same, word_pattern
+from watcher.match.words import (
+    ALONE,
+    BETWEEN,
+    IN_RUN,
+    Phrase,
+    Ranges,
+    inside,
+    kind,
+    same,
+    word_pattern,
+)
 
 
 @dataclass(frozen=True)
@@ -370,9 +380,9 @@ def _skip(run: re.Pattern[str], text: str, start: int) -> int:
 # check runs for every place a query word occurs. ASCII letters and digits join
 # a run; white space, ASCII punctuation, curly quotes and dashes stand apart.
 _COMMON = string.printable + "\u2018\u2019\u201c\u201d\u2013\u2014\u2022\u00b7\u00ab\u00bb"
-_IN_RUN = frozenset(c for c in _COMMON if kind(c) == (2, 2, False))
+_IN_RUN = frozenset(c for c in _COMMON if kind(c) == IN_RUN)
 _SPACE = frozenset(c for c in _COMMON if kind(c) == BETWEEN)
-_ALONE = frozenset(c for c in _COMMON if kind(c) == (1, 1, False))  # clause punctuation
+_ALONE = frozenset(c for c in _COMMON if kind(c) == ALONE)  # clause punctuation
 _APART = _SPACE | _ALONE  # a word boundary on either side of them
 _ASCII_RUN = re.compile("[A-Za-z0-9_]*")
 _COMMON_GAP = re.compile(f"[{re.escape(''.join(sorted(_SPACE)))}]*")

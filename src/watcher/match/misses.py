@@ -17,7 +17,7 @@ from watcher.match.near import sloppy
 from watcher.match.query import MAX_NEAR, AllOf, AnyOf, Field, Leaf, Near, Node, Not
 from watcher.match.snippets import snippet
 from watcher.match.spans import TEXT, TITLE, Span
-from watcher.match.terms import Term, _Article, _evaluate
+from watcher.match.terms import PreparedArticle, Term, evaluate
 from watcher.ops.text import CONTROL_OR_MARK
 
 _FIELDS = {"title": (TITLE,), "text": (TEXT,)}
@@ -40,7 +40,7 @@ class Finding:
 
 def explain_miss(term: Term, title: str, text: str) -> list[Finding]:
     """What each part of `term`'s query found in the article, top part first."""
-    article = _Article(title, text)
+    article = PreparedArticle(title, text)
     findings: list[Finding] = []
     _explain(term.tree, article, (TITLE, TEXT), 0, findings)
     return findings
@@ -81,12 +81,12 @@ def source(node: Node) -> str:
 
 
 def _explain(
-    node: Node, article: _Article, fields: tuple[int, ...], depth: int, out: list[Finding]
+    node: Node, article: PreparedArticle, fields: tuple[int, ...], depth: int, out: list[Finding]
 ) -> None:
     if isinstance(node, Field):
         _explain(node.part, article, _FIELDS[node.name], depth, out)
         return
-    found = _evaluate(node, article, fields)
+    found = evaluate(node, article, fields)
     if isinstance(node, Leaf):
         if found.ok:
             out.append(_leaf(node, article, found.spans, depth))
@@ -94,7 +94,7 @@ def _explain(
             out.append(_absent(node, article, fields, depth))
         return
     if isinstance(node, Not):
-        part = _evaluate(node.part, article, fields)
+        part = evaluate(node.part, article, fields)
         if part.ok:
             where = _where(article, part.spans[0]) if part.spans else ""
             detail = f"found{' at ' + where if where else ''}, which rules the article out"
@@ -113,7 +113,7 @@ def _explain(
         _explain(side, article, fields, depth + 1, out)
 
 
-def _leaf(node: Leaf, article: _Article, spans: list[Span], depth: int) -> Finding:
+def _leaf(node: Leaf, article: PreparedArticle, spans: list[Span], depth: int) -> Finding:
     first = min(spans)
     words = article.fields[first.place]
     places = sorted({(s.place, s.start, s.end) for s in spans})
@@ -123,7 +123,7 @@ def _leaf(node: Leaf, article: _Article, spans: list[Span], depth: int) -> Findi
     return Finding(depth, "found", node.source, detail, shown, highlights)
 
 
-def _absent(node: Leaf, article: _Article, fields: tuple[int, ...], depth: int) -> Finding:
+def _absent(node: Leaf, article: PreparedArticle, fields: tuple[int, ...], depth: int) -> Finding:
     """A word or phrase not found; for a phrase, which of its words are missing, or else how
     many words stand between them at the closest (what `~n` would let in)."""
     size = len(node.words)
@@ -154,20 +154,22 @@ def _absent(node: Leaf, article: _Article, fields: tuple[int, ...], depth: int) 
     return Finding(depth, "not found", node.source, detail)
 
 
-def _where(article: _Article, span: Span) -> str:
+def _where(article: PreparedArticle, span: Span) -> str:
     return f"{_PLACE[span.place]} word {_number(article, span.place, span.start) + 1}"
 
 
-def _number(article: _Article, place: int, start: int) -> int:
+def _number(article: PreparedArticle, place: int, start: int) -> int:
     """How many words come before position `start` in the title or the text."""
     return article.fields[place].words_between(0, start, _MANY)
 
 
-def _near(node: Near, article: _Article, fields: tuple[int, ...], ok: bool, depth: int) -> Finding:
+def _near(
+    node: Near, article: PreparedArticle, fields: tuple[int, ...], ok: bool, depth: int
+) -> Finding:
     """How near the two sides of `node` came: its verdict, with the nearest pair if unmet."""
     part = source(node)
-    left = _evaluate(node.left, article, fields)
-    right = _evaluate(node.right, article, fields)
+    left = evaluate(node.left, article, fields)
+    right = evaluate(node.right, article, fields)
     if not (left.ok and right.ok):
         return Finding(depth, "not found", part, f"{node.operator} needs both sides")
     if node.scope:
@@ -191,7 +193,7 @@ def _near(node: Near, article: _Article, fields: tuple[int, ...], ok: bool, dept
 
 
 def _nearest(
-    node: Near, article: _Article, lefts: list[Span], rights: list[Span]
+    node: Near, article: PreparedArticle, lefts: list[Span], rights: list[Span]
 ) -> tuple[int, Span, Span] | None:
     """The fewest words between a place of the left side and one of the right (after it, for
     ONEAR), and the two places; None if no pair is in one field (or in order)."""

@@ -63,8 +63,13 @@ def _words(text: str) -> FoldedWords | Words:
     return Words(text) if folded is None else FoldedWords(text, folded)
 
 
-class _Article:
-    """An article's title and text ready for matching, and what the automaton found in them."""
+class PreparedArticle:
+    """An article's title and text ready for matching, and what the automaton found in them.
+
+    Made once per article and shared by every term matched on it (and by the
+    explanation of a miss, `watcher.match.misses`); `models.Article` is the
+    article itself.
+    """
 
     __slots__ = ("_nowhere", "_seen", "_units", "budget", "fields", "folded", "hits", "scanned")
 
@@ -120,9 +125,9 @@ _NOWHERE: list[int] = []  # never changed
 _UNKNOWN: Places = (None, None)
 
 
-def _evaluate(
+def evaluate(
     node: Node,
-    article: _Article,
+    article: PreparedArticle,
     fields: tuple[int, ...],
     spans: bool = True,
     within: Windows | None = None,
@@ -145,7 +150,7 @@ def _evaluate(
     if isinstance(node, AnyOf):
         if not spans:
             for part in node.parts:
-                if _evaluate(part, article, fields, False).ok:
+                if evaluate(part, article, fields, False).ok:
                     return FOUND
             return NOT_FOUND
         ok, places, closeness = False, [], 0.0
@@ -153,7 +158,7 @@ def _evaluate(
             if isinstance(part, Leaf):  # most parts: no call nor `Found`, ~0.1 µs a word
                 _add_places(part, article, fields, within, places)
                 continue
-            result = _evaluate(part, article, fields, True, within)
+            result = evaluate(part, article, fields, True, within)
             if result.ok:
                 ok = True
                 places += result.spans
@@ -161,18 +166,18 @@ def _evaluate(
         return Found(True, places, closeness) if ok or places else NOT_FOUND
     if isinstance(node, Not):
         # Only whether the part occurs matters: finding its first place is enough.
-        return NOT_FOUND if _evaluate(node.part, article, fields, False).ok else FOUND
+        return NOT_FOUND if evaluate(node.part, article, fields, False).ok else FOUND
     if isinstance(node, AllOf):
         # Exclusions first: whether their words occur at all is cheaper to
         # find out than every place of the rest, and they add no places.
         for part in node.parts:
-            if isinstance(part, Not) and not _evaluate(part, article, fields, spans).ok:
+            if isinstance(part, Not) and not evaluate(part, article, fields, spans).ok:
                 return NOT_FOUND
         found_parts = []
         for part in node.parts:
             if isinstance(part, Not):
                 continue
-            result = _evaluate(part, article, fields, spans)
+            result = evaluate(part, article, fields, spans)
             if not result.ok:
                 return NOT_FOUND
             found_parts.append(result)
@@ -182,12 +187,16 @@ def _evaluate(
             sum(f.closeness for f in found_parts),
         )
     if isinstance(node, Field):
-        return _evaluate(node.part, article, (_FIELD_IDS[node.name],), spans, within)
+        return evaluate(node.part, article, (_FIELD_IDS[node.name],), spans, within)
     return _near(node, article, fields)
 
 
 def _add_places(
-    node: Leaf, article: _Article, fields: tuple[int, ...], within: Windows | None, to: list[Span]
+    node: Leaf,
+    article: PreparedArticle,
+    fields: tuple[int, ...],
+    within: Windows | None,
+    to: list[Span],
 ) -> None:
     """Add to `to` the places of the query words `node` in the article's `fields` (in windows,
     with `within`): none if it does not match."""
@@ -225,7 +234,7 @@ _LARGE = 100_000  # characters: below, a word can't occur often enough to count
 
 
 def _spend_places(
-    article: _Article, f: int, word: str, starts: list[int] | None, size: int
+    article: PreparedArticle, f: int, word: str, starts: list[int] | None, size: int
 ) -> None:
     """Spend from the article's budget the places of `word` that finding a phrase of `size`
     words starting so will look at: those the automaton found (`starts`), or, in a large
@@ -240,17 +249,17 @@ def _spend_places(
         article.budget.spend(4 * size * folded.count(word))
 
 
-def _near(node: Near, article: _Article, fields: tuple[int, ...]) -> Found:
-    left = _evaluate(node.left, article, fields)
+def _near(node: Near, article: PreparedArticle, fields: tuple[int, ...]) -> Found:
+    left = evaluate(node.left, article, fields)
     if not left.ok:
         return NOT_FOUND
     if node.scope:
-        right = _evaluate(node.right, article, fields)
+        right = evaluate(node.right, article, fields)
         if not right.ok:
             return NOT_FOUND
         article.budget.spend(len(left.spans) + len(right.spans))
         return together(node, left, right, article.fields, article.units)
-    right = _evaluate(node.right, article, fields, True, around(node, left, article.fields))
+    right = evaluate(node.right, article, fields, True, around(node, left, article.fields))
     return pairs(node, left, right, article.fields, article.budget) if right.ok else NOT_FOUND
 
 
@@ -274,7 +283,7 @@ class Matcher:
         work on this text than `spans.WORK_BUDGET` allows; the other terms are
         matched all the same, and their matches are the exception's `matches`.
         """
-        article = _Article(title, text)
+        article = PreparedArticle(title, text)
         article.scanned = self._anchors.words
         checks = self._anchors.checks
         matches = []
@@ -301,7 +310,7 @@ class Matcher:
 
         Overlapping spans, and spans only a space or dash apart, are merged into one mark.
         """
-        article = _Article(title, text)
+        article = PreparedArticle(title, text)
         places: tuple[list[tuple[int, int]], list[tuple[int, int]]] = ([], [])
         for term in self.terms:
             found = _bounded(term, article)
@@ -313,11 +322,11 @@ class Matcher:
         return merged(title, places[TITLE]), merged(text, places[TEXT])
 
 
-def _bounded(term: Term, article: _Article) -> Found:
+def _bounded(term: Term, article: PreparedArticle) -> Found:
     """Where `term` matches the article, within a fresh work budget (see `spans.Budget`)."""
     article.budget = Budget()
     try:
-        return _evaluate(term.tree, article, _BOTH)
+        return evaluate(term.tree, article, _BOTH)
     except QueryCostError as exc:
         raise QueryCostError(f"term {term.name!r}: {exc}", term.name) from None
 
@@ -327,7 +336,7 @@ def match_terms(terms: Iterable[Term], title: str, text: str) -> list[Match]:
     return Matcher(terms).match(title, text)
 
 
-def _explain(term: Term, found: Found, article: _Article) -> Match:
+def _explain(term: Term, found: Found, article: PreparedArticle) -> Match:
     """The match `found` as a `Match`: where, how often, which clauses, and a snippet."""
     if len(found.spans) == 1:
         # Most matches are one place (~7 of 8 in the benchmark's): spared the

@@ -24,6 +24,8 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
+from enum import IntEnum
+from typing import NamedTuple
 
 import regex
 
@@ -126,20 +128,42 @@ def split(text: str) -> list[str]:
 # --- the kinds of characters, and words found in a split text -----------------------
 
 
-def kind(char: str) -> tuple[int, int, bool]:
-    """What `char` is to each way of splitting: in a run (2), a word alone (1) or between words (0).
+class Role(IntEnum):
+    """What a character is to one way of splitting text into words.
 
-    Also whether it is a combining mark, which decides the way of splitting.
+    The value is how much of the character doubled ("aa", ",,") one word takes.
     """
+
+    BETWEEN = 0  # no word: spaces, dashes, quotes
+    ALONE = 1  # a word by itself: clause punctuation, each Han or kana character
+    IN_RUN = 2  # part of a run of its kind: letters, digits, marks in a marked text
+
+
+class Kind(NamedTuple):
+    """What a character is to each way of splitting (`word_pattern`).
+
+    Folding may change a character into one of another kind only where a
+    split text is used instead of the folded text (`watcher.match.folded`).
+    """
+
+    plain: Role  # to the patterns for text without combining marks
+    marked: Role  # to the pattern for text with them
+    mark: bool  # whether it is a combining mark itself, which chooses the pattern
+
+
+def kind(char: str) -> Kind:
+    """What `char` is to each way of splitting text into words."""
     plain, marked = _FAST.match(char * 2), _MARKED.match(char * 2)
-    return (
-        plain.end() if plain else 0,
-        marked.end() if marked else 0,
+    return Kind(
+        Role(plain.end() if plain else 0),
+        Role(marked.end() if marked else 0),
         _MARK.match(char) is not None,
     )
 
 
-BETWEEN = (0, 0, False)  # never part of a word
+BETWEEN = Kind(Role.BETWEEN, Role.BETWEEN, False)  # never part of a word
+IN_RUN = Kind(Role.IN_RUN, Role.IN_RUN, False)  # always inside a run: ASCII letters, digits
+ALONE = Kind(Role.ALONE, Role.ALONE, False)  # always a word alone: clause punctuation
 
 
 class Words:

@@ -1,5 +1,6 @@
 """Operations plumbing any layer may use: logging, systemd notification, the
-single-instance lock and the control-character rule for text from strangers.
+single-instance lock, the control-character rule for text from strangers and
+the backoff rule for retries.
 
 Imports nothing from watcher but `errors`.
 """

@@ -24,6 +24,7 @@ import httpx
 from watcher.errors import FetchError
 from watcher.models import FetchResult
 from watcher.ops.text import describe
+from watcher.sources.hosts import HostLimits
 from watcher.sources.settings import FetchConfig
 
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -54,7 +55,7 @@ class Fetcher:
             ),
         )
         self._overall = asyncio.Semaphore(settings.concurrency)
-        self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._hosts = HostLimits(settings.per_host)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -95,7 +96,7 @@ class Fetcher:
         """
         host = _checked_host(url)
         try:
-            async with asyncio.timeout(self.settings.timeout), self._host_limit(host):
+            async with asyncio.timeout(self.settings.timeout), self._hosts[host]:
                 with _translated(url, self.settings.timeout):
                     async with self._client.stream(
                         "POST", url, content=body, headers=headers
@@ -128,7 +129,7 @@ class Fetcher:
                     with _translated(current, timeout):
                         target, extra = _pinned(current, host, address)
                 # Wait for the host first, so a busy host never holds overall slots idle.
-                async with self._host_limit(host), self._overall:
+                async with self._hosts[host], self._overall:
                     deadline = deadline or asyncio.get_running_loop().time() + timeout
                     async with asyncio.timeout_at(deadline):
                         response = await self._request(target, {**headers, **extra}, host)
@@ -139,11 +140,6 @@ class Fetcher:
         except TimeoutError:
             raise FetchError(f"{url}: timed out after {timeout:g}s") from None
         raise FetchError(f"{url}: more than {self.settings.max_redirects} redirects")
-
-    def _host_limit(self, host: str) -> asyncio.Semaphore:
-        if host not in self._per_host:
-            self._per_host[host] = asyncio.Semaphore(self.settings.per_host)
-        return self._per_host[host]
 
     async def _request(self, url: str, headers: dict[str, str], host: str) -> _Response:
         """One GET of `url`, which may name the host by a checked address (see `_pinned`)."""

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from watcher.errors import ExtractError, FetchError
 from watcher.models import Article, Entry, Extracted
 from watcher.sources.extract import MIN_TEXT_CHARS, Extractor, capped, text_amount
+from watcher.sources.hosts import HostLimits
 from watcher.sources.http import Fetcher
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,8 @@ class PageGate:
     """
 
     def __init__(self, in_hand: int, per_host: int) -> None:
-        self.per_host = per_host
         self._in_hand = asyncio.Semaphore(in_hand)
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._hosts = HostLimits(per_host)
 
     @contextlib.asynccontextmanager
     async def held(self, url: str) -> AsyncIterator[Callable[[], None]]:
@@ -49,8 +49,6 @@ class PageGate:
             host = urlsplit(url).hostname or ""
         except ValueError:
             host = ""  # the fetcher refuses it, with the reason
-        if host not in self._hosts:
-            self._hosts[host] = asyncio.Semaphore(self.per_host)
         turn = self._hosts[host]
         await turn.acquire()
         waiting = True
