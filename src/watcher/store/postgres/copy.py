@@ -1,0 +1,99 @@
+"""A PostgreSQL database as one end of `watcher db copy` (see store/copy.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import psycopg
+
+from watcher.errors import StoreError
+from watcher.store.copy import Progress, Row, Table
+from watcher.store.postgres import schema
+from watcher.store.postgres.connection import connect, describe, shown
+
+
+class PostgresEnd:
+    """Reads in one repeatable-read transaction (a source) or commits each batch (a target)."""
+
+    def __init__(self, url: str, role: str, *, readonly: bool) -> None:
+        self.where = f"{role} {shown(url)}"
+        self.readonly = readonly
+        try:
+            self.conn = connect(url, autocommit=not readonly)
+        except StoreError as exc:
+            raise StoreError(f"{role} {exc}") from None
+
+    def _error(self, exc: psycopg.Error, detail: str = "") -> StoreError:
+        return StoreError(f"{self.where}: {detail}{describe(exc)}")
+
+    def applied(self) -> list[str]:
+        try:
+            return schema.applied(self.conn)
+        except psycopg.Error as exc:
+            raise self._error(exc) from None
+
+    def is_empty(self) -> bool:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchone()
+        return row is not None and row[0] == 0
+
+    def create(self, now: datetime) -> None:
+        schema.migrate(self.conn, self.where, now)
+
+    def snapshot(self) -> None:
+        """Every read from here on sees the database as it was at the first one."""
+        self.conn.rollback()  # end the transaction the version checks started
+        self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        self.conn.read_only = True
+
+    def count(self, table: Table) -> int:
+        row = self.conn.execute(f"SELECT COUNT(*) FROM {table.name}".encode()).fetchone()
+        count = 0 if row is None else row[0]
+        assert isinstance(count, int)
+        return count
+
+    def last_key(self, table: Table) -> Row | None:
+        order = ", ".join(f"{column} DESC" for column in table.key)
+        sql = f"SELECT {', '.join(table.key)} FROM {table.name} ORDER BY {order} LIMIT 1"
+        row = self.conn.execute(sql.encode()).fetchone()
+        return None if row is None else tuple(row)
+
+    def read(self, table: Table, after: Row | None, limit: int) -> list[Row]:
+        key = ", ".join(table.key)
+        where = "" if after is None else f"WHERE ({key}) > ({', '.join('%s' for _ in after)})"
+        sql = f"SELECT {', '.join(table.columns)} FROM {table.name} {where} ORDER BY {key} LIMIT %s"
+        try:
+            return [tuple(row) for row in self.conn.execute(sql.encode(), [*(after or ()), limit])]
+        except psycopg.Error as exc:
+            raise self._error(exc, f"table {table.name}: ") from None
+
+    def write(self, table: Table, rows: Sequence[Row]) -> None:
+        marks = ", ".join("%s" for _ in table.columns)
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
+            " ON CONFLICT DO NOTHING"
+        )
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cursor:
+                cursor.executemany(sql.encode(), rows)
+        except psycopg.Error as exc:
+            detail = f"table {table.name}, rows from key {table.key_of(rows[0])}: "
+            raise self._error(exc, detail) from None
+
+    def finish(self, tables: Sequence[Table], progress: Progress) -> None:
+        """Move each id sequence past the copied ids, so new rows get fresh ones."""
+        identities = self.conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+        ).fetchall()
+        for table, column in identities:
+            self.conn.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, %s), COALESCE(MAX({column}), 1),"
+                f" MAX({column}) IS NOT NULL) FROM {table}".encode(),
+                [table, column],
+            )
+
+    def close(self) -> None:
+        self.conn.close()
