@@ -259,3 +259,21 @@ def test_a_bad_source_or_target_is_a_one_line_error_naming_it(
     assert result.stderr.count("\n") == 1
     assert "secret" not in result.stderr
     assert not (tmp_path / "new.db").exists() or source == "good.db"
+
+
+@pytest.mark.slow
+def test_a_nul_character_postgres_cannot_hold_is_copied_as_the_replacement_character(
+    tmp_path: Path, polled: Path, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    source = tmp_path / "watcher.db"
+    shutil.copy(polled, source)
+    with sqlite3.connect(source) as conn:
+        conn.execute("UPDATE articles SET title = ? WHERE id = 2", ["Rail\x00 link"])
+
+    counts = copy_database(str(source), postgres_url, NOW)
+
+    assert all(count.source == count.target for count in counts)
+    with psycopg.connect(postgres_url) as conn:
+        row = conn.execute("SELECT title FROM articles WHERE id = 2").fetchone()
+    assert row == ("Rail\ufffd link",)
+    assert "table articles: 1 values in the rows from key (1,) held NUL" in caplog.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -11,6 +12,27 @@ from watcher.errors import StoreError
 from watcher.store.copy import Progress, Row, Table
 from watcher.store.postgres import schema
 from watcher.store.postgres.connection import connect, describe, shown
+
+log = logging.getLogger(__name__)
+
+# PostgreSQL's text cannot hold NUL, which SQLite's can (a JSON feed's "\u0000"): it is
+# written as the replacement character, as a decoder writes what it cannot represent.
+NUL, REPLACEMENT = "\x00", "\ufffd"
+
+
+def without_nul(rows: Sequence[Row]) -> tuple[list[Row], int]:
+    """The rows with each NUL in their text replaced, and how many values had one."""
+    changed = 0
+    clean = []
+    for row in rows:
+        if any(isinstance(value, str) and NUL in value for value in row):
+            changed += sum(1 for value in row if isinstance(value, str) and NUL in value)
+            row = tuple(
+                value.replace(NUL, REPLACEMENT) if isinstance(value, str) else value
+                for value in row
+            )
+        clean.append(row)
+    return clean, changed
 
 
 class PostgresEnd:
@@ -75,9 +97,19 @@ class PostgresEnd:
             f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
             " ON CONFLICT DO NOTHING"
         )
+        clean, changed = without_nul(rows)
+        if changed:
+            log.warning(
+                "%s: table %s: %d values in the rows from key %s held NUL characters,"
+                " written as U+FFFD",
+                self.where,
+                table.name,
+                changed,
+                table.key_of(rows[0]),
+            )
         try:
             with self.conn.transaction(), self.conn.cursor() as cursor:
-                cursor.executemany(sql.encode(), rows)
+                cursor.executemany(sql.encode(), clean)
         except psycopg.Error as exc:
             detail = f"table {table.name}, rows from key {table.key_of(rows[0])}: "
             raise self._error(exc, detail) from None
