@@ -277,3 +277,48 @@ def test_a_nul_character_postgres_cannot_hold_is_copied_as_the_replacement_chara
         row = conn.execute("SELECT title FROM articles WHERE id = 2").fetchone()
     assert row == ("Rail\ufffd link",)
     assert "table articles: 1 values in the rows from key (1,) held NUL" in caplog.text
+
+
+POLL = (
+    "INSERT INTO polls (feed, started_at, finished_at, status)"
+    " VALUES ('Coastline Daily', '2026-12-06T02:00:00+00:00', '2026-12-06T02:00:01+00:00', 'ok')"
+)
+
+
+@pytest.mark.slow
+def test_a_copy_from_sqlite_reads_one_snapshot_while_the_source_is_written(
+    tmp_path: Path, polled: Path, postgres_url: str
+) -> None:
+    source = tmp_path / "watcher.db"
+    shutil.copy(polled, source)
+    before = len(rows(source)["polls"])
+
+    def write_meanwhile(table: str, done: int, total: int) -> None:
+        if table == "articles" and done == 0:
+            with sqlite3.connect(source) as conn:
+                conn.execute(POLL)
+
+    counts = copy_database(str(source), postgres_url, NOW, progress=write_meanwhile)
+
+    assert {count.table: count.target for count in counts}["polls"] == before
+    assert all(count.source == count.target for count in counts)
+    assert len(rows(source)["polls"]) == before + 1  # written, after the snapshot
+
+
+@pytest.mark.slow
+def test_a_copy_from_postgres_reads_one_snapshot_while_the_source_is_written(
+    tmp_path: Path, polled: Path, postgres_url: str
+) -> None:
+    copy_database(str(polled), postgres_url, NOW)
+    before = counted(postgres_url, "polls")
+
+    def write_meanwhile(table: str, done: int, total: int) -> None:
+        if table == "articles" and done == 0:
+            with psycopg.connect(postgres_url) as conn:
+                conn.execute(POLL)
+
+    counts = copy_database(postgres_url, str(tmp_path / "copy.db"), NOW, progress=write_meanwhile)
+
+    assert {count.table: count.target for count in counts}["polls"] == before
+    assert all(count.source == count.target for count in counts)
+    assert counted(postgres_url, "polls") == before + 1
