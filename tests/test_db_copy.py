@@ -8,7 +8,10 @@ The SQLite database is the one the real pipeline filled from the fixture site
 from __future__ import annotations
 
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlite_utils import Database
 
-from conftest import write_config
+from conftest import wait_for, write_config
 from watcher.cli import cli
 from watcher.store.copy import copy_database, plan
 from watcher.store.schema import migrations
@@ -322,3 +325,66 @@ def test_a_copy_from_postgres_reads_one_snapshot_while_the_source_is_written(
     assert {count.table: count.target for count in counts}["polls"] == before
     assert all(count.source == count.target for count in counts)
     assert counted(postgres_url, "polls") == before + 1
+
+
+def filled(path: Path, articles: int) -> Path:
+    """An SQLite watcher database with `articles` articles of ~2 KB, each hit once."""
+    db = sqlite_at(path)
+    text = "The corridor's viaducts rise over the estuary; " * 40
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO feeds (name, url) VALUES ('Coastline Daily', 'https://c.example')"
+        )
+        conn.executemany(
+            "INSERT INTO articles (id, key, url, title, text, source, feed, first_seen_at,"
+            " changed_at, cluster_id) VALUES (?, ?, ?, ?, ?, 'page', 'Coastline Daily', ?, ?, ?)",
+            [
+                (n, f"k{n}", f"https://c.example/{n}", f"Story {n}", text, "2026-12-01", "x", n)
+                for n in range(1, articles + 1)
+            ],
+        )
+        conn.executemany(
+            "INSERT INTO hits (article_id, term, phrase, snippet, score, found_at)"
+            " VALUES (?, 'HSR', 'viaduct', 'viaducts rise', 1.5, '2026-12-01')",
+            [(n,) for n in range(1, articles + 1)],
+        )
+    return db
+
+
+@pytest.mark.slow
+def test_a_copy_killed_mid_table_run_again_copies_every_row_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    total = 5000
+    source = filled(tmp_path / "big.db", total)
+    command = [sys.executable, "-m", "watcher", "db", "copy", "--batch", "5"]
+    process = subprocess.Popen(
+        [*command, str(source), postgres_url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        copied = wait_for(lambda: counted_or_zero(postgres_url, "articles") >= 50, timeout=60)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert copied, "the copy stored no 50 articles in 60 s"
+    assert process.returncode == -signal.SIGKILL  # killed, not finished
+    assert 50 <= counted(postgres_url, "articles") < total  # killed mid-table
+
+    again = run("db", "copy", str(source), postgres_url)
+
+    assert again.exit_code == 0, again.output
+    assert counted(postgres_url, "articles") == total
+    assert counted(postgres_url, "hits") == total
+    with psycopg.connect(postgres_url) as conn:
+        row = conn.execute("SELECT COUNT(DISTINCT id), MIN(id), MAX(id) FROM articles").fetchone()
+    assert row == (total, 1, total)
+
+
+def counted_or_zero(url: str, table: str) -> int:
+    """A table's rows, 0 while the copy has not made it yet."""
+    try:
+        return counted(url, table)
+    except psycopg.errors.UndefinedTable:
+        return 0
