@@ -220,6 +220,25 @@ def test_an_sqlite_source_of_an_older_version_is_refused_and_left_as_it_was(
     assert result.exit_code == 1
     assert "source" in result.stderr and "schema version 5" in result.stderr
     assert source.read_bytes() == before
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_a_target_that_held_other_rows_is_reported_with_the_counts_that_differ(
+    tmp_path: Path,
+) -> None:
+    source = filled(tmp_path / "source.db", 3)
+    target = filled(tmp_path / "target.db", 5)
+
+    result = run("db", "copy", str(source), str(target))
+
+    assert result.exit_code == 1
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert "articles 3 5 differs" in lines
+    assert "feeds 1 1" in lines
+    assert result.stderr.endswith(
+        "error: row counts differ in articles, hits: was"
+        f" {target} empty (or an interrupted copy of {source}) before the copy?\n"
+    )
 
 
 @pytest.mark.parametrize(

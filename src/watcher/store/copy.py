@@ -170,20 +170,19 @@ def copy_database(
         raise ArgumentError(f"source and target are the same database: {source}")
     reader = open_end(source, "source", readonly=True)
     try:
-        writer = open_end(target, "target")
-    except BaseException:
-        reader.close()
-        raise
-    try:
-        _check_versions(reader, writer, now)
-        reader.snapshot()
-        tables = plan()
-        for table in tables:
-            _copy_table(reader, writer, table, batch, report)
-        writer.finish(tables, report)
-        return [Count(table.name, reader.count(table), writer.count(table)) for table in tables]
+        _check_source(reader)
+        writer = open_end(target, "target")  # opened (an SQLite file made) once SOURCE is fine
+        try:
+            _check_target(writer, now)
+            reader.snapshot()
+            tables = plan()
+            for table in tables:
+                _copy_table(reader, writer, table, batch, report)
+            writer.finish(tables, report)
+            return [Count(table.name, reader.count(table), writer.count(table)) for table in tables]
+        finally:
+            writer.close()
     finally:
-        writer.close()
         reader.close()
 
 
@@ -193,8 +192,8 @@ def _same(source: str, target: str) -> bool:
     return Path(source).resolve() == Path(target).resolve()
 
 
-def _check_versions(reader: End, writer: End, now: datetime) -> None:
-    """Both ends at this watcher's schema version, an empty target brought to it."""
+def _check_source(reader: End) -> None:
+    """The source at this watcher's schema version."""
     known = known_version()
     version = reader.applied()
     if version != known:
@@ -207,6 +206,11 @@ def _check_versions(reader: End, writer: End, now: datetime) -> None:
                 else "open it with this watcher first (any command upgrades it)"
             )
         )
+
+
+def _check_target(writer: End, now: datetime) -> None:
+    """The target at this watcher's schema version; an empty one is brought to it."""
+    known = known_version()
     version = writer.applied()
     if not version and writer.is_empty():
         writer.create(now)
