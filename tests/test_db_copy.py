@@ -407,3 +407,21 @@ def counted_or_zero(url: str, table: str) -> int:
         return counted(url, table)
     except psycopg.errors.UndefinedTable:
         return 0
+
+
+@pytest.mark.slow
+def test_a_row_the_target_refuses_stops_the_copy_with_one_line_naming_table_and_key(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    source = filled(tmp_path / "source.db", 30)
+    with sqlite3.connect(source) as conn:  # past SQLite's own CHECK, as an old bug might have
+        conn.execute("PRAGMA ignore_check_constraints = ON")
+        conn.execute("UPDATE articles SET source = 'rumour' WHERE id = 17")
+
+    result = run("db", "copy", "--batch", "10", str(source), postgres_url)
+
+    assert result.exit_code == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("error: target postgresql://")
+    assert "table articles, rows from key (11,): new row for relation" in last
+    assert counted(postgres_url, "articles") == 10  # the batches before it stay

@@ -18,7 +18,8 @@ PostgreSQL text column sorts by bytes, as SQLite does (store/postgres/schema.py)
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from watcher.store.postgres.connection import is_url
 from watcher.store.schema import migrations, writing
 
 BATCH = 1000  # rows per batch: a few MB of article text, one commit each
+BUSY = 10.0  # seconds an SQLite end waits for another process's write lock
 INDEX = "search index"  # the name progress reports give the rebuild of SQLite's index
 
 Row = tuple[object, ...]
@@ -244,66 +246,66 @@ class SqliteEnd:
 
     def __init__(self, path: Path, role: str, *, readonly: bool) -> None:
         self.where = f"{role} {path}"
-        self.path = path
         if path.is_dir():
             raise ArgumentError(f"{self.where}: is a folder, not a database file")
         if readonly and not path.is_file():
             raise ArgumentError(f"{self.where}: no such file")
         if not readonly and not path.parent.is_dir():
             raise ArgumentError(f"{self.where}: no such folder {path.parent}")
-        try:
+        with self._translated():
             if readonly:
-                self.conn = sqlite3.connect(
-                    f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
-                )
+                name, uri = f"{path.resolve().as_uri()}?mode=ro", True
             else:
-                self.conn = sqlite3.connect(path, isolation_level=None)
+                name, uri = str(path), False
+            self.conn = sqlite3.connect(name, uri=uri, isolation_level=None, timeout=BUSY)
+            if not readonly:
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA foreign_keys=ON")
             self.db = Database(self.conn)
             self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
 
-    def _error(self, exc: sqlite3.Error) -> StoreError:
-        return StoreError(f"{self.where}: {exc}")
+    @contextmanager
+    def _translated(self, detail: str = "") -> Iterator[None]:
+        """An SQLite error from the block as a one-line `StoreError` naming this end."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.where}: {detail}{exc}") from None
 
     def applied(self) -> list[str]:
-        try:
+        with self._translated():
             return [migration.name for migration in migrations.applied(self.db)]
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
 
     def is_empty(self) -> bool:
-        row = self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        with self._translated():
+            row = self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         return int(row[0]) == 0
 
     def create(self, now: datetime) -> None:
-        try:
+        with self._translated():
             migrations.apply(self.db)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
 
     def snapshot(self) -> None:
-        self.conn.execute("BEGIN")  # WAL: readers see the database as of their first read
+        with self._translated():
+            self.conn.execute("BEGIN")  # WAL: a reader sees the database as of its first read
 
     def count(self, table: Table) -> int:
-        return int(self.conn.execute(f"SELECT COUNT(*) FROM {table.name}").fetchone()[0])
+        with self._translated(f"table {table.name}: "):
+            return int(self.conn.execute(f"SELECT COUNT(*) FROM {table.name}").fetchone()[0])
 
     def last_key(self, table: Table) -> Row | None:
         order = ", ".join(f"{column} DESC" for column in table.key)
         sql = f"SELECT {', '.join(table.key)} FROM {table.name} ORDER BY {order} LIMIT 1"
-        row = self.conn.execute(sql).fetchone()
+        with self._translated(f"table {table.name}: "):
+            row = self.conn.execute(sql).fetchone()
         return None if row is None else tuple(row)
 
     def read(self, table: Table, after: Row | None, limit: int) -> list[Row]:
         key = ", ".join(table.key)
         where = "" if after is None else f"WHERE ({key}) > ({', '.join('?' for _ in after)})"
         sql = f"SELECT {', '.join(table.columns)} FROM {table.name} {where} ORDER BY {key} LIMIT ?"
-        try:
+        with self._translated(f"table {table.name}: "):
             return [tuple(row) for row in self.conn.execute(sql, [*(after or ()), limit])]
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
 
     def write(self, table: Table, rows: Sequence[Row]) -> None:
         marks = ", ".join("?" for _ in table.columns)
@@ -311,20 +313,14 @@ class SqliteEnd:
             f"INSERT INTO {table.name} ({', '.join(table.columns)}) VALUES ({marks})"
             " ON CONFLICT DO NOTHING"
         )
-        try:
-            with writing(self.db):
-                self.conn.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            raise StoreError(
-                f"{self.where}: table {table.name}, rows from key {table.key_of(rows[0])}: {exc}"
-            ) from None
+        detail = f"table {table.name}, rows from key {table.key_of(rows[0])}: "
+        with self._translated(detail), writing(self.db):
+            self.conn.executemany(sql, rows)
 
     def finish(self, tables: Sequence[Table], progress: Progress) -> None:
         """Rebuild the full-text index from the copied articles."""
-        try:
+        with self._translated(f"{INDEX}: "):
             FullText(self.db).rebuild(lambda done, total: progress(INDEX, done, total))
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
 
     def close(self) -> None:
         self.conn.close()

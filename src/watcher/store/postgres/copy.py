@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 import psycopg
@@ -40,25 +41,29 @@ class PostgresEnd:
 
     def __init__(self, url: str, role: str, *, readonly: bool) -> None:
         self.where = f"{role} {shown(url)}"
-        self.readonly = readonly
         try:
             self.conn = connect(url, autocommit=not readonly)
         except StoreError as exc:
             raise StoreError(f"{role} {exc}") from None
 
-    def _error(self, exc: psycopg.Error, detail: str = "") -> StoreError:
-        return StoreError(f"{self.where}: {detail}{describe(exc)}")
+    @contextmanager
+    def _translated(self, detail: str = "") -> Iterator[None]:
+        """A psycopg error from the block as a one-line `StoreError` naming this end."""
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.where}: {detail}{describe(exc)}") from None
 
     def applied(self) -> list[str]:
-        try:
+        with self._translated():
             return schema.applied(self.conn)
-        except psycopg.Error as exc:
-            raise self._error(exc) from None
 
     def is_empty(self) -> bool:
-        row = self.conn.execute(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
-        ).fetchone()
+        with self._translated():
+            row = self.conn.execute(
+                "SELECT COUNT(*) FROM information_schema.tables"
+                " WHERE table_schema = current_schema()"
+            ).fetchone()
         return row is not None and row[0] == 0
 
     def create(self, now: datetime) -> None:
@@ -66,12 +71,14 @@ class PostgresEnd:
 
     def snapshot(self) -> None:
         """Every read from here on sees the database as it was at the first one."""
-        self.conn.rollback()  # end the transaction the version checks started
-        self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        self.conn.read_only = True
+        with self._translated():
+            self.conn.rollback()  # end the transaction the version check started
+            self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            self.conn.read_only = True
 
     def count(self, table: Table) -> int:
-        row = self.conn.execute(f"SELECT COUNT(*) FROM {table.name}".encode()).fetchone()
+        with self._translated(f"table {table.name}: "):
+            row = self.conn.execute(f"SELECT COUNT(*) FROM {table.name}".encode()).fetchone()
         count = 0 if row is None else row[0]
         assert isinstance(count, int)
         return count
@@ -79,17 +86,16 @@ class PostgresEnd:
     def last_key(self, table: Table) -> Row | None:
         order = ", ".join(f"{column} DESC" for column in table.key)
         sql = f"SELECT {', '.join(table.key)} FROM {table.name} ORDER BY {order} LIMIT 1"
-        row = self.conn.execute(sql.encode()).fetchone()
+        with self._translated(f"table {table.name}: "):
+            row = self.conn.execute(sql.encode()).fetchone()
         return None if row is None else tuple(row)
 
     def read(self, table: Table, after: Row | None, limit: int) -> list[Row]:
         key = ", ".join(table.key)
         where = "" if after is None else f"WHERE ({key}) > ({', '.join('%s' for _ in after)})"
         sql = f"SELECT {', '.join(table.columns)} FROM {table.name} {where} ORDER BY {key} LIMIT %s"
-        try:
+        with self._translated(f"table {table.name}: "):
             return [tuple(row) for row in self.conn.execute(sql.encode(), [*(after or ()), limit])]
-        except psycopg.Error as exc:
-            raise self._error(exc, f"table {table.name}: ") from None
 
     def write(self, table: Table, rows: Sequence[Row]) -> None:
         marks = ", ".join("%s" for _ in table.columns)
@@ -107,25 +113,26 @@ class PostgresEnd:
                 changed,
                 table.key_of(rows[0]),
             )
-        try:
-            with self.conn.transaction(), self.conn.cursor() as cursor:
-                cursor.executemany(sql.encode(), clean)
-        except psycopg.Error as exc:
-            detail = f"table {table.name}, rows from key {table.key_of(rows[0])}: "
-            raise self._error(exc, detail) from None
+        with (
+            self._translated(f"table {table.name}, rows from key {table.key_of(rows[0])}: "),
+            self.conn.transaction(),
+            self.conn.cursor() as cursor,
+        ):
+            cursor.executemany(sql.encode(), clean)
 
     def finish(self, tables: Sequence[Table], progress: Progress) -> None:
         """Move each id sequence past the copied ids, so new rows get fresh ones."""
-        identities = self.conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns"
-            " WHERE table_schema = current_schema() AND is_identity = 'YES'"
-        ).fetchall()
-        for table, column in identities:
-            self.conn.execute(
-                f"SELECT setval(pg_get_serial_sequence(%s, %s), COALESCE(MAX({column}), 1),"
-                f" MAX({column}) IS NOT NULL) FROM {table}".encode(),
-                [table, column],
-            )
+        with self._translated("moving the id sequences on: "):
+            identities = self.conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+            ).fetchall()
+            for table, column in identities:
+                self.conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence(%s, %s), COALESCE(MAX({column}), 1),"
+                    f" MAX({column}) IS NOT NULL) FROM {table}".encode(),
+                    [table, column],
+                )
 
     def close(self) -> None:
         self.conn.close()
