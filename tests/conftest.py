@@ -286,6 +286,32 @@ def polled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "watcher.db"
 
 
+# --- PostgreSQL: a real server in a temporary folder (tests/pgserver.py) ------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One PostgreSQL server for the session; skips the test where none can be had."""
+    from pgserver import PostgresServer, Unavailable
+
+    try:
+        server = PostgresServer()
+    except Unavailable as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    try:
+        yield server.start()
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    url, name = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(name)
+
+
 # --- delivery peers: a real SMTP server and a real webhook receiver ------------------------
 
 
@@ -504,7 +530,16 @@ def _repo_state_untouched() -> Iterator[None]:
 # that listens on a socket, starts a process or starts a scheduler fails at its teardown.
 
 SERVER_FIXTURES = frozenset(
-    {"site", "fixture_site", "site_config", "polled", "mailbox", "receiver"}
+    {
+        "site",
+        "fixture_site",
+        "site_config",
+        "polled",
+        "mailbox",
+        "receiver",
+        "postgres_server",
+        "postgres_url",
+    }
 )
 
 

@@ -1,0 +1,44 @@
+"""Opening a PostgreSQL database from a `postgresql://` URL, errors as one line."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from watcher.errors import StoreError
+
+SCHEMES = ("postgresql", "postgres")  # the two URL schemes libpq accepts
+CONNECT_TIMEOUT = 10  # seconds: an unreachable host fails in that time, not the OS's minutes
+
+
+def is_url(text: str) -> bool:
+    """Whether `text` names a PostgreSQL database rather than an SQLite file."""
+    return text.partition("://")[0].lower() in SCHEMES and "://" in text
+
+
+def shown(url: str) -> str:
+    """The URL as messages may show it: without its password."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rpartition("@")[2]
+        user = parts.username or ""
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:  # a malformed URL (a bad port): show its scheme and host part only
+        return url.split("?")[0].rpartition("@")[2]
+
+
+def describe(exc: psycopg.Error) -> str:
+    """psycopg's message as one line: libpq's come over several, with hints after the first."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+    """A connection to the database at `url`; `StoreError` naming it when there is none."""
+    try:
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
+    except psycopg.Error as exc:
+        raise StoreError(f"{shown(url)}: cannot connect: {describe(exc)}") from None
