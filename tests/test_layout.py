@@ -27,7 +27,8 @@ MAY_USE = {
     "delivery": BASE | {"match", "config", "sources", "store"},
     "formats": BASE | {"match"},
     "app": BASE | {"match", "config", "sources", "store", "delivery"},
-    "cli": BASE | {"match", "config", "sources", "store", "delivery", "app", "formats"},
+    "web": BASE | {"match", "config", "sources", "store", "delivery", "app"},
+    "cli": BASE | {"match", "config", "sources", "store", "delivery", "app", "formats", "web"},
 }
 # Heavy or far-reaching libraries a lower layer must not drag in.
 NOT_LOADED = {
