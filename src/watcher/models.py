@@ -111,6 +111,12 @@ class Hit:
     highlights: list[list[int]] = field(default_factory=list)  # [start, end] in `snippet`
     text: str | None = None  # the article's whole text, when asked for (`watcher export`)
     outlet_names: tuple[str, ...] = ()  # the feeds of `outlets`, by name
+    # Triage marks (store/marks.py): read, the verdict on its (article, term), and
+    # whether it was found while its story was muted or its term snoozed.
+    read: bool = False
+    verdict: str | None = None  # "relevant", "not_relevant", "important" or None
+    muted: bool = False
+    snoozed: bool = False
 
 
 SORTS = ("found", "published", "score")
@@ -126,6 +132,9 @@ class HitQuery:
     until: datetime | None = None  # found before
     min_score: float | None = None
     delivered: bool | None = None  # True: in a digest some channel accepted; False: in none
+    read: bool | None = None  # True: only hits marked read; False: only unread ones
+    judged: bool | None = None  # True: only hits with a verdict; False: only those without
+    verdicts: tuple[str, ...] = ()  # only hits judged one of these
     sort: str = "found"  # one of SORTS (newest found, newest published, best score), or "oldest"
     limit: int | None = None
 

@@ -33,6 +33,7 @@ from watcher.match.cluster import MAX_DISTANCE, bands, distance, simhash
 from watcher.models import Article, Entry, FeedStatus, Match
 from watcher.store.archive import Archive
 from watcher.store.fulltext import FullText
+from watcher.store.marks import Marks
 from watcher.store.outbox import Outbox
 from watcher.store.retention import Retention
 from watcher.store.schema import check_version, migrations, stamp, writing
@@ -144,6 +145,7 @@ class Store:
         self.fulltext = FullText(db)
         self.archive = Archive(db)
         self.retention = Retention(db, self.fulltext)
+        self.marks = Marks(db)  # triage: judgements, reads, mutes, snoozes, link keys
         self._thread: ThreadPoolExecutor | None = None
 
     @classmethod
