@@ -218,6 +218,146 @@ def test_retry_button_gives_a_failed_digest_a_new_round_and_wakes_the_sender(
     assert opened.woken == 1
 
 
+# -- triage ------------------------------------------------------------------------
+
+
+def hit_titled(opened: Opened, start: str) -> Hit:
+    (found,) = [hit for hit in hits(opened) if hit.title.startswith(start)]
+    return found
+
+
+def test_marking_a_hit_read_from_the_desk_hides_it_from_unread(opened: Opened) -> None:
+    client = opened.client()
+    target = hit_titled(opened, "Japan agrees")
+    desk = client.get("/", params={"read": "unread"})
+
+    done = client.post(
+        f"/hits/{target.id}/read",
+        data={"csrf": csrf(desk.text), "back": "/?read=unread", "read": "1"},
+    )
+
+    assert done.status_code == 200 and done.url.path == "/" and done.url.query == b"read=unread"
+    assert "Japan agrees" not in " ".join(titles(done.text))
+    assert "Japan agrees" in " ".join(titles(client.get("/", params={"read": "read"}).text))
+    assert hit_titled(opened, "Japan agrees").read
+
+
+def test_judging_a_hit_not_relevant_shows_on_the_desk_and_in_the_term_editor(
+    opened: Opened,
+) -> None:
+    client = opened.client()
+    target = hit_titled(opened, "Japan agrees")
+    token = csrf(client.get("/").text)
+
+    client.post(f"/hits/{target.id}/judge", data={"csrf": token, "verdict": "not_relevant"})
+
+    judged = client.get("/", params={"verdict": "not_relevant"}).text
+    assert titles(judged) == [target.title] and "not relevant</span>" in judged
+    editor = counts(client.get("/tune", params={"term": T3}).text)
+    assert editor["not-relevant"] == "1"  # the saved query still catches it
+    assert (
+        counts(client.get("/tune/preview", params={"term": T3, "query": "Bengaluru"}).text)[
+            "not-relevant"
+        ]
+        == "0"
+    )
+
+
+def test_muting_a_story_and_snoozing_a_term_from_the_desk(opened: Opened) -> None:
+    client = opened.client()
+    story = hit_titled(opened, "Viaduct work")
+    token = csrf(client.get("/").text)
+
+    client.post(f"/stories/{story.cluster}/mute", data={"csrf": token})
+    client.post("/terms/snooze", data={"csrf": token, "term": T2, "for": "7d"})
+
+    page = client.get("/").text
+    assert "muted for good" in page and "story muted" in page
+    assert f"term {T2} snoozed until" in page
+    client.post(f"/stories/{story.cluster}/unmute", data={"csrf": token})
+    client.post("/terms/wake", data={"csrf": token, "term": T2})
+    page = client.get("/").text
+    assert "muted for good" not in page and "snoozed until" not in page
+
+
+def test_a_triage_error_is_a_one_line_message(opened: Opened) -> None:
+    client = opened.client()
+    token = csrf(client.get("/").text)
+
+    wrong = client.post("/terms/snooze", data={"csrf": token, "term": T2, "for": "soon"})
+
+    assert wrong.status_code == 400 and "snooze for" in wrong.text
+    assert "Traceback" not in wrong.text
+
+
+def test_triage_never_redirects_off_the_site(opened: Opened) -> None:
+    client = opened.client()
+    target = hit_titled(opened, "Japan agrees")
+    token = csrf(client.get("/").text)
+
+    for back in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        done = client.post(
+            f"/hits/{target.id}/read",
+            data={"csrf": token, "back": back},
+            follow_redirects=False,
+        )
+        assert done.headers["location"] == f"/hits/{target.id}", back
+
+
+# -- signed links from digests -----------------------------------------------------------
+
+
+def signed(opened: Opened, hit_id: int) -> str:
+    from watcher.app.links import not_relevant_url
+
+    return not_relevant_url(opened.config, opened.store, hit_id)
+
+
+def test_signed_link_shows_a_confirm_page_without_login_and_marks_only_on_post(
+    guarded: Opened,
+) -> None:
+    target = hit_titled(guarded, "Japan agrees")
+    other = hit_titled(guarded, "Viaduct work")
+    link = signed(guarded, target.id)
+    client = guarded.client("http://192.0.2.10:8580")
+
+    page = client.get(link)  # as a mail scanner or the reader's browser fetches it
+
+    assert page.status_code == 200 and "Mark this hit not relevant" in page.text
+    assert hit_titled(guarded, "Japan agrees").verdict is None  # a GET marks nothing
+    done = client.post(link, data={"csrf": csrf(page.text)})
+    assert done.status_code == 200 and "Marked not relevant" in done.text
+    assert hit_titled(guarded, "Japan agrees").verdict == "not_relevant"
+    assert hit_titled(guarded, "Viaduct work").verdict is None
+    assert other.id != target.id
+    assert client.get("/", follow_redirects=False).status_code == 303  # still no login
+
+
+def test_signed_link_for_one_hit_does_not_mark_another(guarded: Opened) -> None:
+    target = hit_titled(guarded, "Japan agrees")
+    other = hit_titled(guarded, "Viaduct work")
+    link = signed(guarded, target.id).replace(f"/hits/{target.id}/", f"/hits/{other.id}/")
+    client = guarded.client("http://192.0.2.10:8580")
+
+    assert client.get(link).status_code == 403
+    token = csrf(client.get(signed(guarded, target.id)).text)
+    assert client.post(link, data={"csrf": token}).status_code == 403
+    assert client.get(link.split("?")[0] + "?sig=forged").status_code == 403
+    assert client.get(link.split("?")[0]).status_code == 403
+    assert hit_titled(guarded, "Viaduct work").verdict is None
+
+
+def test_signed_link_on_a_read_only_desk_marks_nothing(tmp_path: Path, farm: Path) -> None:
+    desk = opened_with(tmp_path, farm, "read_only = true\n")
+    target = hit_titled(desk, "Japan agrees")
+    client = desk.client()
+    page = client.get(signed(desk, target.id))
+
+    assert "read-only" in page.text and "<button>Not relevant" not in page.text
+    assert client.post(signed(desk, target.id), data={"csrf": "x"}).status_code == 403
+    assert hit_titled(desk, "Japan agrees").verdict is None
+
+
 # -- the term editor ------------------------------------------------------------------
 
 
@@ -292,13 +432,15 @@ def test_saving_a_broken_query_leaves_the_config_alone(opened: Opened) -> None:
 
 
 def post_routes(opened: Opened) -> list[str]:
-    return sorted(
-        route.path
+    """Every path a form posts to (but the login), with a real hit's and story's id."""
+    hit = next(found for found in hits(opened) if found.cluster is not None)
+    paths = sorted(
+        route.path.replace("{hit}", str(hit.id)).replace("{cluster}", str(hit.cluster))
         for route in opened.app.routes
-        if "POST" in (getattr(route, "methods", None) or ())
-        and route.path != "/login"
-        and "{" not in route.path
+        if "POST" in (getattr(route, "methods", None) or ()) and route.path != "/login"
     )
+    link = signed(opened, hit.id)  # the signed link's own authority, valid
+    return [link if path.endswith("/not-relevant") else path for path in paths]
 
 
 def test_every_form_post_without_its_csrf_token_is_refused(opened: Opened) -> None:
@@ -306,11 +448,15 @@ def test_every_form_post_without_its_csrf_token_is_refused(opened: Opened) -> No
     token = csrf(client.get("/tune", params={"term": T3}).text)
     routes = post_routes(opened)
 
-    assert "/tune/save" in routes and "/health/retry" in routes
+    assert {"/tune/save", "/health/retry", "/terms/snooze", "/terms/wake"} <= set(routes)
+    assert any("/not-relevant?sig=" in path for path in routes)
+    assert len(routes) == 10
     for path in routes:
-        assert client.post(path, data={}).status_code == 403, path
-        assert client.post(path, data={"csrf": token + "x"}).status_code == 403, path
+        form = {"term": T3, "query": "x", "verdict": "not_relevant", "for": "1d"}
+        assert client.post(path, data=form).status_code == 403, path
+        assert client.post(path, data={**form, "csrf": token + "x"}).status_code == 403, path
     assert opened.reloads == 0
+    assert all(not (hit.read or hit.verdict or hit.muted or hit.snoozed) for hit in hits(opened))
 
 
 def test_a_form_posted_from_another_browser_session_is_refused(opened: Opened) -> None:
@@ -397,12 +543,19 @@ def test_read_only_desk_hides_and_refuses_every_write(tmp_path: Path, farm: Path
     client = desk.client()
     before = desk.path.read_bytes()
     editor = client.get("/tune", params={"term": T3}).text
-    token = csrf(client.get("/").text) if 'name="csrf"' in client.get("/").text else "none"
+    page = client.get("/").text
 
     assert "read-only" in editor and 'action="/tune/save"' not in editor
+    assert 'name="csrf"' not in page  # no form to post
+    form = {"term": T3, "query": "x", "verdict": "not_relevant", "for": "1d"}
     for path in post_routes(desk):
-        assert client.post(path, data={"csrf": token, "term": T3, "query": "x"}).status_code == 403
+        if path == "/logout":  # not a write: a shared screen may still log out
+            continue
+        refused = client.post(path, data=form)
+        assert refused.status_code == 403 and "this desk is read-only" in refused.text, path
     assert desk.path.read_bytes() == before and desk.reloads == 0
+    assert "Mark read" not in client.get("/").text
+    assert all(not (hit.read or hit.verdict or hit.muted or hit.snoozed) for hit in hits(desk))
 
 
 def test_hostile_feed_text_renders_inert(opened: Opened) -> None:

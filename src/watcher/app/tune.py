@@ -22,7 +22,7 @@ from watcher.config.edit import set_term_query
 from watcher.errors import QueryError, WatcherError
 from watcher.match import Matcher, Node, Term, compile_term, explain_miss
 from watcher.match.misses import Finding
-from watcher.models import Match, SearchResult
+from watcher.models import HitQuery, Match, SearchResult
 from watcher.store import Store
 from watcher.store.outbox import process_alive
 
@@ -74,6 +74,13 @@ def preview(
         saved_caught=len(before),
         capped=CAUGHT in (len(before), len(after)),
     )
+
+
+def judged_not_relevant(store: Store, term: str) -> set[int]:
+    """The ids of the articles the desk judged not relevant for `term` among its hits."""
+    judged = store.archive.hits(HitQuery(terms=(term,), verdicts=("not_relevant",)))
+    articles = (store.archive.article_of_hit(hit.id) for hit in judged)
+    return {article.id for article in articles if article is not None}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from starlette.applications import Starlette
-from starlette.datastructures import QueryParams
+from starlette.datastructures import FormData, QueryParams
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from watcher.app import desk as desk_reads
-from watcher.app import tune
+from watcher.app import links, triage, tune
 from watcher.app.search import search as search_articles
 from watcher.config.load import Config, parse_duration
 from watcher.delivery.digest import render as render_digest
@@ -119,12 +119,25 @@ def hit_query(params: QueryParams) -> HitQuery:
     until = _moment(params.get("until"), "until", end_of_day=True)
     if since and until and since >= until:
         raise ArgumentError("since is not before until")
+    read = {"unread": False, "read": True}.get(params.get("read", ""))
+    judged: bool | None = None
+    verdicts: tuple[str, ...] = ()
+    verdict = params.get("verdict", "")
+    if verdict == "none":
+        judged = False
+    elif verdict in triage.VERDICTS:
+        verdicts = (verdict,)
+    elif verdict:
+        raise ArgumentError(f"verdict {verdict!r} is none of {', '.join(triage.VERDICTS)}")
     return HitQuery(
         terms=tuple(name for name in params.getlist("term") if name),
         feeds=tuple(name for name in params.getlist("feed") if name),
         since=since,
         until=until,
         min_score=_score(params.get("min_score")),
+        read=read,
+        judged=judged,
+        verdicts=verdicts,
         sort="found",
         limit=DESK_LIMIT,
     )
@@ -149,6 +162,9 @@ async def desk_page(request: Request) -> Response:
     query = hit_query(request.query_params)
     found = await desk.run(desk_reads.desk, desk.store, query)
     feeds = await desk.run(desk.store.archive.stored_feeds)
+    now = datetime.now(UTC)
+    muted = await desk.run(triage.muted_stories, desk.store, now)
+    snoozed = {term.term: term for term in await desk.run(triage.snoozed_terms, desk.store, now)}
     terms = list(dict.fromkeys([term.name for term in config.terms]))
     return _page(
         request,
@@ -159,6 +175,10 @@ async def desk_page(request: Request) -> Response:
         terms=terms,
         feeds=feeds,
         chosen=request.query_params,
+        muted=muted,
+        muted_ids={story.cluster for story in muted},
+        snoozed=snoozed,
+        back=_here(request),
     )
 
 
@@ -168,7 +188,7 @@ async def hit_page(request: Request) -> Response:
     marked = await desk.run(desk_reads.marked_article, desk.store, desk.config, hit=number)
     if marked is None:
         raise HTTPException(404, f"no hit {number} in the database")
-    return _page(request, "hit.html.j2", shown=marked, hit_id=number)
+    return _page(request, "hit.html.j2", shown=marked, hit_id=number, back=_here(request))
 
 
 async def search_page(request: Request) -> Response:
@@ -195,7 +215,7 @@ async def tune_page(request: Request) -> Response:
         return _page(request, "tune.html.j2", terms=config.terms, term=None)
     (term,) = config.select_terms([name])
     edited = request.query_params.get("query", term.query)
-    preview = await _preview(desk, term.query, edited)
+    preview = await _preview(desk, term.name, term.query, edited)
     title = request.query_params.get("title", "")
     text = request.query_params.get("text", "")
     explanation = None
@@ -221,13 +241,14 @@ async def tune_preview(request: Request) -> Response:
     desk = _desk(request)
     (term,) = desk.config.select_terms([request.query_params.get("term", "")])
     edited = request.query_params.get("query", term.query)
-    preview = await _preview(desk, term.query, edited)
+    preview = await _preview(desk, term.name, term.query, edited)
     return _page(request, "preview.html.j2", term=term, preview=preview, shown=SHOWN)
 
 
-async def _preview(desk: Desk, saved: str, edited: str) -> tune.TunePreview:
+async def _preview(desk: Desk, term: str, saved: str, edited: str) -> tune.TunePreview:
+    judged = await desk.run(tune.judged_not_relevant, desk.store, term)
     return await desk.run(
-        tune.preview, desk.store, saved, edited, aliases=desk.config.aliases, not_relevant=()
+        tune.preview, desk.store, saved, edited, aliases=desk.config.aliases, not_relevant=judged
     )
 
 
@@ -240,7 +261,7 @@ async def tune_save(request: Request) -> Response:
     try:
         await asyncio.to_thread(tune.save, config.path, name, query)
     except ConfigError as exc:
-        preview = await _preview(desk, config.select_terms([name])[0].query, query)
+        preview = await _preview(desk, name, config.select_terms([name])[0].query, query)
         return _page(
             request,
             "tune.html.j2",
@@ -260,6 +281,110 @@ async def tune_save(request: Request) -> Response:
     return RedirectResponse(
         request.url_for("tune").include_query_params(term=name, saved=outcome), status_code=303
     )
+
+
+def _here(request: Request) -> str:
+    """This page, as the triage forms' way back."""
+    query = request.url.query
+    return request.url.path + ("?" + query if query else "")
+
+
+def _back(form: FormData, fallback: str) -> RedirectResponse:
+    """Back to the page a triage form was on (a path on this site only), or `fallback`."""
+    back = str(form.get("back", ""))
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = fallback
+    return RedirectResponse(back, status_code=303)
+
+
+def _duration(text: str, what: str) -> timedelta:
+    try:
+        return timedelta(seconds=parse_duration(text.strip()))
+    except ValueError as exc:
+        raise ArgumentError(f"{what}: {exc}") from None
+
+
+async def triage_read(request: Request) -> Response:
+    desk = _desk(request)
+    form = await security.checked_form(request, read_only=desk.config.web.read_only)
+    number = _hit_id(request)
+    read = form.get("read", "1") != "0"
+    await desk.run(triage.mark_read, desk.store, [number], datetime.now(UTC), read)
+    return _back(form, f"/hits/{number}")
+
+
+async def triage_judge(request: Request) -> Response:
+    desk = _desk(request)
+    form = await security.checked_form(request, read_only=desk.config.web.read_only)
+    number = _hit_id(request)
+    verdict = str(form.get("verdict", "")) or None
+    await desk.run(triage.judge, desk.store, number, verdict, datetime.now(UTC))  # type: ignore[arg-type]
+    return _back(form, f"/hits/{number}")
+
+
+def _cluster(request: Request) -> int:
+    try:
+        return int(request.path_params["cluster"])
+    except ValueError:
+        raise HTTPException(404, "no such story") from None
+
+
+async def triage_mute(request: Request) -> Response:
+    desk = _desk(request)
+    form = await security.checked_form(request, read_only=desk.config.web.read_only)
+    cluster = _cluster(request)
+    now = datetime.now(UTC)
+    span = str(form.get("for", "")).strip()
+    until = now + _duration(span, "mute for") if span else None
+    await desk.run(triage.mute_story, desk.store, cluster, now, until)
+    return _back(form, "/")
+
+
+async def triage_unmute(request: Request) -> Response:
+    desk = _desk(request)
+    form = await security.checked_form(request, read_only=desk.config.web.read_only)
+    await desk.run(triage.unmute_story, desk.store, _cluster(request), datetime.now(UTC))
+    return _back(form, "/")
+
+
+async def triage_snooze(request: Request) -> Response:
+    desk = _desk(request)
+    form = await security.checked_form(request, read_only=desk.config.web.read_only)
+    (term,) = desk.config.select_terms([str(form.get("term", ""))])
+    now = datetime.now(UTC)
+    until = now + _duration(str(form.get("for", "1d")), "snooze for")
+    await desk.run(triage.snooze_term, desk.store, term.name, until, now)
+    return _back(form, "/")
+
+
+async def triage_wake(request: Request) -> Response:
+    desk = _desk(request)
+    form = await security.checked_form(request, read_only=desk.config.web.read_only)
+    await desk.run(triage.wake_term, desk.store, str(form.get("term", "")), datetime.now(UTC))
+    return _back(form, "/")
+
+
+async def signed_not_relevant(request: Request) -> Response:
+    """A digest's one-click "not relevant" link: the signature is the authority (no login).
+
+    GET shows one button; only its POST marks, so a mail scanner that fetches
+    every link of a message marks nothing. The mark is for that hit alone.
+    """
+    desk = _desk(request)
+    number = _hit_id(request)
+    signature = request.query_params.get("sig", "")
+    valid = await desk.run(links.verify_link, desk.store, number, links.NOT_RELEVANT, signature)
+    if not valid:
+        raise HTTPException(403, "this link is not valid (was it copied whole?)")
+    hits = await desk.run(desk.store.archive.hits, ids=[number])
+    if not hits:
+        raise HTTPException(404, f"no hit {number} in the database")
+    done = False
+    if request.method == "POST":
+        await security.checked_form(request, read_only=desk.config.web.read_only)
+        await desk.run(triage.judge, desk.store, number, "not_relevant", datetime.now(UTC))
+        done = True
+    return _page(request, "confirm.html.j2", hit=hits[0], signature=signature, done=done)
 
 
 async def health_page(request: Request) -> Response:
@@ -341,6 +466,18 @@ def create_app(desk: Desk, session_key: str) -> Starlette:
     routes = [
         Route("/", desk_page, name="desk"),
         Route("/hits/{hit}", hit_page, name="hit"),
+        Route("/hits/{hit}/read", triage_read, methods=["POST"], name="read"),
+        Route("/hits/{hit}/judge", triage_judge, methods=["POST"], name="judge"),
+        Route(
+            "/hits/{hit}/" + links.NOT_RELEVANT,
+            signed_not_relevant,
+            methods=["GET", "POST"],
+            name="not_relevant",
+        ),
+        Route("/stories/{cluster}/mute", triage_mute, methods=["POST"], name="mute"),
+        Route("/stories/{cluster}/unmute", triage_unmute, methods=["POST"], name="unmute"),
+        Route("/terms/snooze", triage_snooze, methods=["POST"], name="snooze"),
+        Route("/terms/wake", triage_wake, methods=["POST"], name="wake"),
         Route("/search", search_page, name="search"),
         Route("/tune", tune_page, name="tune"),
         Route("/tune/preview", tune_preview, name="tune_preview"),
