@@ -428,6 +428,32 @@ def test_saving_a_broken_query_leaves_the_config_alone(opened: Opened) -> None:
     assert opened.path.read_bytes() == before and opened.reloads == 0
 
 
+def test_saving_where_the_config_cannot_be_written_says_so(opened: Opened) -> None:
+    """A read-only config folder (systemd's ProtectSystem=strict) is a message, not a 500."""
+    (opened.path.parent / f".{opened.path.name}.edit").mkdir()  # unwritable, even for root
+    before = opened.path.read_bytes()
+    client = opened.client()
+    page = client.get("/tune", params={"term": T3})
+
+    done = client.post("/tune/save", data={"csrf": csrf(page.text), "term": T3, "query": "unicorn"})
+
+    assert done.status_code == 400 and "cannot write the config" in done.text
+    assert opened.path.read_bytes() == before and opened.reloads == 0
+
+
+def test_a_query_over_several_lines_is_saved_as_one_multiline_string(opened: Opened) -> None:
+    client = opened.client()
+    page = client.get("/tune", params={"term": T3})
+    query = '"Unified Complex Radio Antenna"\r\nOR "stealth mast"'
+
+    client.post("/tune/save", data={"csrf": csrf(page.text), "term": T3, "query": query})
+
+    written = opened.path.read_text(encoding="utf-8")
+    assert 'query = """' not in written
+    assert "query = '''\"Unified Complex Radio Antenna\"\nOR \"stealth mast\"'''" in written
+    assert load_config(opened.path).select_terms([T3])[0].query == query.replace("\r", "")
+
+
 # -- security ----------------------------------------------------------------------
 
 

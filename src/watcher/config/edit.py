@@ -221,9 +221,12 @@ def set_term_query(path: str | os.PathLike[str], name: str, query: str) -> None:
     else:
         found[0]["query"] = query
     edited = path.with_name(f".{path.name}.edit")
-    edited.write_text(tomlkit.dumps(document), encoding="utf-8")
     try:
-        load_config(edited)
-        os.replace(edited, path)
-    finally:
-        edited.unlink(missing_ok=True)
+        edited.write_text(tomlkit.dumps(document), encoding="utf-8")
+        try:
+            load_config(edited)
+            os.replace(edited, path)
+        finally:
+            edited.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only /etc (systemd's ProtectSystem=strict): docs/web.md
+        raise ConfigError(f"{path}: cannot write the config: {exc.strerror or exc}") from None
