@@ -8,8 +8,11 @@ outlet's copy of a1 (a11, same story) and an entry full of markup (a T1 hit).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from html import unescape
@@ -19,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
+from conftest import ROOT
 from test_hostile import hostile_digest
 from watcher.cli import cli
 from watcher.config.load import load_config
@@ -634,6 +638,33 @@ def test_hash_password_prints_an_argon2_hash_that_verifies() -> None:
     hashed = result.output.strip()
     assert hashed.startswith("$argon2id$")
     assert password_ok(hashed, PASSWORD) and not password_ok(hashed, "guess")
+
+
+def test_hash_password_asks_twice_when_typed() -> None:
+    result = CliRunner().invoke(cli, ["web", "hash-password"], input=f"{PASSWORD}\n{PASSWORD}\n")
+
+    assert result.exit_code == 0
+    assert password_ok(result.output.strip().splitlines()[-1], PASSWORD)
+
+
+def test_the_commands_of_docs_web_md_work_as_written(tmp_path: Path) -> None:
+    """Each ```sh line of docs/web.md: the servers run in test_web_browser.py, the rest here."""
+    doc = (ROOT / "docs" / "web.md").read_text(encoding="utf-8")
+    lines = [
+        line.strip()
+        for block in re.findall(r"^```sh\n(.*?)^```", doc, flags=re.S | re.M)
+        for line in block.splitlines()
+        if line.strip()
+    ]
+    assert lines[:2] == ["watcher web", "watcher web --listen 127.0.0.1:9000"]
+    assert lines[2] == "watcher web hash-password"  # typed: test_hash_password_asks_twice
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    for line in lines[3:]:
+        done = subprocess.run(
+            ["bash", "-c", line], capture_output=True, text=True, env=env, cwd=tmp_path
+        )
+        assert done.returncode == 0, (line, done.stderr)
+        assert done.stdout.startswith("$argon2id$v=19$m=65536,")
 
 
 def test_the_desk_works_from_a_plain_event_loop(opened: Opened) -> None:
