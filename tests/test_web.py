@@ -67,7 +67,7 @@ class Opened:
             self.config = load_config(config_path)
             return "reloaded"
 
-        def wake() -> None:
+        async def wake() -> None:
             self.woken += 1
 
         self.desk = Desk(self.store, lambda: self.config, reload, wake)

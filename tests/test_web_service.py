@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import Site, free_port, hit_count, stop, wait_for, write_config
+from conftest import (
+    Mailbox,
+    Site,
+    email_channel,
+    free_port,
+    hit_count,
+    stop,
+    wait_for,
+    write_config,
+)
+from watcher.store import Store
+from web_farm import fill
 
 pytestmark = pytest.mark.slow
 
@@ -86,3 +100,56 @@ def test_run_without_its_port_polls_on_and_says_why_there_is_no_desk(
     assert stored and code == 0, output
     assert f"web desk: cannot listen on 127.0.0.1:{port}: Address already in use" in output
     assert "the service runs without the desk" in output
+
+
+def test_retry_on_a_separate_desk_wakes_the_running_service_which_sends_the_digest(
+    tmp_path: Path, mailbox: Mailbox
+) -> None:
+    """`watcher web` beside `watcher run`: the desk's retry button reaches the service's
+    sender (SIGHUP), which was asleep with nothing pending."""
+    (tmp_path / "farm").mkdir()
+    _, farm = fill(tmp_path / "farm")
+    shutil.copy(farm, tmp_path / "watcher.db")
+    config = write_config(
+        tmp_path,
+        [("Coastline Daily", "http://127.0.0.1:9/feed.rss")],  # polls fail: no new hits
+        interval="1h",
+    )
+    with config.open("a") as file:
+        file.write("\n" + email_channel(mailbox, schedule='"0 7 * * *"'))
+    with Store.open(tmp_path / "watcher.db") as store:
+        digest = store.outbox.create(
+            "desk", datetime.now(UTC), since=datetime(2000, 1, 1, tzinfo=UTC)
+        )
+        assert digest is not None
+        store.outbox.mark_failed_attempt(digest, "550 mailbox unavailable", None)
+    log = tmp_path / "service.log"
+    service = start(config, log)
+    port = free_port()
+    desk = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "--config", str(config), "web", "--listen",
+         f"127.0.0.1:{port}"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert desk.stderr is not None and "web desk at" in desk.stderr.readline()
+        assert wait_for(lambda: "watching 1 feeds" in log.read_text(), timeout=30)
+        time.sleep(1)  # the sender has looked at the outbox and sleeps: nothing pending
+        assert mailbox.messages == []
+        address = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=address, timeout=30, follow_redirects=True) as client:
+            page = client.get("/health")
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert token, page.text
+            retried = client.post("/health/retry", data={"csrf": token.group(1)})
+        sent = wait_for(lambda: len(mailbox.messages) == 1, timeout=30)
+    finally:
+        desk.terminate()
+        desk.wait(timeout=20)
+        code, _ = stop(service)
+    output = log.read_text()
+
+    assert retried.status_code == 200 and "given a new round of attempts" in retried.text
+    assert sent, output
+    assert "reloaded" in output
+    assert code == 0

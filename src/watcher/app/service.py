@@ -291,7 +291,8 @@ class Service:
         await self.write_digests(missed)
 
     async def reload(self) -> None:
-        """Re-read the config file (SIGHUP): new terms and feeds apply, state is kept.
+        """Re-read the config file (SIGHUP): new terms and feeds apply, state is kept, and
+        the sender looks at the outbox again (the web desk's retry of a failed digest).
 
         A config that does not load leaves the running one in place. Storage and
         fetch settings need a restart, since the database and client are open.
@@ -319,6 +320,7 @@ class Service:
                       "from each feed's next poll", exc)  # fmt: skip
         after = self.enabled()
         self.plans_changed.set()
+        self.digests_waiting.set()  # channels may have changed, or a failed digest was retried
         log.info(
             "reloaded %s: %d feeds (%d added, %d removed), %d terms",
             self.config.path,

@@ -106,7 +106,8 @@ def save(config_path: Path, name: str, query: str) -> None:
 
 
 def reload_service(store: Store) -> int | None:
-    """Tell the running service to re-read its config (SIGHUP); its pid, None if none runs."""
+    """Tell the running service to re-read its config and look at its outbox again
+    (SIGHUP); its pid, None if none runs."""
     recorded = store.service_state()
     if recorded is None:
         return None

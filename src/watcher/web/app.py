@@ -46,6 +46,10 @@ SHOWN = 20  # articles listed under each count of the term editor's preview
 STATIC = Path(__file__).parent / "static"
 
 
+async def _nothing() -> None:
+    pass
+
+
 @dataclass
 class Desk:
     """What every page needs: the store, the running config, how to reload it."""
@@ -53,7 +57,7 @@ class Desk:
     store: Store
     settings: Callable[[], Config]  # the config in force (a reload replaces it)
     reload: Callable[[], Awaitable[str]]  # after a term is saved: what happened, in words
-    wake_sender: Callable[[], None] = field(default=lambda: None)  # a digest to retry
+    wake_sender: Callable[[], Awaitable[None]] = field(default=_nothing)  # a digest to retry
 
     @property
     def config(self) -> Config:
@@ -400,7 +404,7 @@ async def health_retry(request: Request) -> Response:
     form = await security.checked_form(request, read_only=desk.config.web.read_only)
     channel = str(form.get("channel", "")) or None
     count = await desk.run(desk_reads.retry_failed, desk.store, datetime.now(UTC), channel)
-    desk.wake_sender()
+    await desk.wake_sender()
     return RedirectResponse(
         request.url_for("health").include_query_params(retried=count), status_code=303
     )

@@ -124,8 +124,11 @@ async def serve_desk(
             return "No service is running: `watcher run` will use it."
         return f"The service (pid {pid}) re-reads the config."
 
+    async def wake() -> None:  # the service's sender, when a failed digest is retried
+        await desk.run(tune.reload_service, desk.store)
+
     with Store.open(config.db_path) as store:
-        desk = Desk(store, lambda: current[0], reload)
+        desk = Desk(store, lambda: current[0], reload, wake)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         try:
@@ -162,8 +165,11 @@ async def _beside(service: Service) -> AsyncIterator[None]:
         await service.reload()
         return "The service re-read the config."
 
+    async def wake() -> None:
+        service.digests_waiting.set()
+
     with Store.open(service.config.db_path) as store:
-        desk = Desk(store, lambda: service.config, reload, service.digests_waiting.set)
+        desk = Desk(store, lambda: service.config, reload, wake)
         async with running(desk, sock) as url:
             log.info("web desk at %s", url)
             yield
