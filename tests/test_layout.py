@@ -27,7 +27,8 @@ MAY_USE = {
     "delivery": BASE | {"match", "config", "sources", "store"},
     "formats": BASE | {"match", "store", "app"},  # the CLI's renderers of their read models
     "app": BASE | {"match", "config", "sources", "store", "delivery"},
-    "cli": BASE | {"match", "config", "sources", "store", "delivery", "app", "formats"},
+    "web": BASE | {"match", "config", "sources", "store", "delivery", "app"},
+    "cli": BASE | {"match", "config", "sources", "store", "delivery", "app", "formats", "web"},
 }
 # The one part of `match` the store uses: the search index words an article's text as
 # queries word theirs (`index_text`), or a search would miss what a term catches.

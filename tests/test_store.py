@@ -38,6 +38,7 @@ MIGRATIONS = [
     "m008_fingerprint_index",
     "m009_schedule_reasons",
     "m010_integrity",
+    "m011_marks",
 ]
 ENTRY = Entry(
     key="news.example|item-7",

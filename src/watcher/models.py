@@ -147,3 +147,9 @@ class Hit:
     highlights: list[list[int]] = field(default_factory=list)  # [start, end] in `snippet`
     text: str | None = None  # the article's whole text, when asked for (`watcher export`)
     outlet_names: tuple[str, ...] = ()  # the feeds of `outlets`, by name
+    # Triage marks (store/marks.py): read, the verdict on its (article, term), and
+    # whether it was found while its story was muted or its term snoozed.
+    read: bool = False
+    verdict: str | None = None  # "relevant", "not_relevant", "important" or None
+    muted: bool = False
+    snoozed: bool = False

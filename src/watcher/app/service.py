@@ -39,8 +39,8 @@ import logging
 import os
 import signal
 import sqlite3
-from collections.abc import Callable, Coroutine
-from contextlib import AsyncExitStack
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -291,7 +291,8 @@ class Service:
         await self.write_digests(missed)
 
     async def reload(self) -> None:
-        """Re-read the config file (SIGHUP): new terms and feeds apply, state is kept.
+        """Re-read the config file (SIGHUP): new terms and feeds apply, state is kept, and
+        the sender looks at the outbox again (the web desk's retry of a failed digest).
 
         A config that does not load leaves the running one in place. Storage and
         fetch settings need a restart, since the database and client are open.
@@ -319,6 +320,7 @@ class Service:
                       "from each feed's next poll", exc)  # fmt: skip
         after = self.enabled()
         self.plans_changed.set()
+        self.digests_waiting.set()  # channels may have changed, or a failed digest was retried
         log.info(
             "reloaded %s: %d feeds (%d added, %d removed), %d terms",
             self.config.path,
@@ -412,8 +414,16 @@ class Service:
         await asyncio.gather(*left, return_exceptions=True)
 
 
-async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
-    """Run until `stop` is set or the process gets SIGTERM/SIGINT; SIGHUP reloads the config."""
+async def serve(
+    config: Config,
+    stop: asyncio.Event | None = None,
+    companions: Sequence[Callable[[Service], AbstractAsyncContextManager[object]]] = (),
+) -> None:
+    """Run until `stop` is set or the process gets SIGTERM/SIGINT; SIGHUP reloads the config.
+
+    Each of `companions` (the web desk) runs beside the service once it started, in
+    the same loop, and ends after it.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     async with AsyncExitStack() as stack:
@@ -444,6 +454,8 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
             store.path,
         )
         try:
+            for companion in companions:
+                await stack.enter_async_context(companion(service))
             await stop.wait()
         finally:
             notify("STOPPING=1")

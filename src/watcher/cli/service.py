@@ -110,6 +110,8 @@ def status(obj: Context, form: str) -> None:
 def run(obj: Context) -> None:
     """Run the service: poll each feed on its interval until SIGTERM or Ctrl-C.
 
+    With [web] enabled it also serves the web desk (docs/web.md) and logs its address.
+
     \b
     Example:
         watcher run
@@ -125,7 +127,12 @@ def run(obj: Context) -> None:
         f"database {config.db_path}; Ctrl-C stops",
         err=True,
     )
-    asyncio.run(serve(config))
+    companions = []
+    if config.web.enabled:
+        from watcher.web.server import beside_service  # uvicorn and Starlette load only here
+
+        companions.append(beside_service)
+    asyncio.run(serve(config, companions=companions))
 
 
 @cli.command()

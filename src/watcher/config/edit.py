@@ -199,3 +199,34 @@ def from_opml(content: bytes, source: str) -> list[NewFeed]:
             name = (outline.get("title") or outline.get("text") or url).strip()
             found.append(NewFeed(" ".join(name.split()), url))
     return found
+
+
+def set_term_query(path: str | os.PathLike[str], name: str, query: str) -> None:
+    """Give the named [[terms]] table a new query (the web desk's term editor).
+
+    tomlkit rewrites the one value, so comments and layout stay; the result is
+    loaded (the query compiled) before it atomically replaces the file.
+    """
+    path = Path(path)
+    document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    tables = document.get("terms")
+    found = [table for table in tables or () if table.get("name") == name]
+    if not found:
+        load_config(path).select_terms([name])  # names the known terms
+        raise ConfigError(f"{path}: cannot edit term {name!r}: not written as a [[terms]] table")
+    query = query.replace("\r\n", "\n").strip()
+    # A query over several lines stays one, as a literal string the reader can edit.
+    if "\n" in query and "'''" not in query:
+        found[0]["query"] = tomlkit.string(query, literal=True, multiline=True)
+    else:
+        found[0]["query"] = query
+    edited = path.with_name(f".{path.name}.edit")
+    try:
+        edited.write_text(tomlkit.dumps(document), encoding="utf-8")
+        try:
+            load_config(edited)
+            os.replace(edited, path)
+        finally:
+            edited.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only /etc (systemd's ProtectSystem=strict): docs/web.md
+        raise ConfigError(f"{path}: cannot write the config: {exc.strerror or exc}") from None

@@ -14,6 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from watcher.models import Hit
+from watcher.store.marks import HIT_MARKS
 from watcher.store.records import HitQuery, StoredArticle, TermCount
 from watcher.store.schema import among, stamp
 
@@ -23,15 +24,18 @@ _ORDER = {
     "score": "h.score DESC, h.found_at DESC, h.id DESC",
     "oldest": "h.found_at, h.id",  # exports read in time order
 }
-_HIT_COLUMNS = """
+_HIT_COLUMNS = (
+    """
     h.id, h.term, a.url, a.title, a.published, a.feed, h.snippet, h.score, h.found_at, a.source,
     a.cluster_id,
     (SELECT COUNT(DISTINCT af.feed) FROM articles c JOIN article_feeds af ON af.article_id = c.id
         WHERE c.cluster_id = a.cluster_id),
     h.clauses, h.highlights,
     (SELECT json_group_array(DISTINCT af.feed) FROM articles c
-        JOIN article_feeds af ON af.article_id = c.id WHERE c.cluster_id = a.cluster_id)
+        JOIN article_feeds af ON af.article_id = c.id WHERE c.cluster_id = a.cluster_id),
 """
+    + HIT_MARKS
+)
 EXPORT_BATCH = 1000
 EVERY_HIT = HitQuery()
 
@@ -43,6 +47,10 @@ def _hit(row: Sequence[Any], text: str | None = None) -> Hit:
         highlights=json.loads(row[13]),
         text=text,
         outlet_names=tuple(sorted(json.loads(row[14] or "[]"))),
+        read=bool(row[15]),
+        verdict=row[16],
+        muted=bool(row[17]),
+        snoozed=bool(row[18]),
     )
 
 
@@ -92,7 +100,7 @@ class Archive:
             params.append(query.limit)
         cursor = self.db.execute(sql, params)
         while batch := cursor.fetchmany(EXPORT_BATCH):
-            yield from (_hit(row, row[15] if with_text else None) for row in batch)
+            yield from (_hit(row, row[19] if with_text else None) for row in batch)
 
     def article_of_hit(self, hit_id: int) -> StoredArticle | None:
         """The article a hit was found in, with all its feeds and hits; None if no such hit."""
@@ -247,4 +255,17 @@ def _filters(query: HitQuery) -> tuple[list[str], list[Any]]:
             + "EXISTS (SELECT 1 FROM digest_hits dh JOIN digests d ON d.id = dh.digest_id"
             " WHERE dh.hit_id = h.id AND d.status = 'sent')"
         )
+    if query.read is not None:
+        where.append(
+            ("" if query.read else "NOT ")
+            + "EXISTS (SELECT 1 FROM hit_reads r WHERE r.hit_id = h.id)"
+        )
+    judged = (
+        "EXISTS (SELECT 1 FROM judgements j WHERE j.article_id = h.article_id AND j.term = h.term"
+    )
+    if query.judged is not None:
+        where.append(("" if query.judged else "NOT ") + judged + ")")
+    if query.verdicts:
+        where.append(f"{judged} AND {among('j.verdict', query.verdicts)})")
+        params.extend(query.verdicts)
     return where, params

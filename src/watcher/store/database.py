@@ -33,6 +33,7 @@ from watcher.store.articles import Articles
 from watcher.store.feeds import Feeds
 from watcher.store.fulltext import FullText
 from watcher.store.heartbeat import Heartbeat
+from watcher.store.marks import Marks
 from watcher.store.outbox import Outbox
 from watcher.store.records import FeedListing, Named
 from watcher.store.retention import Retention
@@ -79,6 +80,7 @@ class Store:
         self.outbox = Outbox(db)
         self.archive = Archive(db)
         self.retention = Retention(db, self.fulltext)
+        self.marks = Marks(db)  # triage: judgements, reads, mutes, snoozes, link keys
         self._thread: ThreadPoolExecutor | None = None
 
     @classmethod

@@ -121,6 +121,9 @@ class HitQuery:
     until: datetime | None = None  # found before
     min_score: float | None = None
     delivered: bool | None = None  # True: in a digest some channel accepted; False: in none
+    read: bool | None = None  # True: only hits marked read; False: only unread ones
+    judged: bool | None = None  # True: only hits with a verdict; False: only those without
+    verdicts: tuple[str, ...] = ()  # only hits judged one of these
     sort: str = "found"  # one of SORTS (newest found, newest published, best score), or "oldest"
     limit: int | None = None
 

@@ -9,6 +9,7 @@ docs/schema.md describes the resulting tables.
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -312,3 +313,51 @@ def m010_integrity(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m011_marks(db: Database) -> None:
+    """Triage marks (issue 19): judgements, reads, muted stories, snoozed terms, the link key.
+
+    A judgement belongs to an (article, term), not to a hit row, so that an
+    article a search found and the term missed can be judged too (a miss for
+    recall). Mutes and snoozes keep their history: ending one sets `until`,
+    so the hits held back while it lasted stay held back. `link_keys` holds
+    the secret that signs the one-click links of digests, made once here so
+    that every process sharing the database signs alike.
+    """
+    db.executescript(
+        """
+        CREATE TABLE judgements (
+            article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+            term TEXT NOT NULL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('relevant', 'not_relevant', 'important')),
+            judged_at TEXT NOT NULL,
+            PRIMARY KEY (article_id, term)
+        );
+        CREATE INDEX judgements_term ON judgements (term, verdict);
+        CREATE TABLE hit_reads (
+            hit_id INTEGER PRIMARY KEY REFERENCES hits (id) ON DELETE CASCADE,
+            read_at TEXT NOT NULL
+        );
+        CREATE TABLE story_mutes (
+            id INTEGER PRIMARY KEY,
+            cluster_id INTEGER NOT NULL,
+            since TEXT NOT NULL,
+            until TEXT
+        );
+        CREATE INDEX story_mutes_cluster ON story_mutes (cluster_id);
+        CREATE TABLE term_snoozes (
+            id INTEGER PRIMARY KEY,
+            term TEXT NOT NULL,
+            since TEXT NOT NULL,
+            until TEXT NOT NULL
+        );
+        CREATE INDEX term_snoozes_term ON term_snoozes (term);
+        CREATE TABLE link_keys (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            secret BLOB NOT NULL
+        );
+        """
+    )
+    db.execute("INSERT INTO link_keys (id, secret) VALUES (1, ?)", [secrets.token_bytes(32)])

@@ -1,0 +1,8 @@
+"""The web desk: read, triage and tune in the browser (`watcher web`, docs/web.md).
+
+An interface like cli/: it parses requests, calls app/ (through the store's
+own thread, `Store.call`) and renders Jinja2 pages; no SQL, HTTP client or
+matching logic lives here. `app.py` has the pages, `security.py` who may do
+what (login, CSRF, read-only), `server.py` runs it under uvicorn, alone or
+inside `watcher run`.
+"""

@@ -1,0 +1,146 @@
+"""The web desk end to end in a real browser: Debian's Chromium driven by Playwright,
+against `watcher web` on 127.0.0.1 over a database a real poll filled.
+
+Skipped, saying why, only where no Chromium can be had (`.ci/run` installs it).
+The screenshots in docs/ (README.md shows them) are taken here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT, free_port
+from web_farm import desk_config, fill
+
+expect: Any
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the tests skip, saying why
+    expect = None
+pytestmark = pytest.mark.slow
+
+CHROMIUM = os.environ.get("WATCHER_CHROMIUM", "/usr/bin/chromium")
+T3, T4 = "UNICORN antenna", "Ahmedabad–Mumbai HSR"
+DOCS = ROOT / "docs"
+
+
+def _playwright() -> Any:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        pytest.skip(
+            "the playwright package is not installed (pip install -r requirements-dev.lock)"
+        )
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium, or WATCHER_CHROMIUM)")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def farm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    _, database = fill(tmp_path_factory.mktemp("browser-farm"))
+    return database
+
+
+@pytest.fixture
+def served(tmp_path: Path, farm: Path) -> Iterator[str]:
+    """`watcher web` on a free loopback port; its address."""
+    config = desk_config(tmp_path, farm)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "--config", str(config), "web", "--listen",
+         f"127.0.0.1:{port}"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    try:
+        line = process.stderr.readline()  # "watcher: web desk at http://127.0.0.1:PORT/ ..."
+        assert "web desk at" in line, line + process.stderr.read()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def browser_page(served: str) -> Iterator[Any]:
+    sync_playwright = _playwright()
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        except Exception as exc:  # a Chromium that cannot start here (no sandbox, no libs)
+            pytest.skip(f"Chromium at {CHROMIUM} does not start: {str(exc).splitlines()[0]}")
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, base_url=served)
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def count(page: Any, name: str) -> str:
+    return str(page.locator(f"#count-{name}").inner_text())
+
+
+def test_desk_filters_and_opens_a_story_cluster(browser_page: Any) -> None:
+    page = browser_page
+    page.goto("/")
+    page.screenshot(path=str(DOCS / "desk.png"))
+    stories = page.locator("article.story")
+    everything = stories.count()
+    cluster = page.locator("details.cluster").first
+
+    cluster.locator("summary").click()
+
+    assert cluster.evaluate("node => node.open") is True
+    assert cluster.locator(".hit").first.is_visible()
+    page.select_option("select[name=term]", T4)
+    page.click("#filters button")
+    page.wait_for_url("**/?term=*")
+    assert 0 < stories.count() < everything
+    assert set(page.locator(".hit .term").all_inner_texts()) == {T4}
+
+
+def test_term_editor_preview_counts_follow_the_edited_query(browser_page: Any) -> None:
+    page = browser_page
+    page.goto("/tune?term=" + T3)
+    assert count(page, "new") == "0" and count(page, "caught") == "1"
+
+    page.fill("#query", "unicorn AND startup")
+
+    expect(page.locator("#count-new")).to_have_text("1")  # no eval: the page's CSP forbids it
+    assert count(page, "lost") == "1"
+    assert page.locator("#save-query").input_value() == "unicorn AND startup"
+    page.screenshot(path=str(DOCS / "term-editor.png"))
+
+
+def test_saving_an_edited_term_writes_the_config(browser_page: Any, served: str) -> None:
+    page = browser_page
+    page.goto("/tune?term=" + T3)
+    page.fill("#query", '"Unified Complex Radio Antenna" OR "stealth mast"')
+    expect(page.locator("#save-query")).to_have_value(re.compile("stealth"))
+
+    page.click("#save button")
+
+    page.wait_for_selector(".notice")
+    assert "Saved." in page.locator(".notice").inner_text()
+    assert "stealth mast" in page.locator("#query").input_value()
+
+
+def test_chromium_is_there_when_ci_says_so() -> None:
+    """In CI (`.ci/run` installs chromium) the browser tests must run, not skip."""
+    if os.environ.get("CI") and not shutil.which("chromium") and not Path(CHROMIUM).exists():
+        pytest.fail("CI is set but no Chromium is installed: .ci/run should have installed it")
