@@ -62,8 +62,13 @@ DOCUMENTED = [
     "channels",
     "digests",
     "digest_hits",
+    "judgements",
+    "hit_reads",
+    "story_mutes",
+    "term_snoozes",
 ]
 HIDDEN = {
+    "link_keys",
     "integrity",
     "article_bands",
     "articles_fts",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -225,15 +226,33 @@ class Marks:
         """The signature of one action on one hit: HMAC-SHA256 with the database's key,
         cut to 128 bits (32 hex digits), enough against guessing and short in a URL."""
         message = f"{hit_id}:{action}".encode()
-        return hmac.new(self._key(), message, hashlib.sha256).hexdigest()[:32]
+        return hmac.new(self._key_made(), message, hashlib.sha256).hexdigest()[:32]
 
     def verify(self, hit_id: int, action: str, signature: str) -> bool:
         """Whether `signature` is the one `sign` gives this action on this hit."""
+        if self._key() is None:  # nothing was ever signed here
+            return False
         given = signature.encode("utf-8", "replace")
         return hmac.compare_digest(self.sign(hit_id, action).encode(), given)
 
-    def _key(self) -> bytes:
+    def _key(self) -> bytes | None:
+        """The database's link key (None before anything was signed)."""
         if self._secret is None:
             row = self.db.execute("SELECT secret FROM link_keys WHERE id = 1").fetchone()
-            self._secret = bytes(row[0])
+            if row is not None:
+                self._secret = bytes.fromhex(row[0])
         return self._secret
+
+    def _key_made(self) -> bytes:
+        """The link key, made at its first use rather than by the migration, so that
+        `watcher db copy` carries a database's key along with its links."""
+        key = self._key()
+        if key is None:
+            self.db.execute(
+                "INSERT OR IGNORE INTO link_keys (id, secret) VALUES (1, ?)",
+                [secrets.token_hex(32)],
+            )
+            key = self._key()
+        if key is None:  # pragma: no cover - the row was just written
+            raise RuntimeError("the link key could not be stored")
+        return key

@@ -9,7 +9,6 @@ docs/schema.md describes the resulting tables.
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -323,8 +322,9 @@ def m011_marks(db: Database) -> None:
     article a search found and the term missed can be judged too (a miss for
     recall). Mutes and snoozes keep their history: ending one sets `until`,
     so the hits held back while it lasted stay held back. `link_keys` holds
-    the secret that signs the one-click links of digests, made once here so
-    that every process sharing the database signs alike.
+    the secret that signs the one-click links of digests, made at its first
+    use (store/marks.py) and kept in the database, so every process sharing
+    it signs alike and a copied database keeps its links working.
     """
     db.executescript(
         """
@@ -356,8 +356,7 @@ def m011_marks(db: Database) -> None:
         CREATE INDEX term_snoozes_term ON term_snoozes (term);
         CREATE TABLE link_keys (
             id INTEGER PRIMARY KEY CHECK (id = 1),
-            secret BLOB NOT NULL
+            secret TEXT NOT NULL  -- hex, so both stores and `db copy` hold it as text
         );
         """
     )
-    db.execute("INSERT INTO link_keys (id, secret) VALUES (1, ?)", [secrets.token_bytes(32)])
