@@ -4,12 +4,12 @@
 module adds the commands of one area.
 """
 
-from watcher.cli import archive, db, digest, feeds, service, setup, terms
+from watcher.cli import archive, db, digest, feeds, service, setup, terms, triage
 from watcher.cli.base import cli
 
 __all__ = ["cli", "main"]
 # Importing them registers their commands.
-_COMMANDS = (archive, db, digest, feeds, service, setup, terms)
+_COMMANDS = (archive, db, digest, feeds, service, setup, terms, triage)
 
 
 def main() -> None:
