@@ -22,7 +22,6 @@ import pytest
 from click.testing import CliRunner, Result
 
 from conftest import write_config
-from watcher.app.triage import judge_article
 from watcher.cli import cli
 from watcher.store import Store
 
@@ -435,21 +434,6 @@ def test_housekeeping_deletes_old_articles_without_hits_and_keeps_every_hit(
         assert store.count("articles") == 5
         assert store.count("polls") == 0
         store.fulltext.check()
-
-
-def test_housekeeping_keeps_an_article_without_hits_that_was_judged(
-    tmp_path: Path, polled: Path
-) -> None:
-    """A story a term missed and a reader judged relevant is the evidence of that miss
-    (`terms eval --judged`): it is kept like a hit."""
-    config = retention_config(tmp_path, polled, 'articles = "30d"')
-    age_everything(config)
-    (missed,) = search(config, '"maritime security"')
-    with Store.open(config.parent / "watcher.db") as store:
-        judge_article(store, int(missed["article_id"]), "Ports", "relevant", datetime.now(UTC))
-
-    assert invoke(config, "housekeeping").output.startswith("deleted 3 articles without hits")
-    assert search(config, '"maritime security"') != []
 
 
 def test_housekeeping_keeps_recent_articles_and_forever_means_forever(

@@ -8,8 +8,8 @@ Picking which hits a channel gets is the outbox's job (store/outbox.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,6 +46,15 @@ class TermGroup:
 
 
 @dataclass(frozen=True)
+class HitLinks:
+    """Where a digest's reader goes to see a hit on the web desk, or to dismiss it
+    (a signed link, see delivery/links.py)."""
+
+    page: str
+    not_relevant: str
+
+
+@dataclass(frozen=True)
 class Digest:
     """What one message to one channel says: hits by term, then story; feeds that fail."""
 
@@ -55,6 +64,7 @@ class Digest:
     groups: tuple[TermGroup, ...]
     failing: tuple[FeedStatus, ...] = ()  # feeds failing for longer than the notice period
     timezone: str = "UTC"  # the channel's: the times a reader sees are in it
+    links: Mapping[int, HitLinks] = field(default_factory=dict)  # by hit id
 
     @property
     def hits(self) -> int:
@@ -96,10 +106,12 @@ def build(
     failing: Sequence[FeedStatus] = (),
     term_order: Sequence[str] = (),
     timezone: str = "UTC",
+    links: Mapping[int, HitLinks] | None = None,
 ) -> Digest:
     """Group hits by term (in `term_order`, then by name), then by story, newest first.
 
-    `timezone` is the channel's: the digest shows its times there.
+    `timezone` is the channel's: the digest shows its times there. `links` are
+    each hit's links to the web desk (delivery/links.py), by hit id.
     """
     by_term: dict[str, list[Hit]] = {}
     newest_first = sorted(hits, key=lambda hit: (hit.published or hit.found_at, hit.id))[::-1]
@@ -135,6 +147,7 @@ def build(
         groups=tuple(groups),
         failing=tuple(failing),
         timezone=timezone,
+        links=dict(links or {}),
     )
 
 
@@ -258,7 +271,7 @@ def to_json(digest: Digest) -> dict[str, Any]:
                         {
                             "cluster": story.cluster,
                             "outlets": story.outlets,
-                            "hits": [_hit_json(hit) for hit in story.hits],
+                            "hits": [_hit_json(hit, digest.links) for hit in story.hits],
                         }
                         for story in group.stories
                     ],
@@ -279,7 +292,8 @@ def to_json(digest: Digest) -> dict[str, Any]:
     }
 
 
-def _hit_json(hit: Hit) -> dict[str, Any]:
+def _hit_json(hit: Hit, all_links: Mapping[int, HitLinks]) -> dict[str, Any]:
+    links = all_links.get(hit.id)
     return {
         "id": hit.id,
         "title": hit.title,
@@ -292,4 +306,6 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
         "highlights": hit.highlights,
         "clauses": hit.clauses,
         "source": hit.source,
+        "page_url": links.page if links else None,
+        "not_relevant_url": links.not_relevant if links else None,
     }
