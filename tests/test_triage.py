@@ -278,8 +278,8 @@ def test_a_muted_story_is_left_out_and_its_later_copies_are_stored_but_not_sent(
         assert cluster is not None
         mute_story(store, cluster, NOW + timedelta(minutes=5))
         # A third copy arrives while the story is muted.
-        store.save_articles(
-            "Bay Radio", [reading(5, STORY.replace("Tuesday", "Tuesday, late,"))], NOW
+        store.articles.save(
+            "Bay Radio", [reading(5, STORY.replace("Tuesday", "Tuesday, late,"))], NOW, STORIES
         )
         later = NOW + timedelta(hours=1)
         copy = [h.id for h in store.archive.hits() if h.title == "Item 5"]
@@ -297,10 +297,11 @@ def test_a_copy_found_after_the_story_was_unmuted_is_sent_and_the_held_ones_are_
         assert cluster is not None
         mute_story(store, cluster, NOW + timedelta(minutes=5))
         unmute_story(store, cluster, NOW + timedelta(minutes=10))
-        store.save_articles(
+        store.articles.save(
             "Bay Radio",
             [reading(5, STORY.replace("Tuesday", "Tuesday, late,"))],
             NOW + timedelta(minutes=20),
+            STORIES,
         )
         [copy] = [h.id for h in store.archive.hits() if h.title == "Item 5"]
         assert sendable(store, NOW + timedelta(hours=1)) == [ids["c"], copy]
@@ -310,7 +311,7 @@ def test_a_mute_that_ended_before_a_hit_was_found_does_not_hold_it_back(
     tmp_path: Path,
 ) -> None:
     with Store.open(tmp_path / "watcher.db") as store:
-        store.save_articles("Port News", [reading(7, STORY)], NOW - timedelta(days=3))
+        store.articles.save("Port News", [reading(7, STORY)], NOW - timedelta(days=3), STORIES)
         [first] = store.archive.hits()
         assert first.cluster is not None
         mute_story(store, first.cluster, NOW - timedelta(days=2), NOW - timedelta(days=1))
@@ -327,10 +328,11 @@ def test_hits_of_a_term_found_while_it_was_snoozed_stay_out_after_it_wakes(
         fill(store)  # found at NOW, while snoozed
         assert sendable(store, NOW) == []
         assert sendable(store, NOW + timedelta(hours=2)) == []  # awake: still held back
-        store.save_articles(
+        store.articles.save(
             "Port News",
             [reading(6, "Winter ferry fares go up by a tenth from January.")],
             NOW + timedelta(hours=3),
+            STORIES,
         )
         [fresh] = [h.id for h in store.archive.hits() if h.title == "Item 6"]
         assert sendable(store, NOW + timedelta(hours=4)) == [fresh]
@@ -529,13 +531,14 @@ def test_terms_eval_needs_a_directory_or_judged(desk: tuple[Path, dict[str, int]
 
 def test_housekeeping_keeps_an_article_judged_for_a_term_it_did_not_hit(tmp_path: Path) -> None:
     with Store.open(tmp_path / "watcher.db") as store:
-        store.save_articles(
+        store.articles.save(
             "Port News",
             [
                 reading(8, "The lighthouse keeper logged a calm night.", terms=()),
                 reading(9, "Fog kept the fishing fleet in harbour all morning.", terms=()),
             ],
             NOW,
+            STORIES,
         )
         judged, other = [
             row[0] for row in store.db.execute("SELECT id FROM articles ORDER BY id").fetchall()
