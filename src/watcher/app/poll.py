@@ -33,6 +33,7 @@ from watcher.sources.feed import canonical_url, discover, parse_feed
 from watcher.sources.http import Fetcher
 from watcher.sources.page import PageGate, read_article
 from watcher.store import ArticleToStore, Store, StoryRule
+from watcher.store.protocols import Storage
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class Poller:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: Storage,
         fetcher: Fetcher,
         extractor: Extractor,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -63,7 +63,7 @@ from watcher.ops.lock import service_lock
 from watcher.ops.notify import notify, watchdog_interval
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
-from watcher.store import Store
+from watcher.store.protocols import Storage
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class Service:
     """The planner and the sender, the digest schedules, and what they share."""
 
     def __init__(
-        self, config: Config, store: Store, poller: Poller, dispatcher: Dispatcher
+        self, config: Config, store: Storage, poller: Poller, dispatcher: Dispatcher
     ) -> None:
         self.config = config
         self.store = store

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
@@ -37,6 +37,9 @@ from watcher.store.outbox import Outbox
 from watcher.store.records import FeedListing, Named
 from watcher.store.retention import Retention
 from watcher.store.schema import check_version, migrations, stamp
+
+if TYPE_CHECKING:
+    from watcher.store.protocols import Storage
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -153,6 +156,11 @@ class Store:
             self._thread = None
         self.db.close()
 
+    @property
+    def location(self) -> str:
+        """Where the database is, for people: the file's path."""
+        return str(self.path)
+
     @contextmanager
     def translated(self) -> Iterator[None]:
         """Raise an SQLite error from the block as a one-line `StoreError`."""
@@ -239,3 +247,9 @@ class Store:
         if table not in {"feeds", "articles", "article_feeds", "hits", "polls", "digests"}:
             raise ValueError(f"unknown table {table!r}")
         return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+if TYPE_CHECKING:  # mypy proves that the SQLite store is a `Storage` (store/protocols.py)
+
+    def _implements(store: Store) -> Storage:
+        return store

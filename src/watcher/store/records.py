@@ -4,7 +4,8 @@ The values that cross the stages (Entry, Article, Match, Hit, PollResult) are
 in `watcher.models`; these are the store's vocabulary for its callers: feeds
 (`FeedState`, `FeedStatus`), articles being stored (`StoredEntry`,
 `ArticleToStore`, `StoryRule`), the archive (`HitQuery`, `StoredArticle`,
-`TermCount`) and the outbox (`Delivery`).
+`TermCount`), the search index (`Candidate`), the outbox (`Delivery`) and
+housekeeping (`Pruned`).
 """
 
 from __future__ import annotations
@@ -166,3 +167,19 @@ class Delivery:
     next_attempt_at: str | None
     sent_at: str | None = None
     last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An article the index ranks for a search, before the query is checked on its words."""
+
+    article_id: int
+    rank: float  # bm25: lower is better
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What one housekeeping run deleted (or, dry, would delete)."""
+
+    articles: int
+    polls: int
