@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ from watcher.app.schedule import (
     plan_next,
 )
 from watcher.config.load import Config, FeedConfig
-from watcher.errors import FeedError, FetchError, QueryCostError
+from watcher.errors import FeedError, FetchError, QueryCostError, StoreError
 from watcher.match import Matcher
 from watcher.match.cluster import WINDOW, bands, closest, simhash
 from watcher.models import Article, Entry, Match, PollResult
@@ -166,7 +165,7 @@ class Poller:
         started = self.clock()
         try:
             return await self._poll(feed, started)
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.error("feed %r: the database failed: %s", feed.name, exc)
             error = f"database: {exc}"
         except Exception as exc:  # a bug must cost one poll, not the service
@@ -175,7 +174,7 @@ class Poller:
         try:
             failed = PollResult(feed.name, started, self.clock(), "failed", error=error)
             return await self.store.call(self._finish, feed, failed)
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.error("feed %r: cannot record the poll (%s); next try in %gs", feed.name, exc,
                       STORE_RETRY)  # fmt: skip
             retry = self.clock() + timedelta(seconds=STORE_RETRY)
@@ -370,7 +369,7 @@ class Poller:
                             stored.hits += hits
                             stored.updated += updated
                             stored.new += not updated
-                except sqlite3.Error as exc:
+                except StoreError as exc:
                     stored.skipped += len(readings)
                     log.error("feed %r: %d entries skipped: the database failed: %s", feed.name,
                               len(readings), exc)  # fmt: skip
@@ -404,7 +403,7 @@ class Poller:
         try:
             if await self.store.call(self._link, feed, entry, mark):
                 return StoredCounts()
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.error("feed %r: entry %s skipped: the database failed: %s", feed.name,
                       entry.link or entry.key, exc)  # fmt: skip
             return StoredCounts(skipped=1)

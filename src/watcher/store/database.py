@@ -143,12 +143,19 @@ class Store:
 
         Every call runs on that one thread, one after another, so transactions
         never interleave. While calls may be running, use the store only
-        through `call`.
+        through `call`. A fault of the database leaves as a `StoreError` with
+        SQLite's own words ("database is locked"), so async callers handle one
+        error type whichever backend they use.
         """
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="watcher-db")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, functools.partial(work, *args, **kwargs))
+        try:
+            return await loop.run_in_executor(
+                self._thread, functools.partial(work, *args, **kwargs)
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
 
     def close(self) -> None:
         if self._thread is not None:
