@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from watcher.app.poll import STORIES, to_store
-from watcher.match.cluster import MAX_DISTANCE, distance, simhash
+from watcher.match.cluster import MAX_DISTANCE, closest, distance, simhash
 from watcher.models import Article, Entry
 from watcher.store import Store
 
@@ -52,6 +52,13 @@ def test_different_stories_are_far_apart() -> None:
 
 def test_headline_only_text_has_no_fingerprint() -> None:
     assert simhash("Last river bridge completed on the high-speed line") is None
+
+
+def test_a_new_article_joins_the_cluster_of_its_nearest_copy_within_the_distance() -> None:
+    far = (1 << (MAX_DISTANCE + 1)) - 1  # MAX_DISTANCE + 1 bits set: too far
+    assert closest(0, [(0b111, 5), (0b1, 9), (far, 2)]) == 9
+    assert closest(0, [(far, 2)]) is None
+    assert closest(0, []) is None
 
 
 def save(store: Store, feed: str, url: str, text: str, when: datetime = NOW) -> None:

@@ -334,3 +334,14 @@ def test_status_reads_a_database_another_process_is_writing(tmp_path: Path) -> N
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_database_fault_in_work_run_through_call_is_a_store_error(tmp_path: Path) -> None:
+    async def run(store: Store) -> None:
+        await store.call(store.db.execute, "SELECT * FROM no_such_table")
+
+    with (
+        Store.open(tmp_path / "watcher.db") as store,
+        pytest.raises(StoreError, match=r"^no such table: no_such_table$"),
+    ):
+        asyncio.run(run(store))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -22,14 +21,15 @@ from watcher.app.schedule import (
     plan_next,
 )
 from watcher.config.load import Config, FeedConfig
-from watcher.errors import FeedError, FetchError, QueryCostError
+from watcher.errors import FeedError, FetchError, QueryCostError, StoreError
 from watcher.match import Matcher
 from watcher.match.cluster import WINDOW, bands, closest, simhash
 from watcher.models import Article, Entry, Match, PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
 from watcher.sources.page import PageGate, read_article
-from watcher.store import ArticleToStore, Store, StoryRule
+from watcher.store import ArticleToStore, StoryRule
+from watcher.store.protocols import Storage
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class Poller:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: Storage,
         fetcher: Fetcher,
         extractor: Extractor,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -162,7 +162,7 @@ class Poller:
         started = self.clock()
         try:
             return await self._poll(feed, started)
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.error("feed %r: the database failed: %s", feed.name, exc)
             error = f"database: {exc}"
         except Exception as exc:  # a bug must cost one poll, not the service
@@ -171,7 +171,7 @@ class Poller:
         try:
             failed = PollResult(feed.name, started, self.clock(), "failed", error=error)
             return await self.store.call(self._finish, feed, failed)
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.error("feed %r: cannot record the poll (%s); next try in %gs", feed.name, exc,
                       STORE_RETRY)  # fmt: skip
             retry = self.clock() + timedelta(seconds=STORE_RETRY)
@@ -366,7 +366,7 @@ class Poller:
                             stored.hits += hits
                             stored.updated += updated
                             stored.new += not updated
-                except sqlite3.Error as exc:
+                except StoreError as exc:
                     stored.skipped += len(readings)
                     log.error("feed %r: %d entries skipped: the database failed: %s", feed.name,
                               len(readings), exc)  # fmt: skip
@@ -400,7 +400,7 @@ class Poller:
         try:
             if await self.store.call(self._link, feed, entry, mark):
                 return StoredCounts()
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.error("feed %r: entry %s skipped: the database failed: %s", feed.name,
                       entry.link or entry.key, exc)  # fmt: skip
             return StoredCounts(skipped=1)

@@ -19,8 +19,8 @@ from watcher.errors import QueryError
 from watcher.match import Matcher, compile_term, index_text
 from watcher.match.query import AnyOf, Field, Leaf, Near, Node, Not
 from watcher.models import Match
-from watcher.store import Store
 from watcher.store.fulltext import RANKED
+from watcher.store.protocols import Storage
 from watcher.store.records import StoredArticle
 
 NEAR_SLACK = 2  # the index counts "snake_case" as two words, the matcher as one
@@ -84,7 +84,7 @@ def to_fts(node: Node) -> str | None:
 
 
 def search(
-    store: Store,
+    store: Storage,
     query: str,
     *,
     since: datetime | None = None,

@@ -38,7 +38,6 @@ import contextlib
 import logging
 import os
 import signal
-import sqlite3
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import replace
@@ -58,12 +57,12 @@ from watcher.app.status import HEARTBEAT
 from watcher.config.channels import ChannelConfig
 from watcher.config.load import Config, FeedConfig, load_config
 from watcher.delivery.dispatch import Dispatcher
-from watcher.errors import DamagedError, WatcherError
+from watcher.errors import DamagedError, StoreError, WatcherError
 from watcher.ops.lock import service_lock
 from watcher.ops.notify import notify, watchdog_interval
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
-from watcher.store import Store
+from watcher.store.protocols import Storage
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ class Service:
     """The planner and the sender, the digest schedules, and what they share."""
 
     def __init__(
-        self, config: Config, store: Store, poller: Poller, dispatcher: Dispatcher
+        self, config: Config, store: Storage, poller: Poller, dispatcher: Dispatcher
     ) -> None:
         self.config = config
         self.store = store
@@ -161,7 +160,7 @@ class Service:
             nap: float | None
             try:
                 nap = await step()
-            except sqlite3.Error as exc:
+            except StoreError as exc:
                 log.warning("cannot %s (%s); trying again in %gs", doing, exc, RETRY)
                 nap = RETRY
             except Exception:  # a bug must not stop polling or delivery for good
@@ -245,7 +244,7 @@ class Service:
         try:
             for channel in channels:
                 await self.store.call(self.dispatcher.prepare, channel)
-        except sqlite3.Error as exc:  # the hits stay undelivered: the next digest takes them
+        except StoreError as exc:  # the hits stay undelivered: the next digest takes them
             log.error("cannot write digests (%s); their hits go into the next ones", exc)
         self.digests_waiting.set()
 
@@ -315,7 +314,7 @@ class Service:
         try:
             await self.store.call(self.store.sync, self.config.feeds, self.config.channels, now)
             await self.align(now, spread=False)
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.error("reload: cannot update the schedule (%s); it follows the new config "
                       "from each feed's next poll", exc)  # fmt: skip
         after = self.enabled()
@@ -336,7 +335,7 @@ class Service:
         """Note in the database that the service is alive, for `watcher status`."""
         try:
             await self.store.call(self.store.heartbeat.beat, datetime.now(UTC))
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             log.warning("cannot write the heartbeat: %s", exc)
 
     async def watchdog(self) -> None:
@@ -372,7 +371,7 @@ class Service:
             self.plans_changed.set()
             self.digests_waiting.set()
             return
-        except (WatcherError, sqlite3.Error) as exc:
+        except WatcherError as exc:
             log.error("housekeeping failed (it runs again at its next time): %s", exc)
             return
         log.info(
@@ -464,7 +463,7 @@ async def serve(
             await service.finish()
             try:
                 await store.call(store.heartbeat.beat, datetime.now(UTC), stopped=True)
-            except (sqlite3.Error, WatcherError) as exc:  # a full disk, say: stop all the same
+            except WatcherError as exc:  # a full disk, say: stop all the same
                 log.warning("could not note the stop in the database: %s", exc)
         log.info("stopped")
 

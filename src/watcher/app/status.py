@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from watcher.app.schedule import network_quorum
-from watcher.store import Store
 from watcher.store.outbox import process_alive
+from watcher.store.protocols import Storage
 from watcher.store.records import FeedStatus
 
 HEARTBEAT = 30.0  # seconds between the service's heartbeats; three missed: "not responding"
@@ -32,7 +32,7 @@ class ServiceStatus:
     network_down_since: str | None = None  # no feed answered since then, many were unreachable
 
 
-def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:
+def service_status(store: Storage, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:
     """What `watcher status` reports, read from the database (works while the service runs)."""
     enabled = [feed for feed in feeds if feed.enabled]
     down = store.feeds.network_down(network_quorum(len(enabled)))
@@ -54,7 +54,7 @@ def service_status(store: Store, feeds: list[FeedStatus], now: datetime) -> Serv
     digests = store.outbox.counts()
     return ServiceStatus(
         state=state,
-        database=str(store.path),
+        database=store.location,
         feeds=len(enabled),
         failing=sum(1 for feed in enabled if feed.consecutive_errors),
         hits_today=store.hits_since(midnight),

@@ -14,7 +14,7 @@ from typing import Literal, get_args
 
 from watcher.errors import ArgumentError
 from watcher.store import Store
-from watcher.store.marks import MutedStory, SnoozedTerm
+from watcher.store.records import MutedStory, SnoozedTerm
 
 Verdict = Literal["relevant", "not_relevant", "important"]  # important implies relevant
 VERDICTS: tuple[str, ...] = get_args(Verdict)

@@ -26,6 +26,7 @@ from watcher.models import Hit
 from watcher.ops.backoff import doubled, jitter
 from watcher.sources.http import Fetcher
 from watcher.store import Store, stamp
+from watcher.store.protocols import Storage
 from watcher.store.records import Delivery
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Dispatcher:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: Storage,
         fetcher: Fetcher | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         jitter: Callable[[], float] = random.random,

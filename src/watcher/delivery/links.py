@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from watcher.config.load import Config
 from watcher.delivery.digest import HitLinks
-from watcher.store import Store
+from watcher.store.protocols import Storage
 
 NOT_RELEVANT = "not-relevant"  # the action, as the link's path names it
 
@@ -23,18 +23,18 @@ def hit_url(config: Config, hit_id: int) -> str:
     return f"{config.web.url}/hits/{hit_id}"
 
 
-def not_relevant_url(config: Config, store: Store, hit_id: int) -> str:
+def not_relevant_url(config: Config, store: Storage, hit_id: int) -> str:
     """The signed link that offers to mark the hit not relevant."""
     signature = store.marks.sign(hit_id, NOT_RELEVANT)
     return f"{hit_url(config, hit_id)}/{NOT_RELEVANT}?sig={signature}"
 
 
-def verify_link(store: Store, hit_id: int, action: str, signature: str) -> bool:
+def verify_link(store: Storage, hit_id: int, action: str, signature: str) -> bool:
     """Whether a link's signature was made by this database for this action on this hit."""
     return store.marks.verify(hit_id, action, signature)
 
 
-def hit_links(config: Config, store: Store, hit_ids: Iterable[int]) -> dict[int, HitLinks]:
+def hit_links(config: Config, store: Storage, hit_ids: Iterable[int]) -> dict[int, HitLinks]:
     """The links of each hit of a digest."""
     return {
         hit_id: HitLinks(hit_url(config, hit_id), not_relevant_url(config, store, hit_id))

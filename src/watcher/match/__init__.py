@@ -3,9 +3,10 @@
 The surface is `compile_term` (query text -> `Term`) and `Matcher` (many terms,
 one scan per article); the CLI also asks why a term missed (`explain_miss`) and
 how it scores on labelled texts (`evaluate`), the store indexes text with
-`index_text`, the poll clusters stories with `cluster`. Inside: query (parser), words and folded
-(tokenizer), anchors (the one-scan prefilter), near, spans and snippets (what a
-match found and shows), terms (evaluation), misses, evaluation, cluster.
+`index_text`, the poll picks story clusters with `cluster`. Inside: query
+(parser), words and folded (tokenizer), anchors (the one-scan prefilter), near,
+spans and snippets (what a match found and shows), terms (evaluation), misses,
+evaluation, cluster.
 
 This package imports nothing from watcher but `errors`, `models` and `ops`.
 Each name is imported on first use, so that a process needing `words` alone (an

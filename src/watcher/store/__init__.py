@@ -10,8 +10,7 @@ migrations that build it all.
 """
 
 from watcher.store.database import Store
-from watcher.store.records import ArticleToStore, FeedState, StoredEntry, StoryRule
-from watcher.store.retention import Pruned
+from watcher.store.records import ArticleToStore, FeedState, Pruned, StoredEntry, StoryRule
 from watcher.store.schema import stamp
 
 __all__ = [

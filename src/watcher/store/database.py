@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
@@ -38,6 +38,9 @@ from watcher.store.outbox import Outbox
 from watcher.store.records import FeedListing, Named
 from watcher.store.retention import Retention
 from watcher.store.schema import check_version, migrations, stamp
+
+if TYPE_CHECKING:
+    from watcher.store.protocols import Storage
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -142,18 +145,30 @@ class Store:
 
         Every call runs on that one thread, one after another, so transactions
         never interleave. While calls may be running, use the store only
-        through `call`.
+        through `call`. A fault of the database leaves as a `StoreError` with
+        SQLite's own words ("database is locked"), so async callers handle one
+        error type whichever backend they use.
         """
         if self._thread is None:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="watcher-db")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, functools.partial(work, *args, **kwargs))
+        try:
+            return await loop.run_in_executor(
+                self._thread, functools.partial(work, *args, **kwargs)
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
 
     def close(self) -> None:
         if self._thread is not None:
             self._thread.shutdown(wait=True)  # work already started finishes its transaction
             self._thread = None
         self.db.close()
+
+    @property
+    def location(self) -> str:
+        """Where the database is, for people: the file's path."""
+        return str(self.path)
 
     @contextmanager
     def translated(self) -> Iterator[None]:
@@ -241,3 +256,9 @@ class Store:
         if table not in {"feeds", "articles", "article_feeds", "hits", "polls", "digests"}:
             raise ValueError(f"unknown table {table!r}")
         return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+if TYPE_CHECKING:  # mypy proves that the SQLite store is a `Storage` (store/protocols.py)
+
+    def _implements(store: Store) -> Storage:
+        return store

@@ -12,25 +12,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from watcher.errors import QueryError, StoreError
 from watcher.match import index_text
+from watcher.store.records import Candidate
 from watcher.store.schema import stamp, writing
 
 REBUILD_BATCH = 1000
 RANKED = 5000  # a search ranks the newest this many articles its words match
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An article the index ranks for a search, before the query is checked on its words."""
-
-    article_id: int
-    rank: float  # bm25: lower is better
 
 
 class FullText:

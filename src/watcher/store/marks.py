@@ -13,11 +13,11 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
 
+from watcher.store.records import JudgedCount, MutedStory, SnoozedTerm
 from watcher.store.schema import among, stamp, writing
 
 VERDICTS = ("relevant", "not_relevant", "important")  # important implies relevant
@@ -44,35 +44,6 @@ HIT_MARKS = """
     EXISTS (SELECT 1 FROM term_snoozes s WHERE s.term = h.term
             AND s.since <= h.found_at AND s.until > h.found_at)
 """
-
-
-@dataclass(frozen=True)
-class MutedStory:
-    """A story muted now: its later copies are stored but sent to no channel."""
-
-    cluster: int
-    since: str  # ISO 8601, UTC
-    until: str | None  # None: for ever
-    title: str  # the headline of its newest copy ("" when none is stored any more)
-
-
-@dataclass(frozen=True)
-class SnoozedTerm:
-    """A term snoozed now: its hits are stored but sent to no channel until `until`."""
-
-    term: str
-    since: str  # ISO 8601, UTC
-    until: str
-
-
-@dataclass(frozen=True)
-class JudgedCount:
-    """How many (article, term) pairs of one term were judged one way, hit or missed."""
-
-    term: str
-    verdict: str  # one of VERDICTS
-    hit: bool  # the term hit the article (False: a miss, found by search and judged)
-    count: int
 
 
 class Marks:

@@ -4,7 +4,8 @@ The values that cross the stages (Entry, Article, Match, Hit, PollResult) are
 in `watcher.models`; these are the store's vocabulary for its callers: feeds
 (`FeedState`, `FeedStatus`), articles being stored (`StoredEntry`,
 `ArticleToStore`, `StoryRule`), the archive (`HitQuery`, `StoredArticle`,
-`TermCount`) and the outbox (`Delivery`).
+`TermCount`), the search index (`Candidate`), the outbox (`Delivery`) and
+housekeeping (`Pruned`).
 """
 
 from __future__ import annotations
@@ -169,3 +170,48 @@ class Delivery:
     next_attempt_at: str | None
     sent_at: str | None = None
     last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An article the index ranks for a search, before the query is checked on its words."""
+
+    article_id: int
+    rank: float  # bm25: lower is better
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What one housekeeping run deleted (or, dry, would delete)."""
+
+    articles: int
+    polls: int
+
+
+@dataclass(frozen=True)
+class MutedStory:
+    """A story muted now: its later copies are stored but sent to no channel."""
+
+    cluster: int
+    since: str  # ISO 8601, UTC
+    until: str | None  # None: for ever
+    title: str  # the headline of its newest copy ("" when none is stored any more)
+
+
+@dataclass(frozen=True)
+class SnoozedTerm:
+    """A term snoozed now: its hits are stored but sent to no channel until `until`."""
+
+    term: str
+    since: str  # ISO 8601, UTC
+    until: str
+
+
+@dataclass(frozen=True)
+class JudgedCount:
+    """How many (article, term) pairs of one term were judged one way, hit or missed."""
+
+    term: str
+    verdict: str  # "relevant", "not_relevant" or "important"
+    hit: bool  # the term hit the article (False: a miss, found by search and judged)
+    count: int

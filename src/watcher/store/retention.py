@@ -13,12 +13,12 @@ polling while a large backlog is pruned.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from watcher.store.fulltext import FullText
+from watcher.store.records import Pruned
 from watcher.store.schema import among, stamp, writing
 
 BATCH = 1000
@@ -33,14 +33,6 @@ _PRUNABLE = """
           WHERE copy.cluster_id = a.cluster_id
       )
 """
-
-
-@dataclass(frozen=True)
-class Pruned:
-    """What one housekeeping run deleted (or, dry, would delete)."""
-
-    articles: int
-    polls: int
 
 
 class Retention:
