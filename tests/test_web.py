@@ -308,6 +308,24 @@ def test_triage_never_redirects_off_the_site(opened: Opened) -> None:
         assert done.headers["location"] == f"/hits/{target.id}", back
 
 
+def test_a_search_result_judged_relevant_for_a_term_that_missed_it_is_kept(
+    opened: Opened,
+) -> None:
+    client = opened.client()
+    page = client.get("/search", params={"q": "unicorn AND Bengaluru"})
+    (article,) = re.findall(r'action="/articles/(\d+)/judge"', page.text)
+
+    done = client.post(
+        f"/articles/{article}/judge",
+        data={"csrf": csrf(page.text), "term": T3, "verdict": "relevant", "back": "/search"},
+    )
+
+    assert done.status_code == 200
+    with sqlite3.connect(opened.config.db_path) as conn:
+        rows = conn.execute("SELECT article_id, term, verdict FROM judgements").fetchall()
+    assert rows == [(int(article), T3, "relevant")]
+
+
 # -- signed links from digests -----------------------------------------------------------
 
 
@@ -465,7 +483,9 @@ def post_routes(opened: Opened) -> list[str]:
     """Every path a form posts to (but the login), with a real hit's and story's id."""
     hit = next(found for found in hits(opened) if found.cluster is not None)
     paths = sorted(
-        route.path.replace("{hit}", str(hit.id)).replace("{cluster}", str(hit.cluster))
+        route.path.replace("{hit}", str(hit.id))
+        .replace("{cluster}", str(hit.cluster))
+        .replace("{article}", "1")
         for route in opened.app.routes
         if "POST" in (getattr(route, "methods", None) or ()) and route.path != "/login"
     )
@@ -480,7 +500,7 @@ def test_every_form_post_without_its_csrf_token_is_refused(opened: Opened) -> No
 
     assert {"/tune/save", "/health/retry", "/terms/snooze", "/terms/wake"} <= set(routes)
     assert any("/not-relevant?sig=" in path for path in routes)
-    assert len(routes) == 10
+    assert len(routes) == 11
     for path in routes:
         form = {"term": T3, "query": "x", "verdict": "not_relevant", "for": "1d"}
         assert client.post(path, data=form).status_code == 403, path
