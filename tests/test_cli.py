@@ -123,7 +123,8 @@ def test_hits_csv_has_a_header_and_one_row_per_hit(site_config: Path) -> None:
     lines = invoke("--config", str(site_config), "hits", "--format", "csv").output.splitlines()
 
     assert lines[0] == (
-        "id,term,score,published,found_at,feed,title,url,snippet,source,cluster,outlets,clauses,highlights"
+        "id,term,score,published,found_at,feed,title,url,snippet,source,cluster,outlets,clauses,highlights,"
+        "read,verdict,muted,snoozed"
     )
     assert len(lines) == 6
 

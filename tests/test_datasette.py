@@ -62,6 +62,10 @@ DOCUMENTED = [
     "channels",
     "digests",
     "digest_hits",
+    "judgements",
+    "hit_reads",
+    "story_mutes",
+    "term_snoozes",
 ]
 HIDDEN = {
     "integrity",
@@ -73,6 +77,7 @@ HIDDEN = {
     "articles_fts_idx",
     "_sqlite_migrations",
     "service",
+    "link_keys",
 }
 QUERIES = {"hits_this_week", "hits_per_term", "top_outlets", "first_reports", "search_hits"}
 # A value for each :parameter of the canned queries, for running them outside Datasette.

@@ -6,6 +6,7 @@ import base64
 import email
 import email.policy
 import json
+import re
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
@@ -27,9 +28,11 @@ from conftest import (
     webhook_channel,
     write_config,
 )
+from watcher.app.links import NOT_RELEVANT, verify_link
+from watcher.app.triage import judge, mute_story, snooze_term
 from watcher.cli import cli
 from watcher.delivery.dispatch import retry_delay
-from watcher.models import Article, Entry, Match
+from watcher.models import Article, Entry, Hit, Match
 from watcher.store import Reading, Store
 
 pytestmark = pytest.mark.slow
@@ -145,6 +148,64 @@ def test_a_title_with_line_breaks_and_html_injects_no_header_and_no_markup(
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;UNICORN&lt;/b&gt; mast" in html
+
+
+DESK = '[web]\nurl = "https://desk.example/watch"\n'
+NOT_RELEVANT_LINE = re.compile(
+    r"not relevant: (https://desk\.example/watch/hits/(\d+)/not-relevant\?sig=(\w+))"
+)
+
+
+def test_an_emailed_digest_links_each_hit_to_its_page_and_a_signed_not_relevant_action(
+    tmp_path: Path, polled: Path, mailbox: Mailbox
+) -> None:
+    config = channel_config(tmp_path, polled, DESK + email_channel(mailbox))
+
+    assert invoke(config, "digest", "send").exit_code == 0
+
+    text, html = parts(parsed(mailbox.messages[0].data))
+    found = NOT_RELEVANT_LINE.findall(text)
+    assert len(found) == 5  # one per hit, copies of a story included
+    for link, hit_id, _ in found:
+        assert f"desk: https://desk.example/watch/hits/{hit_id}\n" in text
+        assert f'<a href="{link}"' in html
+        assert f'<a href="https://desk.example/watch/hits/{hit_id}"' in html
+    link, hit_id, signature = found[0]
+    other = next(int(number) for _, number, _ in found if number != hit_id)
+    with Store.open(tmp_path / "watcher.db") as store:
+        assert verify_link(store, int(hit_id), NOT_RELEVANT, signature)
+        assert not verify_link(store, other, NOT_RELEVANT, signature)  # a forwarded link, edited
+
+
+def test_a_digest_leaves_out_hits_judged_not_relevant_muted_or_snoozed_and_hits_lists_them(
+    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    now = datetime.now(UTC)
+    with Store.open(tmp_path / "watcher.db") as store:
+        by_term: dict[str, list[Hit]] = {}
+        for hit in store.archive.hits():
+            by_term.setdefault(hit.term, []).append(hit)
+        [jwg] = by_term["JWG on critical minerals"]
+        muted, kept = by_term["Ahmedabad–Mumbai HSR"]  # two stories
+        story = muted.cluster
+        assert story is not None and kept.cluster != story
+        judge(store, jwg.id, "not_relevant", now)
+        mute_story(store, story, now)
+        snooze_term(store, "UNICORN antenna", now + timedelta(days=1), now)
+
+    assert invoke(config, "digest", "send").exit_code == 0
+
+    body = json.loads(receiver.posts[0].body)
+    assert {group["term"]: group["hit_count"] for group in body["data"]["terms"]} == {
+        "India–Japan AI Dialogue": 1,
+        "Ahmedabad–Mumbai HSR": 1,
+    }
+    assert [h["id"] for g in body["data"]["terms"] for s in g["stories"] for h in s["hits"]
+            if g["term"] == "Ahmedabad–Mumbai HSR"] == [kept.id]  # fmt: skip
+    listed = json.loads(invoke(config, "hits", "--format", "json").output)
+    assert len(listed) == 5
 
 
 def test_an_smtp_refusal_is_retried_and_the_digest_sent_once(
@@ -289,6 +350,9 @@ def test_webhook_body_is_signed_and_follows_the_schema(
     [post] = receiver.posts
     body = Webhook(SECRET).verify(post.body, post.headers)  # raises unless the signature holds
     jsonschema.validate(body, SCHEMA, format_checker=jsonschema.FormatChecker())
+    [first, *_] = body["data"]["terms"][0]["stories"][0]["hits"]
+    assert first["page_url"] == f"http://127.0.0.1:8580/hits/{first['id']}"
+    assert first["not_relevant_url"].startswith(f"{first['page_url']}/not-relevant?sig=")
     assert post.headers["x-team"] == "desk"
     assert post.headers["webhook-id"] == body["data"]["id"]
     assert {group["term"]: group["hit_count"] for group in body["data"]["terms"]} == SITE_HITS

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from watcher.delivery.digest import build, render
-from watcher.models import Hit
+from watcher.delivery.digest import build, render, to_json
+from watcher.models import Hit, HitLinks
 
 LEAD = Hit(
     id=1,
@@ -59,3 +59,34 @@ def test_many_outlets_are_named_up_to_five() -> None:
     assert (
         "reported by 7 outlets: Outlet A, Outlet B, Outlet C, Outlet D, Outlet E and 2 more"
     ) in text
+
+
+def test_every_hit_of_a_story_carries_its_desk_and_not_relevant_links() -> None:
+    copy = Hit(**{**LEAD.__dict__, "id": 2, "feed": "Eastern Ledger", "url": "https://e.example/b"})
+    links = {
+        hit_id: HitLinks(f"https://desk.example/hits/{hit_id}", f"https://desk.example/n/{hit_id}")
+        for hit_id in (1, 2)
+    }
+
+    rendered = render(
+        build("msg_1", "desk", "2026-11-23T20:00:00+00:00", [LEAD, copy], links=links)
+    )
+
+    for hit_id in (1, 2):
+        assert f"desk: https://desk.example/hits/{hit_id}\n" in rendered.text
+        assert f"not relevant: https://desk.example/n/{hit_id}\n" in rendered.text
+        assert f'<a href="https://desk.example/hits/{hit_id}"' in rendered.html
+        assert f'<a href="https://desk.example/n/{hit_id}"' in rendered.html
+    assert (
+        to_json(build("msg_1", "desk", "", [LEAD], links=links))["data"]["terms"][0]["stories"][0][
+            "hits"
+        ][0]["not_relevant_url"]
+        == "https://desk.example/n/1"
+    )
+
+
+def test_a_digest_built_without_links_shows_none() -> None:
+    rendered = render(build("msg_1", "desk", "2026-11-23T20:00:00+00:00", [LEAD]))
+
+    assert "not relevant" not in rendered.text.lower()
+    assert "not relevant" not in rendered.html.lower()

@@ -78,7 +78,8 @@ def test_empty_hits_ndjson_is_empty() -> None:
 
 def test_empty_hits_csv_is_the_header_row() -> None:
     assert render_hits([], "csv") == (
-        "id,term,score,published,found_at,feed,title,url,snippet,source,cluster,outlets,clauses,highlights"
+        "id,term,score,published,found_at,feed,title,url,snippet,source,cluster,outlets,clauses,highlights,"
+        "read,verdict,muted,snoozed"
     )
 
 
@@ -213,6 +214,10 @@ def test_hits_json_holds_every_field() -> None:
             "outlets": 1,
             "clauses": ["NHSRCL"],
             "highlights": [[0, 6]],
+            "read": False,
+            "verdict": None,
+            "muted": False,
+            "snoozed": False,
         }
     ]
 
@@ -230,10 +235,11 @@ def test_hits_ndjson_is_one_object_per_line() -> None:
 
 def test_hits_csv_has_the_fields_in_order() -> None:
     assert render_hits([HIT], "csv").splitlines() == [
-        "id,term,score,published,found_at,feed,title,url,snippet,source,cluster,outlets,clauses,highlights",
+        "id,term,score,published,found_at,feed,title,url,snippet,source,cluster,outlets,clauses,highlights,"
+        "read,verdict,muted,snoozed",
         "1,Ahmedabad–Mumbai HSR,4.0,2026-01-16T04:00:00+00:00,2026-01-16T05:12:45+00:00,"
         "The Hindu — National,MAHSR viaduct complete,https://news.example.com/a/1,"
-        'NHSRCL said the viaduct is complete.,page,,1,"[""NHSRCL""]","[[0, 6]]"',
+        'NHSRCL said the viaduct is complete.,page,,1,"[""NHSRCL""]","[[0, 6]]",false,,false,false',
     ]
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from conftest import write_config
+from watcher.app.judged import judged_scores
 from watcher.app.links import NOT_RELEVANT, hit_url, not_relevant_url, verify_link
 from watcher.app.triage import (
     judge,
@@ -20,6 +24,7 @@ from watcher.app.triage import (
     unmute_story,
     wake_term,
 )
+from watcher.cli import cli
 from watcher.config.load import load_config
 from watcher.errors import ArgumentError
 from watcher.models import Article, Entry, HitQuery, Match
@@ -239,3 +244,303 @@ def test_signatures_hold_across_reopening_and_differ_between_databases(tmp_path:
         assert verify_link(store, 42, NOT_RELEVANT, signature)
     with Store.open(tmp_path / "two.db") as other:
         assert not verify_link(other, 42, NOT_RELEVANT, signature)
+
+
+# -- digests leave out what the marks hold back ------------------------------------------
+
+
+def sendable(store: Store, now: datetime) -> list[int]:
+    """The hits a channel configured before NOW would be sent in a digest at `now`."""
+    return store.outbox.undelivered("desk", since=NOW - timedelta(days=1), now=now)
+
+
+def test_a_digest_leaves_out_a_hit_judged_not_relevant_until_the_verdict_is_cleared(
+    tmp_path: Path,
+) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        ids = fill(store)
+        judge(store, ids["c"], "not_relevant", NOW)
+        judge(store, ids["a"], "relevant", NOW)
+        assert sendable(store, NOW) == [ids["a"], ids["b"]]
+        judge(store, ids["c"], None, NOW)
+        assert sendable(store, NOW) == [ids["a"], ids["b"], ids["c"]]
+
+
+def test_a_muted_story_is_left_out_and_its_later_copies_are_stored_but_not_sent(
+    tmp_path: Path,
+) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        ids = fill(store)
+        cluster = hit(store, ids["a"]).cluster
+        assert cluster is not None
+        mute_story(store, cluster, NOW + timedelta(minutes=5))
+        # A third copy arrives while the story is muted.
+        store.save_articles(
+            "Bay Radio", [reading(5, STORY.replace("Tuesday", "Tuesday, late,"))], NOW
+        )
+        later = NOW + timedelta(hours=1)
+        copy = [h.id for h in store.archive.hits() if h.title == "Item 5"]
+        assert copy and hit(store, copy[0]).cluster == cluster
+        assert sendable(store, later) == [ids["c"]]
+        assert len(store.archive.hits()) == 4  # all stored, all listed
+
+
+def test_a_copy_found_after_the_story_was_unmuted_is_sent_and_the_held_ones_are_not(
+    tmp_path: Path,
+) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        ids = fill(store)
+        cluster = hit(store, ids["a"]).cluster
+        assert cluster is not None
+        mute_story(store, cluster, NOW + timedelta(minutes=5))
+        unmute_story(store, cluster, NOW + timedelta(minutes=10))
+        store.save_articles(
+            "Bay Radio",
+            [reading(5, STORY.replace("Tuesday", "Tuesday, late,"))],
+            NOW + timedelta(minutes=20),
+        )
+        [copy] = [h.id for h in store.archive.hits() if h.title == "Item 5"]
+        assert sendable(store, NOW + timedelta(hours=1)) == [ids["c"], copy]
+
+
+def test_a_mute_that_ended_before_a_hit_was_found_does_not_hold_it_back(
+    tmp_path: Path,
+) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        store.save_articles("Port News", [reading(7, STORY)], NOW - timedelta(days=3))
+        [first] = store.archive.hits()
+        assert first.cluster is not None
+        mute_story(store, first.cluster, NOW - timedelta(days=2), NOW - timedelta(days=1))
+        ids = fill(store)
+        assert hit(store, ids["a"]).cluster == first.cluster
+        assert sendable(store, NOW) == [ids["a"], ids["b"], ids["c"]]
+
+
+def test_hits_of_a_term_found_while_it_was_snoozed_stay_out_after_it_wakes(
+    tmp_path: Path,
+) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        snooze_term(store, "Ferries", NOW + timedelta(hours=1), NOW - timedelta(hours=1))
+        fill(store)  # found at NOW, while snoozed
+        assert sendable(store, NOW) == []
+        assert sendable(store, NOW + timedelta(hours=2)) == []  # awake: still held back
+        store.save_articles(
+            "Port News",
+            [reading(6, "Winter ferry fares go up by a tenth from January.")],
+            NOW + timedelta(hours=3),
+        )
+        [fresh] = [h.id for h in store.archive.hits() if h.title == "Item 6"]
+        assert sendable(store, NOW + timedelta(hours=4)) == [fresh]
+        assert len(store.archive.hits()) == 4  # 3 held back and 1 sent, all listed
+
+
+# -- the command line ------------------------------------------------------------------------
+
+FERRY_TERMS = '[[terms]]\nname = "Ferries"\nquery = "ferry"\n'
+
+
+def run(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    """A config whose database holds `fill`'s hits, found a minute ago."""
+    config = write_config(tmp_path, [], terms=FERRY_TERMS)
+    with Store.open(tmp_path / "watcher.db") as store:
+        ids = fill(store, datetime.now(UTC) - timedelta(minutes=1))
+    return config, ids
+
+
+def listed(config: Path, *filters: str) -> list[tuple[int, bool, str | None]]:
+    rows = json.loads(run(config, "hits", "--format", "json", *filters).output)
+    return sorted((row["id"], row["read"], row["verdict"]) for row in rows)
+
+
+def test_watcher_mark_judges_and_reads_and_hits_filters_by_the_marks(
+    desk: tuple[Path, dict[str, int]],
+) -> None:
+    config, ids = desk
+    a, b, c = ids["a"], ids["b"], ids["c"]
+
+    assert run(config, "mark", str(a), "--not-relevant").output == f"marked hit {a}: not relevant\n"
+    assert run(config, "mark", str(b), str(c), "--read", "--important").output == (
+        "marked 2 hits: read, important\n"
+    )
+    run(config, "mark", str(c), "--unread")
+
+    assert listed(config, "--not-relevant") == [(a, False, "not_relevant")]
+    assert listed(config, "--judged") == [(a, False, "not_relevant"), (b, True, "important"),
+                                          (c, False, "important")]  # fmt: skip
+    assert listed(config, "--unread") == [(a, False, "not_relevant"), (c, False, "important")]
+    assert listed(config, "--read") == [(b, True, "important")]
+    run(config, "mark", str(a), "--clear")
+    assert listed(config, "--unjudged") == [(a, False, None)]
+
+
+def test_the_hits_table_shows_a_marks_column_once_a_hit_is_marked(
+    desk: tuple[Path, dict[str, int]],
+) -> None:
+    config, ids = desk
+    assert "marks" not in run(config, "hits").output.splitlines()[0]
+
+    run(config, "mark", str(ids["a"]), "--read", "--not-relevant")
+
+    lines = run(config, "hits").output.splitlines()
+    assert lines[0].split()[:5] == ["id", "found", "term", "score", "marks"]
+    [row] = [line for line in lines if line.startswith(f"{ids['a']} ")]
+    assert "read, not relevant" in row
+
+
+def test_marking_an_unknown_hit_is_one_line_and_marks_none(
+    desk: tuple[Path, dict[str, int]],
+) -> None:
+    config, ids = desk
+
+    result = run(config, "mark", str(ids["a"]), "999", "--important")
+
+    assert result.exit_code == 2
+    assert result.output == "error: no hit 999 in the database (see `watcher hits`)\n"
+    assert listed(config, "--judged") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["mark", "1"], "error: say what to mark: --read, --unread,"),
+        (["mark", "--article", "Ferries", "999", "--relevant"], "error: no article 999 in the"),
+        (["mark", "--article", "Ferrys", "1", "--relevant"], "error: no term named 'Ferrys' in"),
+        (["mute", "999"], "error: no hit 999 in the database"),
+        (["mute", "--story", "999", "--for", "1d"], "error: no story 999 in the database"),
+        (["mute", "--story", "999", "--off"], "error: story 999 is not muted"),
+        (["snooze", "Ferries"], "error: give --for DURATION to snooze, or --off"),
+        (["snooze", "Ferries", "--off"], "error: term 'Ferries' is not snoozed"),
+        (["snooze", "Nothing", "--for", "2d"], "error: no term named 'Nothing' in the config"),
+        (["hits", "--read", "--unread"], "error: --read and --unread exclude each other"),
+        (["hits", "--unjudged", "--not-relevant"], "error: --unjudged lists hits without a"),
+    ],
+)
+def test_triage_commands_refuse_what_does_not_exist_in_one_line(
+    desk: tuple[Path, dict[str, int]], args: list[str], message: str
+) -> None:
+    result = run(desk[0], *args)
+
+    assert result.exit_code == 2
+    assert result.output.startswith(message)
+    assert result.output.count("\n") == 1
+
+
+def test_watcher_mark_article_judges_a_miss_for_a_term(desk: tuple[Path, dict[str, int]]) -> None:
+    config, ids = desk
+
+    result = run(config, "mark", "--article", "Ferries", str(ids["quiet"]), "--relevant")
+
+    assert result.output == f"judged article {ids['quiet']} for 'Ferries': relevant\n"
+    with Store.open(config.parent / "watcher.db") as store:
+        assert store.marks.verdict(ids["quiet"], "Ferries") == "relevant"
+
+
+def test_watcher_mute_mutes_a_hits_story_for_a_while_lists_it_and_ends_it(
+    desk: tuple[Path, dict[str, int]],
+) -> None:
+    config, ids = desk
+    with Store.open(config.parent / "watcher.db") as store:
+        cluster = hit(store, ids["b"]).cluster
+
+    muted = run(config, "mute", str(ids["b"]), "--for", "7d")
+
+    assert re.fullmatch(
+        rf"story {cluster} muted until \d{{4}}-\d\d-\d\d \d\d:\d\d UTC\n", muted.output
+    )
+    assert run(config, "mute").output.startswith(f"story {cluster}  until ")
+    assert run(config, "mute", "--story", str(cluster), "--off").exit_code == 0
+    assert run(config, "mute").output == "no story is muted\n"
+
+
+def test_watcher_snooze_snoozes_a_term_lists_it_and_wakes_it(
+    desk: tuple[Path, dict[str, int]],
+) -> None:
+    config, _ = desk
+
+    assert run(config, "snooze", "Ferries", "--for", "2d").output.startswith(
+        "'Ferries' snoozed until "
+    )
+    assert run(config, "snooze").output.startswith("Ferries  until ")
+    assert run(config, "snooze", "Ferries", "--off").output == "'Ferries' is awake\n"
+    assert run(config, "snooze").output == "no term is snoozed\n"
+
+
+# -- precision and recall from the judgements ------------------------------------------------
+
+
+def test_judged_scores_count_hits_judged_and_misses_found_by_search(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        ids = fill(store)
+        judge(store, ids["a"], "relevant", NOW)
+        judge(store, ids["b"], "important", NOW)
+        judge(store, ids["c"], "not_relevant", NOW)
+        [before] = judged_scores(store)
+        judge_article(store, ids["quiet"], "Ferries", "important", NOW)
+        judge_article(store, ids["quiet"], "Harbours", "not_relevant", NOW)
+        scores = judged_scores(store, ["Harbours", "Ferries"])
+
+    assert (before.judged, before.precision, before.recall) == (3, 2 / 3, None)  # no miss looked at
+    ferries, harbours = scores[1], scores[0]
+    assert (ferries.term, ferries.relevant, ferries.important, ferries.not_relevant) == (
+        "Ferries", 2, 1, 1,
+    )  # fmt: skip
+    assert (ferries.missed, ferries.recall) == (1, 2 / 3)
+    assert (harbours.judged, harbours.precision, harbours.passed) == (0, None, 1)
+    assert harbours.recall is None  # no relevant article known
+
+
+def test_terms_eval_judged_prints_each_figure_with_the_counts_it_rests_on(
+    desk: tuple[Path, dict[str, int]],
+) -> None:
+    config, ids = desk
+    run(config, "mark", str(ids["a"]), str(ids["b"]), "--relevant")
+    run(config, "mark", str(ids["c"]), "--not-relevant")
+    run(config, "mark", "--article", "Ferries", str(ids["quiet"]), "--relevant")
+
+    text = run(config, "terms", "eval", "--judged")
+    data = json.loads(run(config, "terms", "eval", "--judged", "--format", "json").output)
+    failing = run(config, "terms", "eval", "--judged", "--min-precision", "0.9")
+
+    assert text.exit_code == 0
+    assert text.output.splitlines()[:2] == [
+        "term     judged  relevant  not relevant  precision  missed  recall",
+        "Ferries       3         2             1       0.67       1    0.67",
+    ]
+    [ferries] = data["terms"]
+    assert (ferries["judged"], ferries["missed"], round(ferries["recall"], 2)) == (3, 1, 0.67)
+    assert failing.exit_code == 1
+    assert "below the minimum: Ferries" in failing.output
+
+
+def test_terms_eval_needs_a_directory_or_judged(desk: tuple[Path, dict[str, int]]) -> None:
+    result = run(desk[0], "terms", "eval")
+
+    assert result.exit_code == 2
+    assert result.output == "error: give a DIRECTORY of labelled texts, or --judged\n"
+
+
+def test_housekeeping_keeps_an_article_judged_for_a_term_it_did_not_hit(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "watcher.db") as store:
+        store.save_articles(
+            "Port News",
+            [
+                reading(8, "The lighthouse keeper logged a calm night.", terms=()),
+                reading(9, "Fog kept the fishing fleet in harbour all morning.", terms=()),
+            ],
+            NOW,
+        )
+        judged, other = [
+            row[0] for row in store.db.execute("SELECT id FROM articles ORDER BY id").fetchall()
+        ]
+        judge_article(store, judged, "Ferries", "relevant", NOW)
+
+        pruned = store.retention.prune(articles_before=NOW + timedelta(days=1), polls_before=None)
+
+        assert pruned.articles == 1
+        assert store.marks.article_exists(judged) and not store.marks.article_exists(other)
+        assert judged_scores(store)[0].missed == 1

@@ -33,7 +33,7 @@ from watcher.ops.text import CONTROL, CONTROL_BUT_NEWLINE, JSON_RAW, escape_cont
 FORMATS = ("table", "json", "ndjson", "csv")
 HIT_FIELDS = (
     "id", "term", "score", "published", "found_at", "feed", "title", "url", "snippet", "source",
-    "cluster", "outlets", "clauses", "highlights",
+    "cluster", "outlets", "clauses", "highlights", "read", "verdict", "muted", "snoozed",
 )  # fmt: skip
 BAR_WIDTH = 30
 NARROWEST = 8  # a column fitted to the terminal keeps at least this many characters
@@ -46,31 +46,49 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 
 
 def render_hits(hits: Sequence[Hit], form: str, width: int | None = None) -> str:
-    """Hits as a table (fitted to `width` columns when given) or for programs."""
+    """Hits as a table (fitted to `width` columns when given) or for programs.
+
+    The table has a column of triage marks when any hit listed has one.
+    """
     if form != "table":
         out = io.StringIO()
         write_hits(hits, form, out)
         return out.getvalue().rstrip("\n")
     rows = [asdict(hit) for hit in hits]
+    marked = any(hit_marks(hit) for hit in hits)
+    headers = ["id", "found", "term", "score", *(["marks"] if marked else []), "feed", "title"]
     return _table(
-        ["id", "found", "term", "score", "feed", "title", "url"],
+        [*headers, "url"],
         [
             [
                 str(row["id"]),
                 (row["found_at"] or "")[:16].replace("T", " "),
                 row["term"],
                 f"{row['score']:g}",
+                *([hit_marks(hit)] if marked else []),
                 row["feed"],
                 row["title"],
                 row["url"] or "",
             ]
-            for row in rows
+            for row, hit in zip(rows, hits, strict=True)
         ],
-        widths=[0, 16, 28, 5, 24, 60, 0],
+        widths=[0, 16, 28, 5, *([30] if marked else []), 24, 60, 0],
         empty="no hits",
         room=width,
-        flexible=[2, 4, 5, 6],
+        flexible=[2, 4, 5, 6, 7] if marked else [2, 4, 5, 6],
     )
+
+
+def hit_marks(hit: Hit) -> str:
+    """A hit's triage marks in words: "read, not relevant, story muted"."""
+    words = ["read"] if hit.read else []
+    if hit.verdict:
+        words.append(hit.verdict.replace("_", " "))
+    if hit.muted:
+        words.append("story muted")
+    if hit.snoozed:
+        words.append("term snoozed")
+    return ", ".join(words)
 
 
 def write_hits(hits: Iterable[Hit], form: str, out: TextIO, with_text: bool = False) -> int:

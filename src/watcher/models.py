@@ -6,6 +6,7 @@ feed bytes -> `Entry` -> (page) -> `Article` -> `Match` per term -> stored `Hit`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -263,6 +264,15 @@ class TermGroup:
 
 
 @dataclass(frozen=True)
+class HitLinks:
+    """Where a digest's reader goes to see a hit on the web desk, or to dismiss it
+    (a signed link, see delivery/links.py)."""
+
+    page: str
+    not_relevant: str
+
+
+@dataclass(frozen=True)
 class Digest:
     """What one message to one channel says: hits by term, then story; feeds that fail."""
 
@@ -272,6 +282,7 @@ class Digest:
     groups: tuple[TermGroup, ...]
     failing: tuple[FeedStatus, ...] = ()  # feeds failing for longer than the notice period
     timezone: str = "UTC"  # the channel's: the times a reader sees are in it
+    links: Mapping[int, HitLinks] = field(default_factory=dict)  # by hit id
 
     @property
     def hits(self) -> int:

@@ -60,6 +60,17 @@ def judge(store: Store, hit_id: int, verdict: Verdict | None, now: datetime) -> 
         store.marks.judge(article_id, term, verdict, now)
 
 
+def judge_hits(
+    store: Store, hit_ids: Sequence[int], verdict: Verdict | None, now: datetime
+) -> None:
+    """`judge` several hits alike; none is judged when one id is unknown."""
+    verdict = _verdict(verdict)  # type: ignore[assignment]
+    with store.translated():
+        pairs = _hits(store, list(dict.fromkeys(hit_ids)))
+        for article_id, term in pairs.values():
+            store.marks.judge(article_id, term, verdict, now)
+
+
 def judge_article(
     store: Store, article_id: int, term: str, verdict: Verdict | None, now: datetime
 ) -> None:

@@ -4,12 +4,12 @@
 module adds the commands of one area.
 """
 
-from watcher.cli import archive, db, digest, feeds, service, setup, terms, web
+from watcher.cli import archive, db, digest, feeds, service, setup, terms, triage, web
 from watcher.cli.base import cli
 
 __all__ = ["cli", "main"]
 # Importing them registers their commands.
-_COMMANDS = (archive, db, digest, feeds, service, setup, terms, web)
+_COMMANDS = (archive, db, digest, feeds, service, setup, terms, triage, web)
 
 
 def main() -> None:

@@ -44,6 +44,12 @@ _FILTERS = (
     ),
     click.option("--delivered", is_flag=True, help="Only hits some channel was sent."),
     click.option("--undelivered", is_flag=True, help="Only hits no channel was sent yet."),
+    click.option("--read", "read", is_flag=True, help="Only hits marked read."),
+    click.option("--unread", is_flag=True, help="Only hits not marked read."),
+    click.option("--judged", is_flag=True, help="Only hits with a verdict (`watcher mark`)."),
+    click.option("--unjudged", is_flag=True, help="Only hits without a verdict."),
+    click.option("--not-relevant", is_flag=True, help="Only hits judged not relevant."),
+    click.option("--important", is_flag=True, help="Only hits judged important."),
 )
 
 
@@ -66,6 +72,23 @@ def _query(obj: Context, store: Store, **filters: Any) -> HitQuery:
     if delivered and undelivered:
         raise ArgumentError("--delivered and --undelivered exclude each other: give one")
     filters["delivered"] = True if delivered else False if undelivered else None
+    read, unread = filters.pop("read", False), filters.pop("unread", False)
+    if read and unread:
+        raise ArgumentError("--read and --unread exclude each other: give one")
+    filters["read"] = True if read else False if unread else None
+    judged, unjudged = filters.pop("judged", False), filters.pop("unjudged", False)
+    verdicts = tuple(
+        verdict
+        for verdict, wanted in (
+            ("not_relevant", filters.pop("not_relevant", False)),
+            ("important", filters.pop("important", False)),
+        )
+        if wanted
+    )
+    if unjudged and (judged or verdicts):
+        raise ArgumentError("--unjudged lists hits without a verdict: leave out the verdicts")
+    filters["judged"] = True if judged else False if unjudged else None
+    filters["verdicts"] = verdicts
     since, until = filters["since"], filters["until"]
     if since is not None and until is not None and since >= until:
         raise ArgumentError(
@@ -107,6 +130,8 @@ def hits(obj: Context, /, form: str, **filters: Any) -> None:
         watcher hits --term "UNICORN antenna" --since 7d
         watcher hits --since 2026-11-01 --until 2026-11-30 --min-score 3 --undelivered
         watcher hits --sort score --format json --limit 20
+        watcher hits --unread --since 1d
+        watcher hits --judged --format json
     """
     with obj.store() as store:
         found = store.archive.hits(_query(obj, store, **filters))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 import click
 
+from watcher.app.judged import JudgedScore, judged_scores
 from watcher.app.poll import fetch_article
 from watcher.cli.base import (
     EXIT_FAILED,
@@ -18,7 +21,7 @@ from watcher.cli.base import (
     marks,
     terminal_width,
 )
-from watcher.errors import FetchError
+from watcher.errors import ArgumentError, FetchError
 from watcher.formats import (
     render_matches,
     render_terms,
@@ -32,6 +35,7 @@ from watcher.match import (
     render_evaluation,
     render_miss,
 )
+from watcher.ops.text import escape_controls
 
 
 @cli.group()
@@ -59,7 +63,10 @@ def terms_list(obj: Context, form: str) -> None:
 
 
 @terms.command("eval")
-@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--judged", is_flag=True, help="Score the terms on the judgements stored by `watcher mark`."
+)
 @click.option(
     "--part",
     type=click.Choice(PARTS),
@@ -74,23 +81,97 @@ def terms_list(obj: Context, form: str) -> None:
 @click.option("--format", "form", type=click.Choice(["text", "json"]), default="text")
 @click.pass_obj
 def terms_eval(
-    obj: Context, directory: Path, part: str, min_recall: float, min_precision: float, form: str
+    obj: Context,
+    directory: Path | None,
+    judged: bool,
+    part: str,
+    min_recall: float,
+    min_precision: float,
+    form: str,
 ) -> None:
     """Score every term on a folder of labelled texts: recall, precision, misses by file.
 
     The folder holds NNN.txt files in the format of tests/corpus/ (see
-    docs/queries.md). Exits 1 when a term falls below --min-recall or
-    --min-precision.
+    docs/queries.md). With --judged instead, score them on the database's
+    judgements (`watcher mark`): precision from the hits judged, recall from
+    the articles judged relevant that a term missed. Exits 1 when a term
+    falls below --min-recall or --min-precision.
 
     \b
     Example:
         watcher terms eval tests/corpus --part held-out --min-recall 0.95 --min-precision 0.9
+        watcher terms eval --judged --min-precision 0.8
     """
+    if (directory is None) == (not judged):
+        raise ArgumentError("give a DIRECTORY of labelled texts, or --judged")
+    if judged:
+        with obj.reader() as store:
+            scores = judged_scores(store, [term.name for term in obj.config.terms])
+        failing = [
+            score.term
+            for score in scores
+            if (score.precision is not None and score.precision < min_precision)
+            or (score.recall is not None and score.recall < min_recall)
+        ]
+        click.echo(render_judged(scores, form, failing))
+        if failing:
+            sys.exit(EXIT_FAILED)
+        return
+    assert directory is not None
     evaluation = evaluate(obj.config.terms, directory, part)
     shortfalls = evaluation.shortfalls(min_recall, min_precision)
     click.echo(render_evaluation(evaluation, form, shortfalls))
     if shortfalls:
         sys.exit(EXIT_FAILED)
+
+
+def render_judged(scores: Sequence[JudgedScore], form: str, failing: Sequence[str]) -> str:
+    """The judged scores as a table with the counts each figure rests on, or as JSON."""
+    if form == "json":
+        return json.dumps(
+            {
+                "terms": [
+                    {
+                        "term": s.term,
+                        "judged": s.judged,
+                        "relevant": s.relevant,
+                        "important": s.important,
+                        "not_relevant": s.not_relevant,
+                        "missed": s.missed,
+                        "passed": s.passed,
+                        "precision": s.precision,
+                        "recall": s.recall,
+                    }
+                    for s in scores
+                ],
+                "shortfalls": list(failing),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    if not scores:
+        return "no judgements yet: mark hits with `watcher mark ID --relevant|--not-relevant`"
+    width = max([len("term"), *(len(s.term) for s in scores)])
+    lines = [
+        f"{'term':<{width}}  judged  relevant  not relevant  precision  missed  recall",
+        *(
+            f"{escape_controls(s.term):<{width}}  {s.judged:>6}  {s.relevant:>8}"
+            f"  {s.not_relevant:>12}  {_ratio(s.precision):>9}  {s.missed:>6}"
+            f"  {_ratio(s.recall):>6}"
+            for s in scores
+        ),
+        "",
+        "precision: relevant / judged hits; recall: relevant / (relevant + missed), where",
+        "missed counts articles judged relevant that the term did not hit (`watcher mark",
+        "--article TERM ID`); recall shows once an article the term missed was judged.",
+    ]
+    if failing:
+        lines.append("below the minimum: " + ", ".join(map(escape_controls, failing)))
+    return "\n".join(lines)
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 @terms.command("test")

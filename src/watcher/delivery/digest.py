@@ -8,7 +8,7 @@ Picking which hits a channel gets is the outbox's job (store/outbox.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 import markupsafe
 
-from watcher.models import Digest, FeedStatus, Hit, Story, TermGroup
+from watcher.models import Digest, FeedStatus, Hit, HitLinks, Story, TermGroup
 from watcher.ops.text import LINE_BREAKS, UNPRINTABLE
 
 SUBJECT_TITLE_CHARS = 90
@@ -59,10 +59,12 @@ def build(
     failing: Sequence[FeedStatus] = (),
     term_order: Sequence[str] = (),
     timezone: str = "UTC",
+    links: Mapping[int, HitLinks] | None = None,
 ) -> Digest:
     """Group hits by term (in `term_order`, then by name), then by story, newest first.
 
-    `timezone` is the channel's: the digest shows its times there.
+    `timezone` is the channel's: the digest shows its times there. `links` are
+    each hit's links to the web desk (delivery/links.py), by hit id.
     """
     by_term: dict[str, list[Hit]] = {}
     newest_first = sorted(hits, key=lambda hit: (hit.published or hit.found_at, hit.id))[::-1]
@@ -98,6 +100,7 @@ def build(
         groups=tuple(groups),
         failing=tuple(failing),
         timezone=timezone,
+        links=dict(links or {}),
     )
 
 
@@ -221,7 +224,7 @@ def to_json(digest: Digest) -> dict[str, Any]:
                         {
                             "cluster": story.cluster,
                             "outlets": story.outlets,
-                            "hits": [_hit_json(hit) for hit in story.hits],
+                            "hits": [_hit_json(hit, digest.links) for hit in story.hits],
                         }
                         for story in group.stories
                     ],
@@ -242,7 +245,8 @@ def to_json(digest: Digest) -> dict[str, Any]:
     }
 
 
-def _hit_json(hit: Hit) -> dict[str, Any]:
+def _hit_json(hit: Hit, all_links: Mapping[int, HitLinks]) -> dict[str, Any]:
+    links = all_links.get(hit.id)
     return {
         "id": hit.id,
         "title": hit.title,
@@ -255,4 +259,6 @@ def _hit_json(hit: Hit) -> dict[str, Any]:
         "highlights": hit.highlights,
         "clauses": hit.clauses,
         "source": hit.source,
+        "page_url": links.page if links else None,
+        "not_relevant_url": links.not_relevant if links else None,
     }

@@ -20,6 +20,7 @@ from watcher.config.channels import ChannelConfig
 from watcher.config.load import Config
 from watcher.delivery import sender_for
 from watcher.delivery.digest import build, long_failing, render
+from watcher.delivery.links import hit_links
 from watcher.errors import ConfigError, DeliveryError
 from watcher.models import Delivery, Digest, Hit
 from watcher.sources.http import Fetcher
@@ -87,7 +88,8 @@ class Dispatcher:
         order = [term.name for term in self.config.terms]
         known = self.channels.get(channel)
         timezone = known.timezone if known else self.config.delivery.timezone
-        return build(digest_id, channel, created_at, hits, failing, order, timezone)
+        links = hit_links(self.config, self.store, [hit.id for hit in hits])
+        return build(digest_id, channel, created_at, hits, failing, order, timezone, links)
 
     def prepare(self, channel: ChannelConfig, since: datetime | None = None) -> str | None:
         """Write the channel's next digest (its undelivered hits) to the outbox; its id."""
@@ -107,6 +109,7 @@ class Dispatcher:
             terms=channel.terms,
             min_score=channel.min_score,
             since=since or self._start(channel),
+            now=self.clock(),
         )
         hits = self.store.archive.hits(ids=ids) if ids else []
         return self.compose(channel.name, "preview", stamp(self.clock()) or "", hits)

@@ -10,20 +10,12 @@ fetches every link in a message marks nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from watcher.config.load import Config
+from watcher.models import HitLinks
 from watcher.store import Store
 
 NOT_RELEVANT = "not-relevant"  # the action, as the link's path names it
-
-
-@dataclass(frozen=True)
-class HitLinks:
-    """Where a reader of a digest goes to see a hit or to dismiss it."""
-
-    page: str
-    not_relevant: str
 
 
 def hit_url(config: Config, hit_id: int) -> str:

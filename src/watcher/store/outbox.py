@@ -17,6 +17,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from watcher.models import Delivery
+from watcher.store.marks import HELD_BACK
 from watcher.store.schema import among, stamp, writing
 
 _DELIVERY_COLUMNS = (
@@ -75,19 +76,37 @@ class Outbox:
         terms: Sequence[str] = (),
         min_score: float = 0.0,
         since: datetime,
+        now: datetime,
     ) -> list[int]:
-        """Ids of hits found since `since` that the channel should get and was not given."""
+        """Ids of hits found since `since` that the channel should get and was not given.
+
+        Left out, for good: hits judged not relevant, and hits whose story was muted
+        or whose term was snoozed at some moment between their finding and `now`
+        (store/marks.py, `HELD_BACK`). They stay in the archive.
+        """
         where = [
-            "h.score >= ?",
-            "h.found_at >= ?",
-            "NOT EXISTS (SELECT 1 FROM digest_hits d WHERE d.channel = ? AND d.hit_id = h.id)",
+            "h.score >= :min_score",
+            "h.found_at >= :since",
+            "NOT EXISTS (SELECT 1 FROM digest_hits d WHERE d.channel = :channel"
+            " AND d.hit_id = h.id)",
+            f"NOT {HELD_BACK}",
         ]
-        params: list[Any] = [min_score, stamp(since), channel]
+        params: dict[str, Any] = {
+            "min_score": min_score,
+            "since": stamp(since),
+            "channel": channel,
+            "now": stamp(now),
+        }
         if terms:
-            where.append(among("h.term", terms))
-            params.extend(terms)
+            names = {f"term{index}": term for index, term in enumerate(terms)}
+            where.append(f"h.term IN ({', '.join(':' + name for name in names)})")
+            params.update(names)
         rows = self.db.execute(
-            f"SELECT h.id FROM hits h WHERE {' AND '.join(where)} ORDER BY h.id", params
+            f"""
+            SELECT h.id FROM hits h JOIN articles a ON a.id = h.article_id
+            WHERE {" AND ".join(where)} ORDER BY h.id
+            """,
+            params,
         ).fetchall()
         return [row[0] for row in rows]
 
@@ -107,7 +126,7 @@ class Outbox:
         digest anyway. Selecting and claiming the hits is one transaction.
         """
         with writing(self.db):
-            ids = self.undelivered(channel, terms=terms, min_score=min_score, since=since)
+            ids = self.undelivered(channel, terms=terms, min_score=min_score, since=since, now=now)
             if not ids and not empty:
                 return None
             digest_id = f"msg_{uuid.uuid4().hex}"

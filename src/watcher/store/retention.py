@@ -1,7 +1,8 @@
 """Housekeeping: deleting old articles no term hit, and the old poll log. Its SQL.
 
 An article is kept while it has a hit, and while any copy of its story (its
-cluster) has one, so "reported by N outlets" stays true. Deleting an article
+cluster) has one, so "reported by N outlets" stays true; and while it has a
+judgement (a miss judged for a term is what its recall rests on). Deleting an article
 takes its feed links and cluster keys with it (ON DELETE CASCADE) and its
 words out of the search index (store/fulltext.py) in the same transaction.
 Work goes in batches, each its own short transaction, so the service keeps
@@ -25,6 +26,7 @@ _PRUNABLE = """
     FROM articles a
     WHERE a.first_seen_at < :before AND a.changed_at < :before
       AND NOT EXISTS (SELECT 1 FROM hits h WHERE h.article_id = a.id)
+      AND NOT EXISTS (SELECT 1 FROM judgements j WHERE j.article_id = a.id)
       AND NOT EXISTS (
           SELECT 1 FROM articles copy JOIN hits h ON h.article_id = copy.id
           WHERE copy.cluster_id = a.cluster_id
