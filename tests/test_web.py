@@ -8,6 +8,8 @@ outlet's copy of a1 (a11, same story) and an entry full of markup (a T1 hit).
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import os
 import re
 import sqlite3
@@ -22,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from conftest import ROOT
+from conftest import ROOT, Mailbox
 from test_hostile import hostile_digest
 from watcher.cli import cli
 from watcher.config.load import load_config
@@ -326,6 +328,26 @@ def test_a_search_result_judged_relevant_for_a_term_that_missed_it_is_kept(
     assert rows == [(int(article), T3, "relevant")]
 
 
+def test_judged_page_turns_the_desks_marks_into_precision_and_recall(opened: Opened) -> None:
+    client = opened.client()
+    assert "Nothing judged yet" in client.get("/judged").text
+    mast = hit_titled(opened, "Japan agrees")
+    search = client.get("/search", params={"q": "unicorn AND Bengaluru"})
+    (startup,) = re.findall(r'action="/articles/(\d+)/judge"', search.text)
+    token = csrf(search.text)
+
+    client.post(f"/hits/{mast.id}/judge", data={"csrf": token, "verdict": "relevant"})
+    client.post(
+        f"/articles/{startup}/judge", data={"csrf": token, "term": T3, "verdict": "relevant"}
+    )  # say the startup story counted: a miss
+    page = client.get("/judged").text
+
+    row = re.search(rf'<tr data-term="{T3}">(.*?)</tr>', page, flags=re.S)
+    assert row, page
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
+    assert cells[:9] == [T3, "1", "1", "0", "0", "1.00", "1", "0", "0.50"]
+
+
 # -- signed links from digests -----------------------------------------------------------
 
 
@@ -353,6 +375,33 @@ def test_signed_link_shows_a_confirm_page_without_login_and_marks_only_on_post(
     assert hit_titled(guarded, "Viaduct work").verdict is None
     assert other.id != target.id
     assert client.get("/", follow_redirects=False).status_code == 303  # still no login
+
+
+def test_the_not_relevant_link_of_an_emailed_digest_works_on_the_desk(
+    tmp_path: Path, farm: Path, mailbox: Mailbox
+) -> None:
+    config = desk_config(tmp_path, farm, f'[web]\nurl = "{LOCAL}"\n')
+    text = config.read_text(encoding="utf-8").replace("port = 9\n", f"port = {mailbox.port}\n")
+    config.write_text(text, encoding="utf-8")
+    sent = CliRunner().invoke(cli, ["--config", str(config), "digest", "send"])
+    assert sent.exit_code == 0, sent.output
+    message = email.message_from_bytes(mailbox.messages[0].data, policy=email.policy.default)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    links = re.findall(r"not relevant: (\S+/hits/(\d+)/not-relevant\?sig=\w+)", body.get_content())
+    assert len(links) >= 5
+    link, number = links[0]
+    desk = Opened(config)
+    client = desk.client()
+
+    page = client.get(link)
+    done = client.post(link, data={"csrf": csrf(page.text)})
+
+    assert done.status_code == 200 and "Marked not relevant" in done.text
+    verdicts = {hit.id: hit.verdict for hit in hits(desk)}
+    assert verdicts.pop(int(number)) == "not_relevant"
+    assert set(verdicts.values()) == {None}
+    desk.store.close()
 
 
 def test_signed_link_for_one_hit_does_not_mark_another(guarded: Opened) -> None:

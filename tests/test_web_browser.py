@@ -144,3 +144,21 @@ def test_chromium_is_there_when_ci_says_so() -> None:
     """In CI (`.ci/run` installs chromium) the browser tests must run, not skip."""
     if os.environ.get("CI") and not shutil.which("chromium") and not Path(CHROMIUM).exists():
         pytest.fail("CI is set but no Chromium is installed: .ci/run should have installed it")
+
+
+def digest_hits(page: Any) -> int:
+    page.goto("/digest")
+    return int(page.locator('[data-channel="desk"] .digest-hits').inner_text())
+
+
+def test_marking_a_hit_not_relevant_takes_it_out_of_the_digest_preview(browser_page: Any) -> None:
+    page = browser_page
+    before = digest_hits(page)
+    page.goto("/?term=" + T3)
+    hit = page.locator(".hit").first
+
+    hit.locator("button.not_relevant").click()
+
+    page.wait_for_url("**/?term=*")
+    expect(page.locator(".hit .verdict").first).to_have_text("not relevant")
+    assert digest_hits(page) == before - 1

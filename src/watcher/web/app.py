@@ -54,6 +54,7 @@ def create_app(desk: Desk, session_key: str) -> Starlette:
         Route("/health", pages.health_page, name="health"),
         Route("/health/retry", pages.health_retry, methods=["POST"], name="health_retry"),
         Route("/digest", pages.digest_page, name="digest"),
+        Route("/judged", pages.judged_page, name="judged"),
         Route("/login", pages.login_page, methods=["GET", "POST"], name="login"),
         Route("/logout", pages.logout, methods=["POST"], name="logout"),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from watcher.app import desk as desk_reads
-from watcher.app import triage, tune
+from watcher.app import judged, triage, tune
 from watcher.app.search import search as search_articles
 from watcher.config.load import parse_duration
 from watcher.delivery.digest import render as render_digest
@@ -262,6 +262,14 @@ async def digest_page(request: Request) -> Response:
         return shown
 
     return render_page(request, "digest.html.j2", previews=await desk.run(previews))
+
+
+async def judged_page(request: Request) -> Response:
+    """Each term's precision and recall from the desk's judgements (`terms eval --judged`)."""
+    desk = desk_of(request)
+    order = [term.name for term in desk.config.terms]
+    scores = await desk.run(judged.judged_scores, desk.store, order)
+    return render_page(request, "judged.html.j2", scores=scores)
 
 
 async def login_page(request: Request) -> Response:
