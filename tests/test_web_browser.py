@@ -162,3 +162,36 @@ def test_marking_a_hit_not_relevant_takes_it_out_of_the_digest_preview(browser_p
     page.wait_for_url("**/?term=*")
     expect(page.locator(".hit .verdict").first).to_have_text("not relevant")
     assert digest_hits(page) == before - 1
+
+
+def test_every_page_and_triage_action_works_in_the_browser(browser_page: Any) -> None:
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+
+    page.goto("/search?q=unicorn")
+    expect(page.locator("article.story")).to_have_count(2)
+    page.goto("/health")
+    expect(page.locator("table.feeds tbody tr")).to_have_count(4)
+    page.goto("/")
+    first = page.locator(".hit").first
+    first.locator("button", has_text="Mark read").click()
+    expect(page.locator(".hit").first.locator(".badge", has_text="read")).to_be_visible()
+    page.locator(".hit").first.locator("button", has_text="Important").click()
+    expect(page.locator(".hit").first.locator(".verdict")).to_have_text("important")
+    page.locator("form.mute button").first.click()
+    expect(page.locator(".quiet li", has_text="muted for good")).to_have_count(1)
+    page.locator(".quiet button", has_text="Unmute").click()
+    expect(page.locator(".quiet li", has_text="muted for good")).to_have_count(0)
+    if not page.locator("details.quiet").evaluate("node => node.open"):
+        page.locator("details.quiet summary").click()
+    page.select_option("form.snooze select[name=term]", T3)
+    page.click("form.snooze button")
+    expect(page.locator(".quiet li", has_text=f"term {T3} snoozed until")).to_have_count(1)
+    page.goto("/judged")
+    expect(page.locator("tr[data-term] .precision")).to_have_text("1.00")
+    page.locator("table.judged a", has_text="tune").click()
+    expect(page.locator("#query")).to_be_visible()
+
+    assert errors == []  # no script error, no CSP violation reported
