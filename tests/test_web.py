@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from conftest import ROOT, Mailbox
+from conftest import ROOT, Mailbox, Site
 from test_hostile import hostile_digest
 from watcher.cli import cli
 from watcher.config.load import load_config
@@ -460,6 +460,20 @@ def test_term_editor_explains_why_a_pasted_text_misses(opened: Opened) -> None:
 
     assert page.status_code == 200
     assert "does not match:" in page.text and "not found" in page.text
+
+
+def test_term_editor_explains_a_page_fetched_by_its_address(
+    opened: Opened, fixture_site: Site
+) -> None:
+    client = opened.client()
+
+    hit = client.get("/tune", params={"term": T3, "url": f"{fixture_site.base}/articles/a4.html"})
+    miss = client.get("/tune", params={"term": T3, "url": f"{fixture_site.base}/articles/a3.html"})
+    gone = client.get("/tune", params={"term": T3, "url": f"{fixture_site.base}/articles/a8.html"})
+
+    assert "matches, score" in hit.text and "<mark>Unified Complex Radio Antenna</mark>" in hit.text
+    assert "does not match:" in miss.text
+    assert gone.status_code == 502 and "a8.html" in gone.text and "Traceback" not in gone.text
 
 
 def test_term_editor_with_a_broken_query_shows_the_error_not_a_trace(opened: Opened) -> None:

@@ -17,11 +17,12 @@ from starlette.responses import RedirectResponse, Response
 
 from watcher.app import desk as desk_reads
 from watcher.app import judged, triage, tune
+from watcher.app.poll import fetch_article
 from watcher.app.search import search as search_articles
 from watcher.config.load import parse_duration
 from watcher.delivery.digest import render as render_digest
 from watcher.delivery.dispatch import Dispatcher
-from watcher.errors import ArgumentError, ConfigError, QueryError, StoreError
+from watcher.errors import ArgumentError, ConfigError, FetchError, QueryError, StoreError
 from watcher.models import HitQuery
 from watcher.web import security
 from watcher.web.context import Desk, desk_of, here, hit_id, render_page
@@ -164,7 +165,15 @@ async def tune_page(request: Request) -> Response:
     preview = await _preview(desk, term.name, term.query, edited)
     title = request.query_params.get("title", "")
     text = request.query_params.get("text", "")
+    url = request.query_params.get("url", "").strip()
     explanation = None
+    if url and preview.error is None:
+        # Fetched and extracted as a poll would, in a thread with its own loop: the
+        # extraction's CPU time never holds up the polls of a service serving the desk.
+        article = await asyncio.to_thread(asyncio.run, fetch_article(config, url))
+        if article.source != "page":
+            raise FetchError(f"{url}: {article.note}")
+        title, text = article.title, article.text
     if text.strip() and preview.error is None:
         explanation = tune.explain(term.name, edited, title, text, config.aliases)
     return render_page(
@@ -178,6 +187,7 @@ async def tune_page(request: Request) -> Response:
         title=title,
         text=text,
         explanation=explanation,
+        url=url,
         saved=request.query_params.get("saved"),
     )
 
@@ -220,6 +230,7 @@ async def tune_save(request: Request) -> Response:
             title="",
             text="",
             explanation=None,
+            url="",
             saved=None,
             error=str(exc),
         )
@@ -304,7 +315,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def watcher_error(request: Request, exc: Exception) -> Response:
+    """A `WatcherError` as its one line: the request's fault (400), a page that could not
+    be fetched (502), the database (503), anything else (500)."""
     status = 400 if isinstance(exc, ArgumentError | ConfigError | QueryError) else 500
+    if isinstance(exc, FetchError):
+        status = 502
     if isinstance(exc, StoreError):
         status = 503
     return render_page(request, "error.html.j2", status, message=str(exc))
