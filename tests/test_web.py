@@ -145,6 +145,12 @@ def test_desk_filter_with_a_bad_date_is_a_one_line_error(opened: Opened) -> None
     assert "Traceback" not in page.text
 
 
+def test_desk_filter_at_the_end_of_time_is_a_one_line_error(opened: Opened) -> None:
+    page = opened.client().get("/", params={"until": "9999-12-31"})
+
+    assert page.status_code == 400 and "until '9999-12-31' is out of range" in unescape(page.text)
+
+
 def test_desk_filter_by_date_and_score_leaves_out_older_and_weaker_hits(opened: Opened) -> None:
     client = opened.client()
 

@@ -48,9 +48,12 @@ def _moment(text: str | None, field_name: str, end_of_day: bool = False) -> date
             f"{field_name} {text!r} is neither a duration (7d, 36h) nor a date (2026-11-01)"
         ) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if end_of_day and len(text) == len("2026-11-30"):
-        moment += timedelta(days=1)
-    return moment.astimezone(UTC)
+    try:
+        if end_of_day and len(text) == len("2026-11-30"):
+            moment += timedelta(days=1)
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31 and its day after
+        raise ArgumentError(f"{field_name} {text!r} is out of range") from None
 
 
 def _score(text: str | None) -> float | None:
