@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from watcher.app.triage import (
+    Verdict,
     judge_article,
     judge_hits,
     mark_read,
@@ -25,7 +26,7 @@ from watcher.errors import ArgumentError
 from watcher.ops.text import escape_controls
 from watcher.store import Store
 
-_VERDICTS = {
+_VERDICTS: dict[str, Verdict | None] = {
     "relevant": "relevant",
     "not_relevant": "not_relevant",
     "important": "important",
@@ -62,8 +63,13 @@ class Duration(click.ParamType):  # type: ignore[type-arg]
     help="The IDs are articles' (from `watcher search`), judged for this term.",
 )
 @click.pass_obj
-def mark(obj: Context, numbers: tuple[int, ...], read: bool | None, verdict: str | None,
-         term: str | None) -> None:  # fmt: skip
+def mark(
+    obj: Context,
+    numbers: tuple[int, ...],
+    read: bool | None,
+    verdict: str | None,
+    term: str | None,
+) -> None:
     """Mark hits read or unread, and judge them relevant, not relevant or important.
 
     Digests leave out hits judged not relevant; `watcher terms eval --judged`
@@ -88,16 +94,17 @@ def mark(obj: Context, numbers: tuple[int, ...], read: bool | None, verdict: str
         _known_term(obj, term)
         with obj.store() as store:
             for number in numbers:
-                judge_article(store, number, term, _VERDICTS[verdict], now)  # type: ignore[arg-type]
+                judge_article(store, number, term, _VERDICTS[verdict], now)
         click.echo(f"judged {_count(numbers, 'article')} for {term!r}: {_said(verdict)}")
         return
     with obj.store() as store:
         if read is not None:
             mark_read(store, numbers, now, read=read)
         if verdict is not None:
-            judge_hits(store, numbers, _VERDICTS[verdict], now)  # type: ignore[arg-type]
-    done = [*(["read" if read else "unread"] if read is not None else []),
-            *([_said(verdict)] if verdict is not None else [])]  # fmt: skip
+            judge_hits(store, numbers, _VERDICTS[verdict], now)
+    done = [] if read is None else ["read" if read else "unread"]
+    if verdict is not None:
+        done.append(_said(verdict))
     click.echo(f"marked {_count(numbers, 'hit')}: {', '.join(done)}")
 
 
