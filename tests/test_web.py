@@ -300,6 +300,10 @@ def test_a_triage_error_is_a_one_line_message(opened: Opened) -> None:
 
     assert wrong.status_code == 400 and "snooze for" in wrong.text
     assert "Traceback" not in wrong.text
+    hit = hit_titled(opened, "Japan agrees")
+    odd = client.post(f"/hits/{hit.id}/judge", data={"csrf": token, "verdict": "meh"})
+    assert odd.status_code == 400 and "unknown verdict" in unescape(odd.text)
+    assert hit_titled(opened, "Japan agrees").verdict is None
 
 
 def test_triage_never_redirects_off_the_site(opened: Opened) -> None:

@@ -25,6 +25,23 @@ def _back(form: FormData, fallback: str) -> RedirectResponse:
     return RedirectResponse(back, status_code=303)
 
 
+_VERDICTS: dict[str, triage.Verdict] = {
+    "relevant": "relevant",
+    "not_relevant": "not_relevant",
+    "important": "important",
+}
+
+
+def _verdict(form: FormData) -> triage.Verdict | None:
+    """The form's verdict; empty clears it, anything else is an `ArgumentError`."""
+    given = str(form.get("verdict", ""))
+    if not given:
+        return None
+    if given not in _VERDICTS:
+        raise ArgumentError(f"unknown verdict {given!r} (one of {', '.join(_VERDICTS)})")
+    return _VERDICTS[given]
+
+
 def _duration(text: str, what: str) -> timedelta:
     try:
         return timedelta(seconds=parse_duration(text.strip()))
@@ -45,8 +62,7 @@ async def judge(request: Request) -> Response:
     desk = desk_of(request)
     form = await security.checked_form(request, read_only=desk.config.web.read_only)
     number = hit_id(request)
-    verdict = str(form.get("verdict", "")) or None
-    await desk.run(triage.judge, desk.store, number, verdict, datetime.now(UTC))  # type: ignore[arg-type]
+    await desk.run(triage.judge, desk.store, number, _verdict(form), datetime.now(UTC))
     return _back(form, f"/hits/{number}")
 
 
@@ -60,9 +76,9 @@ async def judge_article(request: Request) -> Response:
     except ValueError:
         raise HTTPException(404, "no such article") from None
     (term,) = desk.config.select_terms([str(form.get("term", ""))])
-    verdict = str(form.get("verdict", "")) or None
+    verdict = _verdict(form)
     now = datetime.now(UTC)
-    await desk.run(triage.judge_article, desk.store, article, term.name, verdict, now)  # type: ignore[arg-type]
+    await desk.run(triage.judge_article, desk.store, article, term.name, verdict, now)
     return _back(form, "/search")
 
 
