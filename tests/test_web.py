@@ -160,13 +160,15 @@ def test_desk_filter_by_date_and_score_leaves_out_older_and_weaker_hits(opened: 
 
 
 def test_hit_page_shows_the_article_in_full_with_every_match_marked(opened: Opened) -> None:
-    (hit,) = [found.id for found in hits(opened) if found.title.startswith("Viaduct work")]
+    (viaduct,) = [found for found in hits(opened) if found.title.startswith("Viaduct work")]
+    hit = viaduct.id
 
     page = opened.client().get(f"/hits/{hit}")
 
     assert page.status_code == 200
     assert "<mark>Mumbai–Ahmedabad bullet train</mark>" in page.text  # in the title
     assert "<mark>NHSRCL</mark>" in page.text  # deep in the text
+    assert f'action="/stories/{viaduct.cluster}/mute"' in page.text  # its story, muted here too
     feeds = re.search(r"feed: ([^·]*) ·", page.text)
     assert feeds and sorted(feeds.group(1).split(", ")) == ["Coastline Daily", "Eastern Ledger"]
 
