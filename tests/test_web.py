@@ -8,6 +8,8 @@ outlet's copy of a1 (a11, same story) and an entry full of markup (a T1 hit).
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import os
 import re
 import sqlite3
@@ -22,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from conftest import ROOT
+from conftest import ROOT, Mailbox, Site
 from test_hostile import hostile_digest
 from watcher.cli import cli
 from watcher.config.load import load_config
@@ -143,6 +145,12 @@ def test_desk_filter_with_a_bad_date_is_a_one_line_error(opened: Opened) -> None
     assert "Traceback" not in page.text
 
 
+def test_desk_filter_at_the_end_of_time_is_a_one_line_error(opened: Opened) -> None:
+    page = opened.client().get("/", params={"until": "9999-12-31"})
+
+    assert page.status_code == 400 and "until '9999-12-31' is out of range" in unescape(page.text)
+
+
 def test_desk_filter_by_date_and_score_leaves_out_older_and_weaker_hits(opened: Opened) -> None:
     client = opened.client()
 
@@ -152,13 +160,15 @@ def test_desk_filter_by_date_and_score_leaves_out_older_and_weaker_hits(opened: 
 
 
 def test_hit_page_shows_the_article_in_full_with_every_match_marked(opened: Opened) -> None:
-    (hit,) = [found.id for found in hits(opened) if found.title.startswith("Viaduct work")]
+    (viaduct,) = [found for found in hits(opened) if found.title.startswith("Viaduct work")]
+    hit = viaduct.id
 
     page = opened.client().get(f"/hits/{hit}")
 
     assert page.status_code == 200
     assert "<mark>Mumbai–Ahmedabad bullet train</mark>" in page.text  # in the title
     assert "<mark>NHSRCL</mark>" in page.text  # deep in the text
+    assert f'action="/stories/{viaduct.cluster}/mute"' in page.text  # its story, muted here too
     feeds = re.search(r"feed: ([^·]*) ·", page.text)
     assert feeds and sorted(feeds.group(1).split(", ")) == ["Coastline Daily", "Eastern Ledger"]
 
@@ -292,6 +302,10 @@ def test_a_triage_error_is_a_one_line_message(opened: Opened) -> None:
 
     assert wrong.status_code == 400 and "snooze for" in wrong.text
     assert "Traceback" not in wrong.text
+    hit = hit_titled(opened, "Japan agrees")
+    odd = client.post(f"/hits/{hit.id}/judge", data={"csrf": token, "verdict": "meh"})
+    assert odd.status_code == 400 and "unknown verdict" in unescape(odd.text)
+    assert hit_titled(opened, "Japan agrees").verdict is None
 
 
 def test_triage_never_redirects_off_the_site(opened: Opened) -> None:
@@ -306,6 +320,44 @@ def test_triage_never_redirects_off_the_site(opened: Opened) -> None:
             follow_redirects=False,
         )
         assert done.headers["location"] == f"/hits/{target.id}", back
+
+
+def test_a_search_result_judged_relevant_for_a_term_that_missed_it_is_kept(
+    opened: Opened,
+) -> None:
+    client = opened.client()
+    page = client.get("/search", params={"q": "unicorn AND Bengaluru"})
+    (article,) = re.findall(r'action="/articles/(\d+)/judge"', page.text)
+
+    done = client.post(
+        f"/articles/{article}/judge",
+        data={"csrf": csrf(page.text), "term": T3, "verdict": "relevant", "back": "/search"},
+    )
+
+    assert done.status_code == 200
+    with sqlite3.connect(opened.config.db_path) as conn:
+        rows = conn.execute("SELECT article_id, term, verdict FROM judgements").fetchall()
+    assert rows == [(int(article), T3, "relevant")]
+
+
+def test_judged_page_turns_the_desks_marks_into_precision_and_recall(opened: Opened) -> None:
+    client = opened.client()
+    assert "Nothing judged yet" in client.get("/judged").text
+    mast = hit_titled(opened, "Japan agrees")
+    search = client.get("/search", params={"q": "unicorn AND Bengaluru"})
+    (startup,) = re.findall(r'action="/articles/(\d+)/judge"', search.text)
+    token = csrf(search.text)
+
+    client.post(f"/hits/{mast.id}/judge", data={"csrf": token, "verdict": "relevant"})
+    client.post(
+        f"/articles/{startup}/judge", data={"csrf": token, "term": T3, "verdict": "relevant"}
+    )  # say the startup story counted: a miss
+    page = client.get("/judged").text
+
+    row = re.search(rf'<tr data-term="{T3}">(.*?)</tr>', page, flags=re.S)
+    assert row, page
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
+    assert cells[:9] == [T3, "1", "1", "0", "0", "1.00", "1", "0", "0.50"]
 
 
 # -- signed links from digests -----------------------------------------------------------
@@ -335,6 +387,33 @@ def test_signed_link_shows_a_confirm_page_without_login_and_marks_only_on_post(
     assert hit_titled(guarded, "Viaduct work").verdict is None
     assert other.id != target.id
     assert client.get("/", follow_redirects=False).status_code == 303  # still no login
+
+
+def test_the_not_relevant_link_of_an_emailed_digest_works_on_the_desk(
+    tmp_path: Path, farm: Path, mailbox: Mailbox
+) -> None:
+    config = desk_config(tmp_path, farm, f'[web]\nurl = "{LOCAL}"\n')
+    text = config.read_text(encoding="utf-8").replace("port = 9\n", f"port = {mailbox.port}\n")
+    config.write_text(text, encoding="utf-8")
+    sent = CliRunner().invoke(cli, ["--config", str(config), "digest", "send"])
+    assert sent.exit_code == 0, sent.output
+    message = email.message_from_bytes(mailbox.messages[0].data, policy=email.policy.default)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    links = re.findall(r"not relevant: (\S+/hits/(\d+)/not-relevant\?sig=\w+)", body.get_content())
+    assert len(links) >= 5
+    link, number = links[0]
+    desk = Opened(config)
+    client = desk.client()
+
+    page = client.get(link)
+    done = client.post(link, data={"csrf": csrf(page.text)})
+
+    assert done.status_code == 200 and "Marked not relevant" in done.text
+    verdicts = {hit.id: hit.verdict for hit in hits(desk)}
+    assert verdicts.pop(int(number)) == "not_relevant"
+    assert set(verdicts.values()) == {None}
+    desk.store.close()
 
 
 def test_signed_link_for_one_hit_does_not_mark_another(guarded: Opened) -> None:
@@ -393,6 +472,20 @@ def test_term_editor_explains_why_a_pasted_text_misses(opened: Opened) -> None:
 
     assert page.status_code == 200
     assert "does not match:" in page.text and "not found" in page.text
+
+
+def test_term_editor_explains_a_page_fetched_by_its_address(
+    opened: Opened, fixture_site: Site
+) -> None:
+    client = opened.client()
+
+    hit = client.get("/tune", params={"term": T3, "url": f"{fixture_site.base}/articles/a4.html"})
+    miss = client.get("/tune", params={"term": T3, "url": f"{fixture_site.base}/articles/a3.html"})
+    gone = client.get("/tune", params={"term": T3, "url": f"{fixture_site.base}/articles/a8.html"})
+
+    assert "matches, score" in hit.text and "<mark>Unified Complex Radio Antenna</mark>" in hit.text
+    assert "does not match:" in miss.text
+    assert gone.status_code == 502 and "a8.html" in gone.text and "Traceback" not in gone.text
 
 
 def test_term_editor_with_a_broken_query_shows_the_error_not_a_trace(opened: Opened) -> None:
@@ -465,7 +558,9 @@ def post_routes(opened: Opened) -> list[str]:
     """Every path a form posts to (but the login), with a real hit's and story's id."""
     hit = next(found for found in hits(opened) if found.cluster is not None)
     paths = sorted(
-        route.path.replace("{hit}", str(hit.id)).replace("{cluster}", str(hit.cluster))
+        route.path.replace("{hit}", str(hit.id))
+        .replace("{cluster}", str(hit.cluster))
+        .replace("{article}", "1")
         for route in opened.app.routes
         if "POST" in (getattr(route, "methods", None) or ()) and route.path != "/login"
     )
@@ -480,7 +575,7 @@ def test_every_form_post_without_its_csrf_token_is_refused(opened: Opened) -> No
 
     assert {"/tune/save", "/health/retry", "/terms/snooze", "/terms/wake"} <= set(routes)
     assert any("/not-relevant?sig=" in path for path in routes)
-    assert len(routes) == 10
+    assert len(routes) == 11
     for path in routes:
         form = {"term": T3, "query": "x", "verdict": "not_relevant", "for": "1d"}
         assert client.post(path, data=form).status_code == 403, path

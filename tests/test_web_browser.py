@@ -2,7 +2,10 @@
 against `watcher web` on 127.0.0.1 over a database a real poll filled.
 
 Skipped, saying why, only where no Chromium can be had (`.ci/run` installs it).
-The screenshots in docs/ (README.md shows them) are taken here.
+The screenshots in docs/ (README.md shows them) are taken here: every run takes
+them, into the test's own folder, and into docs/ when asked to
+(`WATCHER_SCREENSHOTS=docs .venv/bin/pytest tests/test_web_browser.py`), so a
+test run leaves the checkout as it was.
 """
 
 from __future__ import annotations
@@ -30,7 +33,13 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("WATCHER_CHROMIUM", "/usr/bin/chromium")
 T3, T4 = "UNICORN antenna", "Ahmedabad–Mumbai HSR"
-DOCS = ROOT / "docs"
+SHOTS = os.environ.get("WATCHER_SCREENSHOTS")  # a folder (relative to the checkout)
+
+
+def screenshot(page: Any, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / name))
+    if SHOTS:
+        shutil.copyfile(folder / name, ROOT / SHOTS / name)
 
 
 def _playwright() -> Any:
@@ -95,10 +104,10 @@ def count(page: Any, name: str) -> str:
     return str(page.locator(f"#count-{name}").inner_text())
 
 
-def test_desk_filters_and_opens_a_story_cluster(browser_page: Any) -> None:
+def test_desk_filters_and_opens_a_story_cluster(browser_page: Any, tmp_path: Path) -> None:
     page = browser_page
     page.goto("/")
-    page.screenshot(path=str(DOCS / "desk.png"))
+    screenshot(page, tmp_path, "desk.png")
     stories = page.locator("article.story")
     everything = stories.count()
     cluster = page.locator("details.cluster").first
@@ -114,7 +123,9 @@ def test_desk_filters_and_opens_a_story_cluster(browser_page: Any) -> None:
     assert set(page.locator(".hit .term").all_inner_texts()) == {T4}
 
 
-def test_term_editor_preview_counts_follow_the_edited_query(browser_page: Any) -> None:
+def test_term_editor_preview_counts_follow_the_edited_query(
+    browser_page: Any, tmp_path: Path
+) -> None:
     page = browser_page
     page.goto("/tune?term=" + T3)
     assert count(page, "new") == "0" and count(page, "caught") == "1"
@@ -124,7 +135,7 @@ def test_term_editor_preview_counts_follow_the_edited_query(browser_page: Any) -
     expect(page.locator("#count-new")).to_have_text("1")  # no eval: the page's CSP forbids it
     assert count(page, "lost") == "1"
     assert page.locator("#save-query").input_value() == "unicorn AND startup"
-    page.screenshot(path=str(DOCS / "term-editor.png"))
+    screenshot(page, tmp_path, "term-editor.png")
 
 
 def test_saving_an_edited_term_writes_the_config(browser_page: Any, served: str) -> None:
@@ -144,3 +155,54 @@ def test_chromium_is_there_when_ci_says_so() -> None:
     """In CI (`.ci/run` installs chromium) the browser tests must run, not skip."""
     if os.environ.get("CI") and not shutil.which("chromium") and not Path(CHROMIUM).exists():
         pytest.fail("CI is set but no Chromium is installed: .ci/run should have installed it")
+
+
+def digest_hits(page: Any) -> int:
+    page.goto("/digest")
+    return int(page.locator('[data-channel="desk"] .digest-hits').inner_text())
+
+
+def test_marking_a_hit_not_relevant_takes_it_out_of_the_digest_preview(browser_page: Any) -> None:
+    page = browser_page
+    before = digest_hits(page)
+    page.goto("/?term=" + T3)
+    hit = page.locator(".hit").first
+
+    hit.locator("button.not_relevant").click()
+
+    page.wait_for_url("**/?term=*")
+    expect(page.locator(".hit .verdict").first).to_have_text("not relevant")
+    assert digest_hits(page) == before - 1
+
+
+def test_every_page_and_triage_action_works_in_the_browser(browser_page: Any) -> None:
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+
+    page.goto("/search?q=unicorn")
+    expect(page.locator("article.story")).to_have_count(2)
+    page.goto("/health")
+    expect(page.locator("table.feeds tbody tr")).to_have_count(4)
+    page.goto("/")
+    first = page.locator(".hit").first
+    first.locator("button", has_text="Mark read").click()
+    expect(page.locator(".hit").first.locator(".badge", has_text="read")).to_be_visible()
+    page.locator(".hit").first.locator("button", has_text="Important").click()
+    expect(page.locator(".hit").first.locator(".verdict")).to_have_text("important")
+    page.locator("form.mute button").first.click()
+    expect(page.locator(".quiet li", has_text="muted for good")).to_have_count(1)
+    page.locator(".quiet button", has_text="Unmute").click()
+    expect(page.locator(".quiet li", has_text="muted for good")).to_have_count(0)
+    if not page.locator("details.quiet").evaluate("node => node.open"):
+        page.locator("details.quiet summary").click()
+    page.select_option("form.snooze select[name=term]", T3)
+    page.click("form.snooze button")
+    expect(page.locator(".quiet li", has_text=f"term {T3} snoozed until")).to_have_count(1)
+    page.goto("/judged")
+    expect(page.locator("tr[data-term] .precision")).to_have_text("1.00")
+    page.locator("table.judged a", has_text="tune").click()
+    expect(page.locator("#query")).to_be_visible()
+
+    assert errors == []  # no script error, no CSP violation reported

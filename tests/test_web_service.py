@@ -153,3 +153,34 @@ def test_retry_on_a_separate_desk_wakes_the_running_service_which_sends_the_dige
     assert sent, output
     assert "reloaded" in output
     assert code == 0
+
+
+def test_watcher_web_on_a_taken_port_or_a_bad_address_is_a_one_line_error(
+    tmp_path: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from watcher.cli import cli
+
+    config = write_config(tmp_path, [])
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        busy = CliRunner().invoke(
+            cli, ["--config", str(config), "web", "--listen", f"127.0.0.1:{port}"]
+        )
+    finally:
+        taken.close()
+    bad = CliRunner().invoke(cli, ["--config", str(config), "web", "--listen", "8580"])
+    open_to_all = CliRunner().invoke(
+        cli, ["--config", str(config), "web", "--listen", "0.0.0.0:8580"]
+    )
+
+    assert busy.exit_code == 1
+    assert busy.output == (
+        f"error: web desk: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
+    assert bad.exit_code == 2 and "--listen '8580' is not host:port" in bad.output
+    assert open_to_all.exit_code == 2 and "set [web] password_hash" in open_to_all.output

@@ -22,8 +22,9 @@ def web(ctx: click.Context, listen: str | None) -> None:
 
     It listens on 127.0.0.1 unless told otherwise; any other address needs
     [web] password_hash (make one with `watcher web hash-password`). Behind a
-    reverse proxy (nginx, Caddy), keep it on 127.0.0.1, proxy to it and set
-    [web] url to the public address, which digest links use. As part of the
+    reverse proxy (nginx, Caddy), keep it on 127.0.0.1, proxy to it, and set
+    [web] url to the public address (digest links use it) and password_hash
+    (without one the desk refuses what the proxy passes on). As part of the
     systemd service, set [web] enabled = true: `watcher run` then serves the
     desk from the same process. Saving a term here tells a running service to
     reload (SIGHUP). docs/web.md has the details.
