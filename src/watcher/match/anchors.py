@@ -77,12 +77,11 @@ def needed(node: Node) -> Groups | None:
     """What `possible` checks, as groups of words, each needing one of its words in the
     text; None if the query can't be put so (an OR of phrases).
 
-    Checking groups takes a loop over a few words, not a walk of the query
-    (~1 against ~3.5 µs). The right side of a NEAR counts too: a search of
-    the whole text for its words (~5 µs for two absent from 5 kB) costs less
-    than counting words around the left side's places and looking for them
-    there (~13 µs, `watcher.match.near.around`), and in the benchmark 132 of 330
-    NEAR terms picked by their left side lack their right side.
+    Checking groups takes a loop over a few words, not a walk of the query.
+    The right side of a NEAR counts too: a search of the whole text for its
+    words costs less than counting words around the left side's places and
+    looking for them there (`watcher.match.near.around`), and in match_bench.py
+    132 of 330 NEAR terms picked by their left side lack their right side.
     """
     if isinstance(node, Leaf):
         return tuple((word,) for word in dict.fromkeys(node.words))
@@ -109,7 +108,7 @@ def needed(node: Node) -> Groups | None:
 def _cheapest_first(groups: Groups) -> Groups:
     """`groups` in the order that settles them soonest, going by the length of the words.
 
-    A word that is absent costs a search of the whole text (~2.7 µs for 5 kB).
+    A word that is absent costs a search of the whole text.
     Short words are the common ones: in a group, one of them is likely
     found, and soon, which settles it; a group of long words, likely absent,
     is the likeliest to fail and spare the rest.
@@ -137,9 +136,8 @@ class Check:
 
     # Words alone in their group, of ASCII letters and digits: the scan looks
     # for them too and notes where they start words (`Anchors.scan`), so a
-    # lookup tells, where searching the text for an absent word costs ~2.5 µs
-    # for 5 kB (~4.5 in a pass of the benchmark, whose 1000 terms have 308
-    # such checks, all phrases and all failing: ~1.4 ms).
+    # lookup tells, where an absent word costs a search of the whole text
+    # (match_bench.py's 1000 terms have 308 such checks, all failing).
     noted: tuple[str, ...]
     groups: Groups | Node  # one word of each group in the text (or what `possible` says)
 
@@ -153,17 +151,12 @@ class Check:
 
 # Anchor words of ASCII letters and digits (nearly all) are looked for only
 # where a word starts, in a copy of the text with every other character a
-# space (`ascii_words`, ~6 ms for 4 MB of news text), by ahocorasick-rs built
-# as a DFA (one table step per character, however many words) over the bare
-# words, skipping a place not after a space. Finding the longest word at each
-# place (leftmost-longest) costs less than finding every overlapping one, at
-# any number of words: for 4 MB, 0.2 against 0.4 ms with one word, 0.4
-# against 21 with 12, 7.8 against 8.4 with 1149. pyahocorasick over the
-# folded text, used before for fewer than 16 words, took 11 ms with one
-# word and 45 with 1149 (it follows fail links inside words). The shorter
-# anchor words that start the word found at a place are there too
-# (`_start`). The DFA takes ~0.6 MB and 2 ms to build for 1149 words (21 MB
-# and 0.14 s for 20,000). Issue 3.
+# space (`ascii_words`), by ahocorasick-rs built as a DFA (one table step per
+# character, however many words) over the bare words, skipping a place not
+# after a space; the longest word at each place (leftmost-longest), whose
+# shorter anchor words that start it are there too (`_start`). Faster than
+# pyahocorasick over the folded text, which follows fail links inside words,
+# at any number of words (issue 3; figures: bench/micro_bench.py).
 _PLAIN = re.compile("[a-z0-9_]+")  # folded words the copy keeps whole
 _ASCII_WORD_CHARS = bytes(
     byte if chr(byte) in string.ascii_letters + string.digits + "_" else ord(" ")
@@ -179,7 +172,7 @@ def ascii_words(folded: str) -> bytes:
     here (at its offset plus one), and so does any other such run: a word
     that only ends in ASCII ("café" holds "caf") looks whole. Bytes, which
     ahocorasick-rs takes as they are: given a str, it first maps each UTF-8
-    offset to a character offset (~3 ms for 4 MB).
+    offset to a character offset.
     """
     ascii_only = folded.encode("ascii", "replace")  # one "?" for each other character
     return b" " + ascii_only.translate(_ASCII_WORD_CHARS) + b" "
@@ -237,7 +230,7 @@ class Anchors:
         where each anchor word, and each word of a `Check.noted`, occurs (in order).
 
         Evaluating a term then finds its anchor words there instead of
-        searching the text again (~1.5 µs a search of 5 kB). The places noted
+        searching the text again. The places noted
         are at least every place where a word starts with the word.
         """
         found: set[int] = set()

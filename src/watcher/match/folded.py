@@ -5,7 +5,7 @@ always turns each character into one character of the same kind, so the
 folded text has its words where the text has them: `fold_in_place` makes
 sure of that, and `FoldedWords` then finds a query's words by searching the
 folded text (in C) and checking the few places found, instead of splitting
-the whole text into words in Python (~300 µs for 5 kB). For the rare text
+the whole text into words in Python (costs: bench/micro_bench.py). For the rare text
 that folding would change in shape, `watcher.match.words.Words` splits it.
 """
 
@@ -39,7 +39,7 @@ class _Moved:
 
     recased: str  # unchanged by NFKC, case-folded into one character of another kind ("\u0345")
     bmp: re.Pattern[str]  # every such character below U+10000
-    astral: regex.Pattern[str]  # and above (the regex module scans astral ranges ~6x faster)
+    astral: regex.Pattern[str]  # and above (the regex module scans astral ranges faster)
     between: frozenset[str]  # those of them that are never part of a word ("…", "™", "″")
     between_bmp: re.Pattern[str]
 
@@ -48,7 +48,7 @@ class _Moved:
 def _moved() -> _Moved:
     """The characters that folding moves, worked out once from this Python's Unicode tables.
 
-    About 0.1 s: blocks of 256 code points that folding leaves alone (most) are
+    Quick: blocks of 256 code points that folding leaves alone (most) are
     skipped with one C call each; only the rest are looked at one by one.
     """
     moved: list[str] = []
@@ -115,10 +115,10 @@ def fold_in_place(text: str) -> str | None:
 class FoldedWords:
     """A text folded in place (`fold_in_place`), searched for query words without splitting it.
 
-    Splitting a 5 kB article into words costs ~300 µs in Python; finding a
-    word in its folded text costs ~1 µs in C, and whether an occurrence is a
-    whole word is mostly told by the characters beside it (`_apart`), else by
-    the word pattern matched there. Positions are character offsets, the same
+    Splitting an article into words in Python costs a hundred times more than
+    finding a word in its folded text in C (bench/micro_bench.py), and whether
+    an occurrence is a whole word is mostly told by the characters beside it
+    (`_apart`), else by the word pattern matched there. Positions are character offsets, the same
     in `text` and in `folded_text`.
     """
 
@@ -128,7 +128,7 @@ class FoldedWords:
 
     @functools.cached_property
     def _pattern(self) -> re.Pattern[str] | regex.Pattern[str]:
-        # Looked for only where the checks by character can't tell (~50 µs for 5 kB).
+        # Made only where the checks by character can't tell: it scans the whole text.
         return word_pattern(self.folded_text)
 
     def find(
@@ -158,7 +158,7 @@ class FoldedWords:
                 if end != -1:
                     found.append((start, end))
             return found
-        # `_quick_end` written out: one call fewer for each place (~0.1 µs),
+        # `_quick_end` written out: one call fewer for each place,
         # and the automaton's places of a word are most of those looked at.
         folded, want = self.folded_text, words[0]
         size, last = len(want), len(folded)
@@ -274,7 +274,7 @@ class FoldedWords:
         # which every way of splitting splits alike: the count holds if no other
         # character lies where it was made. Only that stretch is looked at, not
         # all up to `before`, which may be the other end of the text (and the
-        # first other character would cost the pattern, ~50 µs for 5 kB).
+        # first other character would cost the pattern over the whole text).
         count, end = 0, before
         for found in _COMMON_WORDS.finditer(folded, after, before):
             count += 1
@@ -376,9 +376,10 @@ def _skip(run: re.Pattern[str], text: str, start: int) -> int:
 
 # Characters whose part in words is the same however a text is split (their
 # `kind`, taken from the word patterns themselves), so a word boundary beside
-# them needs no regex: a set lookup is ~0.05 µs, a regex match ~0.5 µs, and the
-# check runs for every place a query word occurs. ASCII letters and digits join
-# a run; white space, ASCII punctuation, curly quotes and dashes stand apart.
+# them needs no regex: a set lookup costs a fraction of a regex match
+# (bench/micro_bench.py), and the check runs for every place a query word
+# occurs. ASCII letters and digits join a run; white space, ASCII punctuation,
+# curly quotes and dashes stand apart.
 _COMMON = string.printable + "\u2018\u2019\u201c\u201d\u2013\u2014\u2022\u00b7\u00ab\u00bb"
 _IN_RUN = frozenset(c for c in _COMMON if kind(c) == IN_RUN)
 _SPACE = frozenset(c for c in _COMMON if kind(c) == BETWEEN)

@@ -21,7 +21,7 @@ from watcher.match.spans import NOT_FOUND, Budget, Fields, Found, Span
 from watcher.match.words import Ranges, Words
 
 Windows = tuple[Ranges, Ranges]  # in the title and in the text (see `Words.around`)
-_FEW = 4  # left places at most for `around`, each costing ~3 µs of counting words around it
+_FEW = 4  # left places at most for `around`: counting words around each costs more than a search
 # What a sentence or paragraph holding both sides adds to the score: about what a NEAR
 # pair some 10 or 30 words apart adds (a NEAR pair adds up to 1, the closer the more).
 SCOPE_CLOSENESS = {"s": 0.5, "p": 0.25}
@@ -47,7 +47,7 @@ def pairs(node: Near, left: Found, right: Found, fields: Fields, budget: Budget)
     """The places of `node`'s sides that are within its distance of one another, or overlap
     (for ONEAR: the left side's places before the right's, apart). Each pair compared is
     spent from `budget`."""
-    # Sorting, reaching out from and numbering each place costs ~5-10 µs: 8 units a place.
+    # Sorting, reaching out from and numbering a place costs about 8 looked-at words' worth.
     budget.spend(8 * (len(left.spans) + len(right.spans)))
     reach = node.distance + max(s.size for s in (*left.spans, *right.spans)) + 1
     ones, others = _within_reach(left.spans, sorted(right.spans), fields, reach)

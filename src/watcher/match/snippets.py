@@ -55,7 +55,7 @@ def snippet(text: str, places: list[tuple[int, int]]) -> tuple[str, tuple[tuple[
     if "  " in window or not window.isprintable():
         return _spaced(text, left, right, before, after, marks)
     # One-spaced already, but for line breaks (most snippets): white space other
-    # than " " is not printable, so none is left. ~2 µs a snippet, not ~4.
+    # than " " is not printable, so none is left, and the pieces need no one-spacing.
     if window[:1] == " " and not before:
         window, left = window[1:], left + 1
     if window[-1:] == " " and not after:
@@ -100,7 +100,7 @@ def _one_spaced(piece: str) -> str:
     r"""`piece` with each run of white space made one space.
 
     As re.sub(r"\s+", " ", piece) (str.split splits on the same white space),
-    but ~3x faster, which counts for a snippet on every match.
+    but faster (bench/micro_bench.py), which counts for a snippet on every match.
     """
     words = piece.split()
     if not words:

@@ -17,7 +17,7 @@ TITLE, TEXT = 0, 1
 Fields = tuple[FoldedWords | Words, FoldedWords | Words]  # an article's title and text
 
 
-# Not frozen: a frozen dataclass is ~4x slower to make (1.2 against 0.3 µs),
+# Not frozen: a frozen dataclass is several times slower to make (bench/micro_bench.py),
 # and articles with 1000 terms make thousands. Never changed once made.
 @dataclass(order=True, unsafe_hash=True, slots=True)
 class Span:

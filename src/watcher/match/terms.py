@@ -155,7 +155,7 @@ def evaluate(
             return NOT_FOUND
         ok, places, closeness = False, [], 0.0
         for part in node.parts:
-            if isinstance(part, Leaf):  # most parts: no call nor `Found`, ~0.1 µs a word
+            if isinstance(part, Leaf):  # most parts: spared a call and a `Found`
                 _add_places(part, article, fields, within, places)
                 continue
             result = evaluate(part, article, fields, True, within)
@@ -238,8 +238,8 @@ def _spend_places(
 ) -> None:
     """Spend from the article's budget the places of `word` that finding a phrase of `size`
     words starting so will look at: those the automaton found (`starts`), or, in a large
-    text, wherever the word occurs. Checking a word of the phrase at a place costs up to
-    ~8 µs (beside Japanese text, where the word pattern decides): 4 units a word."""
+    text, wherever the word occurs. Checking a word of the phrase at a place costs 4 units
+    (the most it takes is beside Japanese text, where the word pattern decides)."""
     if starts is not None:
         if len(starts) > _UNACCOUNTED:
             article.budget.spend(4 * size * len(starts))
@@ -339,8 +339,8 @@ def match_terms(terms: Iterable[Term], title: str, text: str) -> list[Match]:
 def _explain(term: Term, found: Found, article: PreparedArticle) -> Match:
     """The match `found` as a `Match`: where, how often, which clauses, and a snippet."""
     if len(found.spans) == 1:
-        # Most matches are one place (~7 of 8 in the benchmark's): spared the
-        # set, the sort and the counting, explaining one costs ~6 against ~8 µs.
+        # Most matches are one place (~7 of 8 in match_bench.py's): spared the
+        # set, the sort and the counting.
         (span,) = found.spans
         count, in_title = 1, 1 if span.place == TITLE else 0
         words = article.fields[span.place]
@@ -364,7 +364,7 @@ def _explain(term: Term, found: Found, article: PreparedArticle) -> Match:
     start, end = places[0]
     phrase = words.text[start:end]
     score = TITLE_WEIGHT * in_title + (count - in_title)  # whole: rounding keeps it
-    if found.closeness:  # round() costs ~0.2 µs a match; only NEAR's closeness needs it
+    if found.closeness:  # round() is paid on every match otherwise; only NEAR's needs it
         score = round(score + found.closeness, 2)
-    # In the order of the fields, not by keyword: ~0.9 against ~1.7 µs a `Match`.
+    # In the order of the fields, not by keyword: cheaper (bench/micro_bench.py).
     return Match(term.name, phrase, snippet_text, score, count, in_title > 0, clauses, highlights)

@@ -33,8 +33,7 @@ class PageGate:
     place only once its host may be fetched from (as many at once as the
     fetcher's per-host limit): otherwise the pages of one feed's slow host
     filled every place while they waited their turn, and the other hosts'
-    pages waited behind them (96 instead of 228 pages a second with 50 ms
-    answers on the farm).
+    pages waited behind them (figures: bench/README.md, run.py --latency).
     """
 
     def __init__(self, in_hand: int, per_host: int) -> None:
