@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -15,6 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from conftest import ROOT, Site, write_config
+from watcher.app.oneshot import poll_once
 from watcher.cli import cli
 from watcher.config.load import load_config
 from watcher.store import Store
@@ -418,6 +420,34 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
 
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr and "Aborted" not in stderr
+
+
+@pytest.mark.slow
+def test_a_poll_interrupted_at_any_step_ends_cancelled_once(tmp_path: Path) -> None:
+    # asyncio.run turns Ctrl-C into a cancel of its task, and back into KeyboardInterrupt
+    # (exit 130) only if the task ends cancelled with no other cancel pending: a cleanup
+    # that swallowed it would finish the poll as failed (exit 1) instead.
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        config = load_config(
+            write_config(tmp_path, [("Silent", f"http://127.0.0.1:{silent.getsockname()[1]}/")])
+        )
+
+        async def interrupted(steps: int) -> tuple[str, int]:
+            poll = asyncio.ensure_future(poll_once(config, config.feeds, workers=0))
+            for _ in range(steps):  # the poll's own steps run between these
+                await asyncio.sleep(0)
+            poll.cancel()
+            try:
+                await poll
+            except asyncio.CancelledError:
+                return "cancelled", poll.cancelling()
+            return "finished", poll.cancelling()
+
+        outcomes = {steps: asyncio.run(interrupted(steps)) for steps in (0, 1, 2, 3, 5, 8, 13, 40)}
+
+    assert outcomes == dict.fromkeys(outcomes, ("cancelled", 1))
 
 
 @pytest.mark.slow
