@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from watcher.formats import render_feeds, render_hits, render_matches, render_terms
+from watcher.cli.render import render_feeds, render_hits, render_matches, render_terms
 from watcher.match.terms import compile_term
 from watcher.models import Hit, Match
 from watcher.store.records import FeedStatus

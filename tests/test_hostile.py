@@ -23,12 +23,12 @@ from hypothesis import strategies as st
 from conftest import Site, write_config
 from watcher.app.oneshot import poll_once
 from watcher.app.poll import fingerprint
+from watcher.cli.render import render_hits
 from watcher.config.channels import EmailSettings
 from watcher.config.load import load_config
 from watcher.delivery.digest import Digest, Story, TermGroup, render, to_json
 from watcher.delivery.email import message
 from watcher.errors import ExtractError, FeedError, QueryCostError
-from watcher.formats import render_hits
 from watcher.match.terms import Matcher, compile_term
 from watcher.models import Hit
 from watcher.sources.extract import Extractor

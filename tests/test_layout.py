@@ -25,10 +25,9 @@ MAY_USE = {
     "config": BASE | {"match", "sources"},  # terms compiled on load; sources.settings only
     "store": BASE,  # and the tokenizer of the search index: SHARED_WITH_STORE
     "delivery": BASE | {"match", "config", "sources", "store"},
-    "formats": BASE | {"match", "store", "app"},  # the CLI's renderers of their read models
     "app": BASE | {"match", "config", "sources", "store", "delivery"},
     "web": BASE | {"match", "config", "sources", "store", "delivery", "app"},
-    "cli": BASE | {"match", "config", "sources", "store", "delivery", "app", "formats", "web"},
+    "cli": BASE | {"match", "config", "sources", "store", "delivery", "app", "web"},
 }
 # The one part of `match` the store uses: the search index words an article's text as
 # queries word theirs (`index_text`), or a search would miss what a term catches.

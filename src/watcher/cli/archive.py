@@ -14,8 +14,7 @@ import click
 
 from watcher.app.search import search as search_articles
 from watcher.cli.base import COUNT, FORMAT, Context, Since, Until, cli, marks, terminal_width
-from watcher.errors import ArgumentError, WatcherError
-from watcher.formats import (
+from watcher.cli.render import (
     periods,
     plural,
     render_article,
@@ -24,6 +23,7 @@ from watcher.formats import (
     render_stats,
     write_hits,
 )
+from watcher.errors import ArgumentError, WatcherError
 from watcher.match import Matcher
 from watcher.store import Store
 from watcher.store.records import SORTS, HitQuery

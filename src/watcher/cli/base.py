@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from watcher.cli.tables import FORMATS
 from watcher.config.load import (
     ENV_CONFIG,
     Config,
@@ -24,7 +25,6 @@ from watcher.config.load import (
     parse_duration,
 )
 from watcher.errors import ArgumentError, ConfigError, QueryError, WatcherError
-from watcher.formats import FORMATS
 from watcher.ops import logs
 from watcher.ops.text import escape_controls
 from watcher.store import Store

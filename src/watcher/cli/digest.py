@@ -16,9 +16,10 @@ from watcher.cli.base import (
     Since,
     cli,
 )
+from watcher.cli.render import plural, render_deliveries
+from watcher.cli.tables import json_text
 from watcher.delivery.digest import render, to_json
 from watcher.delivery.dispatch import Dispatcher, Outcome, deliver_now
-from watcher.formats import json_text, plural, render_deliveries
 from watcher.ops.text import escape_controls
 
 

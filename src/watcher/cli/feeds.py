@@ -13,6 +13,7 @@ from watcher.cli.base import (
     Context,
     cli,
 )
+from watcher.cli.render import plural, render_feeds
 from watcher.config.edit import (
     NewFeed,
     add_feeds,
@@ -21,7 +22,6 @@ from watcher.config.edit import (
     set_feed_enabled,
     to_opml,
 )
-from watcher.formats import plural, render_feeds
 from watcher.ops.text import escape_controls
 
 

@@ -15,9 +15,9 @@ from watcher.app.service import serve
 from watcher.app.status import service_status
 from watcher.cli.base import EXIT_FAILED, FORMAT, Context, cli
 from watcher.cli.digest import report_outcomes
+from watcher.cli.render import plural, render_feeds, render_status
 from watcher.config.load import Config, FeedConfig
 from watcher.delivery.dispatch import deliver_now
-from watcher.formats import plural, render_feeds, render_status
 from watcher.models import PollResult
 from watcher.ops.text import escape_controls
 from watcher.store import Store

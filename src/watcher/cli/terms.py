@@ -21,11 +21,11 @@ from watcher.cli.base import (
     marks,
     terminal_width,
 )
-from watcher.errors import ArgumentError, FetchError
-from watcher.formats import (
+from watcher.cli.render import (
     render_matches,
     render_terms,
 )
+from watcher.errors import ArgumentError, FetchError
 from watcher.match import (
     PARTS,
     Matcher,

@@ -1,17 +1,11 @@
-"""Hits and feeds as text: an aligned table for people, JSON, NDJSON or CSV for programs.
-
-Feed text comes from strangers (the control-character rule is `watcher.ops.text`):
-table cells lose control characters (no terminal escape sequence reaches the
-screen), CSV cells show them escaped, JSON writes them as \\u escapes, and CSV
-cells that a spreadsheet would run as a formula are quoted with a leading apostrophe.
+"""What the CLI prints: hits, feeds, deliveries, terms, articles, search results,
+statistics and the status report, each as a table or for programs (the table,
+JSON and CSV machinery, and its care for text from strangers, is cli/tables.py).
 """
 
 from __future__ import annotations
 
-import csv
 import io
-import json
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from datetime import date, timedelta
@@ -19,18 +13,17 @@ from typing import Any, TextIO
 
 from watcher.app.search import SearchResult
 from watcher.app.status import ServiceStatus
+from watcher.cli.tables import cell, serialise, table, write_rows
 from watcher.match import Term
 from watcher.models import Hit, Match
-from watcher.ops.text import CONTROL, CONTROL_BUT_NEWLINE, JSON_RAW, escape_controls
+from watcher.ops.text import CONTROL, CONTROL_BUT_NEWLINE
 from watcher.store.records import Delivery, FeedStatus, StoredArticle, TermCount
 
-FORMATS = ("table", "json", "ndjson", "csv")
 HIT_FIELDS = (
     "id", "term", "score", "published", "found_at", "feed", "title", "url", "snippet", "source",
     "cluster", "outlets", "clauses", "highlights", "read", "verdict", "muted", "snoozed",
 )  # fmt: skip
 BAR_WIDTH = 30
-NARROWEST = 8  # a column fitted to the terminal keeps at least this many characters
 _EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
 
 
@@ -51,7 +44,7 @@ def render_hits(hits: Sequence[Hit], form: str, width: int | None = None) -> str
     rows = [asdict(hit) for hit in hits]
     marked = any(hit_marks(hit) for hit in hits)
     headers = ["id", "found", "term", "score", *(["marks"] if marked else []), "feed", "title"]
-    return _table(
+    return table(
         [*headers, "url"],
         [
             [
@@ -92,13 +85,13 @@ def write_hits(hits: Iterable[Hit], form: str, out: TextIO, with_text: bool = Fa
     """
     fields = (*HIT_FIELDS, "text") if with_text else HIT_FIELDS
     rows = ({key: getattr(hit, key) for key in fields} for hit in hits)
-    return _write(rows, fields, form, out)
+    return write_rows(rows, fields, form, out)
 
 
 def render_feeds(feeds: Sequence[FeedStatus], form: str) -> str:
     rows = [asdict(feed) for feed in feeds]
     if form == "table":
-        return _table(
+        return table(
             ["name", "state", "last polled", "next due", "every", "articles", "hits", "problem"],
             [
                 [
@@ -116,13 +109,13 @@ def render_feeds(feeds: Sequence[FeedStatus], form: str) -> str:
             widths=[32, 11, 16, 16, 18, 8, 6, 0],
             empty="no feeds configured",
         )
-    return _serialise(rows, tuple(FeedStatus.__dataclass_fields__), form)
+    return serialise(rows, tuple(FeedStatus.__dataclass_fields__), form)
 
 
 def render_deliveries(deliveries: Sequence[Delivery], form: str) -> str:
     rows = [asdict(delivery) for delivery in deliveries]
     if form == "table":
-        return _table(
+        return table(
             ["created", "channel", "status", "hits", "tries", "sent / next try", "id", "problem"],
             [
                 [
@@ -140,13 +133,13 @@ def render_deliveries(deliveries: Sequence[Delivery], form: str) -> str:
             widths=[16, 20, 7, 5, 5, 16, 36, 0],
             empty="no deliveries",
         )
-    return _serialise(rows, tuple(Delivery.__dataclass_fields__), form)
+    return serialise(rows, tuple(Delivery.__dataclass_fields__), form)
 
 
 def render_terms(terms: Sequence[Term], form: str, width: int | None = None) -> str:
     rows = [{"name": term.name, "query": term.query} for term in terms]
     if form == "table":
-        return _table(
+        return table(
             ["name", "query"],
             [[row["name"], row["query"]] for row in rows],
             widths=[28, 0],
@@ -154,7 +147,7 @@ def render_terms(terms: Sequence[Term], form: str, width: int | None = None) -> 
             room=width,
             flexible=[0, 1],
         )
-    return _serialise(rows, ("name", "query"), form)
+    return serialise(rows, ("name", "query"), form)
 
 
 def render_matches(matches: Sequence[Match], mark: tuple[str, str] = ("**", "**")) -> str:
@@ -193,7 +186,7 @@ def render_article(
             "title": [list(s) for s in spans[0]],
             "text": [list(s) for s in spans[1]],
         }
-        return _serialise([row], list(row), form)
+        return serialise([row], list(row), form)
     feeds = article.feeds or (article.feed,)
     lines = [
         _marked(" ".join(article.title.split()), spans[0], mark),
@@ -216,7 +209,7 @@ def render_search(
 ) -> str:
     """Search results best first: title, where and when, the snippet with matches marked."""
     if form != "table":
-        return _serialise(
+        return serialise(
             [asdict(result) for result in results], tuple(SearchResult.__dataclass_fields__), form
         )
     if not results:
@@ -226,7 +219,7 @@ def render_search(
         caught = f"  [hit: {', '.join(result.terms)}]" if result.terms else ""
         snippet = _marked(result.snippet, [tuple(span) for span in result.highlights], mark)
         blocks.append(
-            f"{number}. {_cell(result.title, 0)}{caught}\n"
+            f"{number}. {cell(result.title, 0)}{caught}\n"
             f"   {_clean(result.feed)}, {_minute(result.published or result.first_seen_at)}, "
             f"article {result.article_id}, score {result.score:g}\n"
             f"   {' '.join(snippet.split())}\n"
@@ -259,19 +252,19 @@ def render_stats(
     `periods` lists every period to show (those without hits too), `terms` the column order.
     """
     if form != "table":
-        return _serialise(
+        return serialise(
             [asdict(count) for count in counts], tuple(TermCount.__dataclass_fields__), form
         )
     if not counts:
         return "no hits in this period"
-    table: dict[str, dict[str, int]] = {period: {} for period in periods}
+    by_period: dict[str, dict[str, int]] = {period: {} for period in periods}
     for count in counts:
-        table.setdefault(count.period, {})[count.term] = count.hits
+        by_period.setdefault(count.period, {})[count.term] = count.hits
     columns = list(dict.fromkeys([*terms, *(count.term for count in counts)]))
-    columns = [term for term in columns if any(term in row for row in table.values())]
-    totals = {period: sum(row.values()) for period, row in table.items()}
+    columns = [term for term in columns if any(term in row for row in by_period.values())]
+    totals = {period: sum(row.values()) for period, row in by_period.items()}
     peak = max(totals.values())
-    return _table(
+    return table(
         ["week of" if by == "week" else "day", *columns, "total", ""],
         [
             [
@@ -280,7 +273,7 @@ def render_stats(
                 str(totals[period] or "·"),
                 _bar(totals[period], peak),
             ]
-            for period, row in sorted(table.items())
+            for period, row in sorted(by_period.items())
         ],
         widths=[10, *(16 for _ in columns), 6, 0],
         empty="no hits in this period",
@@ -345,7 +338,7 @@ def _problem(row: dict[str, Any]) -> str:
 def render_status(status: ServiceStatus, form: str) -> str:
     """The service and its feeds at a glance, for `watcher status`."""
     if form != "table":
-        return _serialise([asdict(status)], tuple(ServiceStatus.__dataclass_fields__), form)
+        return serialise([asdict(status)], tuple(ServiceStatus.__dataclass_fields__), form)
     lines = [
         f"service:   {status.state}",
         f"database:  {status.database}",
@@ -371,136 +364,3 @@ def _state(row: dict[str, Any]) -> str:
     if row["unreachable_since"]:
         return "unreachable"
     return "ok" if row["last_ok"] else "new"
-
-
-def _serialise(rows: list[dict[str, Any]], fields: Sequence[str], form: str) -> str:
-    out = io.StringIO()
-    _write(rows, fields, form, out)
-    return out.getvalue().rstrip("\n")
-
-
-def _write(rows: Iterable[dict[str, Any]], fields: Sequence[str], form: str, out: TextIO) -> int:
-    """Rows as JSON, NDJSON or CSV, written as they come; returns how many."""
-    if form not in FORMATS[1:]:
-        raise ValueError(f"unknown format {form!r} (expected one of: {', '.join(FORMATS)})")
-    count = 0
-    writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\n")
-    if form == "csv":
-        writer.writeheader()
-    elif form == "json":
-        out.write("[")
-    for row in rows:
-        if form == "csv":
-            writer.writerow({key: _csv_cell(row[key]) for key in fields})
-        elif form == "ndjson":
-            out.write(json_text(row) + "\n")
-        else:  # the layout of json.dumps(rows, indent=2), one row at a time
-            item = json_text(row, indent=2).replace("\n", "\n  ")
-            out.write(("," if count else "") + "\n  " + item)
-        count += 1
-    if form == "json":
-        out.write("\n]\n" if count else "]\n")
-    return count
-
-
-def json_text(value: Any, indent: int | None = None) -> str:
-    """JSON that keeps non-ASCII text readable but escapes what a terminal would obey."""
-    text = json.dumps(value, ensure_ascii=False, indent=indent)
-    # These characters can only stand inside JSON strings, where \\uXXXX means the same.
-    return JSON_RAW.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
-
-
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"  # as in the config file and JSON, not Python's True
-    if isinstance(value, list):
-        value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str):
-        if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            value = "'" + value
-        value = escape_controls(value, keep="\n\t")  # an article's text keeps its lines
-    return value
-
-
-def _width(text: str) -> int:
-    """Columns `text` takes on a terminal: East Asian wide and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
-def _cell(text: str, width: int) -> str:
-    """`text` on one line without control characters, cut to `width` columns with "…" (0: uncut).
-
-    One pass that stops at the cut: a title of a megabyte costs what a short one does.
-    """
-    text = " ".join(CONTROL.sub(" ", text).split())
-    if not width:
-        return text
-    used, cut = 0, None
-    for index, char in enumerate(text):
-        used += 2 if unicodedata.east_asian_width(char) in "WF" else 1
-        if cut is None and used > width - 1:
-            cut = index  # text[:cut] and the "…" fit, if it comes to that
-        if used > width:
-            return text[:cut] + "…"
-    return text
-
-
-def _sizes(headers: list[str], cells: list[list[str]]) -> list[int]:
-    return [
-        max(_width(header), *(_width(row[column]) for row in cells))
-        for column, header in enumerate(headers)
-    ]
-
-
-def _fitted_level(sizes: list[int], flexible: Sequence[int], room: int) -> int:
-    """The widest cap on the flexible columns that makes `sizes` add up to `room` at most."""
-
-    def total(level: int) -> int:
-        return sum(
-            min(size, max(level, NARROWEST)) if column in flexible else size
-            for column, size in enumerate(sizes)
-        )
-
-    low, high = NARROWEST, max(sizes)
-    while low < high:  # the largest level whose total fits
-        middle = (low + high + 1) // 2
-        if total(middle) <= room:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
-def _table(
-    headers: list[str],
-    rows: list[list[str]],
-    widths: list[int],
-    empty: str,
-    room: int | None = None,
-    flexible: Sequence[int] = (),
-) -> str:
-    """Rows under their headers, each column cut to its width (0: uncut).
-
-    With `room` (the terminal's width), the `flexible` columns are narrowed,
-    widest first, until a line fits, none below `NARROWEST`.
-    """
-    if not rows:
-        return empty
-    cells = [[_cell(value, size) for value, size in zip(row, widths, strict=True)] for row in rows]
-    sizes = _sizes(headers, cells)
-    if room is not None and sum(sizes) + 2 * (len(sizes) - 1) > room:
-        level = _fitted_level(sizes, flexible, room - 2 * (len(sizes) - 1))
-        for column in flexible:
-            if sizes[column] > level:
-                for row in cells:
-                    row[column] = _cell(row[column], level)
-        sizes = _sizes(headers, cells)
-    lines = [headers, ["-" * size for size in sizes], *cells]
-    return "\n".join(
-        "  ".join(_pad(value, size) for value, size in zip(line, sizes, strict=True)).rstrip()
-        for line in lines
-    )
