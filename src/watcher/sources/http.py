@@ -96,7 +96,7 @@ class Fetcher:
         """
         host = _checked_host(url)
         try:
-            async with asyncio.timeout(self.settings.timeout), self._hosts[host]:
+            async with asyncio.timeout(self.settings.timeout), self._hosts.hold(host):
                 with _translated(url, self.settings.timeout):
                     async with self._client.stream(
                         "POST", url, content=body, headers=headers
@@ -129,7 +129,7 @@ class Fetcher:
                     with _translated(current, timeout):
                         target, extra = _pinned(current, host, address)
                 # Wait for the host first, so a busy host never holds overall slots idle.
-                async with self._hosts[host], self._overall:
+                async with self._hosts.hold(host), self._overall:
                     deadline = deadline or asyncio.get_running_loop().time() + timeout
                     async with asyncio.timeout_at(deadline):
                         response = await self._request(target, {**headers, **extra}, host)

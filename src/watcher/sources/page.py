@@ -48,16 +48,7 @@ class PageGate:
             host = urlsplit(url).hostname or ""
         except ValueError:
             host = ""  # the fetcher refuses it, with the reason
-        turn = self._hosts[host]
-        await turn.acquire()
-        waiting = True
-
-        def fetched() -> None:
-            nonlocal waiting
-            if waiting:
-                waiting = False
-                turn.release()
-
+        fetched = await self._hosts.acquire(host)
         try:
             async with self._in_hand:
                 yield fetched
