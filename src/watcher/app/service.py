@@ -426,7 +426,8 @@ async def serve(
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     async with AsyncExitStack() as stack:
-        stack.enter_context(service_lock(config.db_path))  # a second service refuses to start
+        if config.db_url is None:  # on SQLite a second service refuses to start
+            stack.enter_context(service_lock(config.db_path))
         for signum in (signal.SIGTERM, signal.SIGINT):  # also while waiting for disk room
             loop.add_signal_handler(signum, stop.set)
             stack.callback(loop.remove_signal_handler, signum)
@@ -450,7 +451,7 @@ async def serve(
             len(service.enabled()),
             len(config.terms),
             len(config.channels),
-            store.path,
+            store.location,
         )
         try:
             for companion in companions:

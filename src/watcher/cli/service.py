@@ -20,7 +20,7 @@ from watcher.delivery.dispatch import deliver_now
 from watcher.formats import plural, render_feeds, render_status
 from watcher.models import PollResult
 from watcher.ops.text import escape_controls
-from watcher.store import Store
+from watcher.store import open_storage
 
 
 @cli.command()
@@ -176,7 +176,7 @@ def housekeeping(obj: Context, dry_run: bool, rebuild_search: bool) -> None:
         err=True,
     )
     if rebuild_search and not dry_run:
-        with Store.open(config.db_path) as store:
+        with open_storage(config.database) as store:
             indexed = store.fulltext.rebuild()
             store.fulltext.check()
         click.echo(f"search index rebuilt: {plural(indexed, 'article')}", err=True)

@@ -32,7 +32,7 @@ from watcher.config.load import Config, parse_duration
 from watcher.delivery.digest import render as render_digest
 from watcher.delivery.dispatch import Dispatcher
 from watcher.errors import ArgumentError, ConfigError, QueryError, StoreError, WatcherError
-from watcher.store import Store
+from watcher.store import Storage
 from watcher.store.records import HitQuery
 from watcher.web import security
 from watcher.web.render import page
@@ -54,7 +54,7 @@ async def _nothing() -> None:
 class Desk:
     """What every page needs: the store, the running config, how to reload it."""
 
-    store: Store
+    store: Storage
     settings: Callable[[], Config]  # the config in force (a reload replaces it)
     reload: Callable[[], Awaitable[str]]  # after a term is saved: what happened, in words
     wake_sender: Callable[[], Awaitable[None]] = field(default=_nothing)  # a digest to retry
