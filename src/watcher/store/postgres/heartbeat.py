@@ -1,0 +1,48 @@
+"""The running service as the database remembers it: its process, heartbeat and
+housekeeping runs (for `watcher status`, and so a restart catches up). Their SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from watcher.store.postgres.sql import Connection, stamp
+
+
+class Heartbeat:
+    """The one-row `service` table."""
+
+    def __init__(self, db: Connection) -> None:
+        self.db = db
+
+    def started(self, pid: int, now: datetime) -> None:
+        """Note that a service process started (for `watcher status`)."""
+        self.db.execute(
+            """
+            INSERT INTO service (id, pid, started_at, heartbeat_at, stopped_at)
+            VALUES (1, %s, %s, %s, NULL)
+            ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, started_at = excluded.started_at,
+                heartbeat_at = excluded.heartbeat_at, stopped_at = NULL
+            """,
+            [pid, stamp(now), stamp(now)],
+        )
+
+    def beat(self, now: datetime, stopped: bool = False) -> None:
+        """Note that the service is alive at `now`, or (`stopped`) that it stopped then."""
+        column = "stopped_at" if stopped else "heartbeat_at"
+        self.db.execute(f"UPDATE service SET {column} = %s WHERE id = 1", [stamp(now)])
+
+    def housekept(self, now: datetime) -> None:
+        """Note that housekeeping finished (a restart catches up on a missed run)."""
+        self.db.execute("UPDATE service SET housekept_at = %s WHERE id = 1", [stamp(now)])
+
+    def last_housekeeping(self) -> str | None:
+        row = self.db.execute("SELECT housekept_at FROM service WHERE id = 1").fetchone()
+        return row[0] if row else None
+
+    def state(self) -> tuple[int, str, str, str | None] | None:
+        """(pid, started_at, heartbeat_at, stopped_at) of the last service process, if any."""
+        row = self.db.execute(
+            "SELECT pid, started_at, heartbeat_at, stopped_at FROM service WHERE id = 1"
+        ).fetchone()
+        return (row[0], row[1], row[2], row[3]) if row else None
