@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from watcher.errors import DamagedError, StoreError
 from watcher.models import Article, Entry, Match, PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
-from watcher.store import Storage, Store
+from watcher.store import Storage, Store, open_storage
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 MIGRATIONS = [
@@ -339,3 +340,30 @@ def test_a_database_fault_in_work_run_through_call_is_a_store_error(tmp_path: Pa
         pytest.raises(StoreError, match=r"^no such table: no_such_table$"),
     ):
         asyncio.run(run(store))
+
+
+@pytest.mark.slow
+def test_an_article_two_processes_store_at_once_is_stored_and_hit_once(
+    postgres_url: str,
+) -> None:
+    """Two watchers on one PostgreSQL read the same entry at the same moment (issue 20)."""
+    stores = [open_storage(postgres_url) for _ in range(2)]
+    added: list[int] = []
+
+    def store_it(start: threading.Barrier, store: Storage) -> None:
+        start.wait()
+        added.append(save(store))
+
+    try:
+        start = threading.Barrier(2)
+        workers = [threading.Thread(target=store_it, args=(start, store)) for store in stores]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=30)
+
+        assert sorted(added) == [0, 1]
+        assert (stores[0].count("articles"), stores[0].count("hits")) == (1, 1)
+    finally:
+        for store in stores:
+            store.close()
