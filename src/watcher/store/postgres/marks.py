@@ -20,16 +20,16 @@ from watcher.store.records import JudgedCount, MutedStory, SnoozedTerm
 
 VERDICTS = ("relevant", "not_relevant", "important")  # important implies relevant
 
-# A hit no digest should carry (hits `h`, articles `a`, the digest's time `:now`):
+# A hit no digest should carry (hits `h`, articles `a`, the digest's time `%(now)s`):
 # judged not relevant, or found, or still waiting, while its story was muted or its
 # term snoozed (the period overlaps the time from its finding to the digest).
 HELD_BACK = """(
     EXISTS (SELECT 1 FROM judgements j WHERE j.article_id = h.article_id AND j.term = h.term
             AND j.verdict = 'not_relevant')
     OR EXISTS (SELECT 1 FROM story_mutes m WHERE m.cluster_id = a.cluster_id
-               AND m.since <= :now AND (m.until IS NULL OR m.until > h.found_at))
+               AND m.since <= %(now)s AND (m.until IS NULL OR m.until > h.found_at))
     OR EXISTS (SELECT 1 FROM term_snoozes s WHERE s.term = h.term
-               AND s.since <= :now AND s.until > h.found_at)
+               AND s.since <= %(now)s AND s.until > h.found_at)
 )"""
 
 # What the hit read model shows of its marks (hits `h`, articles `a`): read, verdict,
@@ -157,8 +157,8 @@ class Marks:
         """Cut the running periods of one story or term short at `now`."""
         cursor = self.db.execute(
             f"""
-            UPDATE {table} SET until = :now
-            WHERE {column} = :value AND since <= :now AND (until IS NULL OR until > :now)
+            UPDATE {table} SET until = %(now)s
+            WHERE {column} = %(value)s AND since <= %(now)s AND (until IS NULL OR until > %(now)s)
             """,
             {"now": stamp(now), "value": value},
         )
@@ -172,7 +172,7 @@ class Marks:
                    (SELECT a.title FROM articles a WHERE a.cluster_id = m.cluster_id
                     ORDER BY a.first_seen_at DESC, a.id DESC LIMIT 1)
             FROM story_mutes m
-            WHERE m.since <= :now AND (m.until IS NULL OR m.until > :now)
+            WHERE m.since <= %(now)s AND (m.until IS NULL OR m.until > %(now)s)
             ORDER BY m.since DESC, m.id DESC
             """,
             {"now": stamp(now)},
@@ -184,7 +184,7 @@ class Marks:
         rows = self.db.execute(
             """
             SELECT term, since, until FROM term_snoozes
-            WHERE since <= :now AND until > :now ORDER BY until, term
+            WHERE since <= %(now)s AND until > %(now)s ORDER BY until, term
             """,
             {"now": stamp(now)},
         ).fetchall()

@@ -85,9 +85,9 @@ class Outbox:
         (store/marks.py, `HELD_BACK`). They stay in the archive.
         """
         where = [
-            "h.score >= :min_score",
-            "h.found_at >= :since",
-            "NOT EXISTS (SELECT 1 FROM digest_hits d WHERE d.channel = :channel"
+            "h.score >= %(min_score)s",
+            "h.found_at >= %(since)s",
+            "NOT EXISTS (SELECT 1 FROM digest_hits d WHERE d.channel = %(channel)s"
             " AND d.hit_id = h.id)",
             f"NOT {HELD_BACK}",
         ]
@@ -99,7 +99,7 @@ class Outbox:
         }
         if terms:
             names = {f"term{index}": term for index, term in enumerate(terms)}
-            where.append(f"h.term IN ({', '.join(':' + name for name in names)})")
+            where.append(f"h.term IN ({', '.join(f'%({name})s' for name in names)})")
             params.update(names)
         rows = self.db.execute(
             f"""
