@@ -1,14 +1,14 @@
-"""The outbox: digests written with their hits before sending, marked once accepted.
+"""The outbox on PostgreSQL (store/outbox.py's twin), shared by several watchers.
 
 A digest moves pending -> sent, or pending -> (retries) -> failed. A sender
-claims a pending digest for `lease` seconds before sending it, so that two
-processes (the service and `watcher digest send`) never send it both; a claim
-by a process that died lapses at once.
+claims a pending digest for `lease` seconds (`FOR UPDATE SKIP LOCKED`) before
+sending it, so no two watchers, on any hosts, send it both; a claim by a
+process that died lapses when its lease runs out. Digests of one channel are
+built one at a time (an advisory lock), so no hit goes into two.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -23,15 +23,8 @@ _DELIVERY_COLUMNS = (
 )
 
 
-def process_alive(pid: int) -> bool:
-    """Whether process `pid` runs on this host (the database is a local file)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
+# pg_advisory_xact_lock(key, channel's hash): the first key of a digest build's lock.
+DIGEST_LOCK = 0x6469  # "di"
 
 
 class Outbox:
@@ -126,6 +119,11 @@ class Outbox:
         digest anyway. Selecting and claiming the hits is one transaction.
         """
         with self.db.transaction():
+            # One digest build per channel at a time, whichever watcher runs it: the next
+            # one's query sees the hits this one took (READ COMMITTED, after the lock).
+            self.db.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [DIGEST_LOCK, channel]
+            )
             ids = self.undelivered(channel, terms=terms, min_score=min_score, since=since, now=now)
             if not ids and not empty:
                 return None
@@ -148,32 +146,32 @@ class Outbox:
     def claim_due(
         self, now: datetime, pid: int, lease: float, channels: Sequence[str] = ()
     ) -> list[Delivery]:
-        """Pending digests due by `now` that no live process is sending, now claimed by `pid`."""
-        where = "status = 'pending' AND next_attempt_at <= %s"
-        params: list[Any] = [stamp(now)]
+        """Pending digests due by `now` whose lease (if any) ran out, now claimed by `pid`.
+
+        Several watchers share the database, on several hosts, so a pid says
+        nothing about a process elsewhere: the lease alone decides (a claim
+        lasts `lease` seconds; a sender that died leaves its digest claimed
+        until then). `FOR UPDATE SKIP LOCKED` hands each digest to one claimer.
+        """
+        where = (
+            "status = 'pending' AND next_attempt_at <= %s"
+            " AND (claimed_until IS NULL OR claimed_until <= %s)"
+        )
+        params: list[Any] = [stamp(now), stamp(now)]
         if channels:
             where += " AND " + among("channel", channels)
             params.extend(channels)
         rows = self.db.execute(
-            f"SELECT id, claimed_by, claimed_until FROM digests WHERE {where}"
-            " ORDER BY created_at, id",
-            params,
-        ).fetchall()
-        claimed = []
-        until = stamp(now + timedelta(seconds=lease))
-        for digest_id, owner, owned_until in rows:
-            held = owned_until is not None and owned_until > stamp(now)
-            if held and owner is not None and process_alive(owner):  # this process's own claims too
-                continue
-            cursor = self.db.execute(
-                """
-                UPDATE digests SET claimed_by = %s, claimed_until = %s
-                WHERE id = %s AND status = 'pending' AND claimed_until IS %s
-                """,
-                [pid, until, digest_id, owned_until],
+            f"""
+            UPDATE digests SET claimed_by = %s, claimed_until = %s
+            WHERE id IN (
+                SELECT id FROM digests WHERE {where} FOR UPDATE SKIP LOCKED
             )
-            if cursor.rowcount == 1:
-                claimed.append(digest_id)
+            RETURNING id
+            """,
+            [pid, stamp(now + timedelta(seconds=lease)), *params],
+        ).fetchall()
+        claimed = [row[0] for row in rows]
         return sorted(self.deliveries(ids=claimed), key=lambda d: (d.created_at, d.id))
 
     def mark_sent(self, digest_id: str, now: datetime) -> None:
@@ -191,8 +189,8 @@ class Outbox:
         self.db.execute(
             """
             UPDATE digests SET attempts = attempts + 1, last_error = %s,
-                status = CASE WHEN %s IS NULL THEN 'failed' ELSE 'pending' END,
-                next_attempt_at = COALESCE(%s, next_attempt_at),
+                status = CASE WHEN %s::text IS NULL THEN 'failed' ELSE 'pending' END,
+                next_attempt_at = COALESCE(%s::text, next_attempt_at),
                 claimed_by = NULL, claimed_until = NULL
             WHERE id = %s
             """,

@@ -15,7 +15,10 @@ __all__ = ["Connection", "among", "one", "stamp"]
 
 
 def among(column: str, values: Sequence[object]) -> str:
-    """ "column IN (%s, %s, %s)" with one placeholder per value."""
+    """ "column IN (%s, %s, %s)" with one placeholder per value (FALSE for none:
+    PostgreSQL, unlike SQLite, refuses an empty IN list)."""
+    if not values:
+        return "FALSE"
     return f"{column} IN ({', '.join('%s' for _ in values)})"
 
 
