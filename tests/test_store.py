@@ -41,6 +41,7 @@ MIGRATIONS = [
     "m009_schedule_reasons",
     "m010_integrity",
     "m011_marks",
+    "m012_processes",
 ]
 ENTRY = Entry(
     key="news.example|item-7",

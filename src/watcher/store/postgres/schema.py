@@ -251,6 +251,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        "m012_processes",
+        """
+        ALTER TABLE feeds ADD COLUMN claimed_by TEXT COLLATE "C";
+        ALTER TABLE feeds ADD COLUMN claimed_until TEXT COLLATE "C";
+        CREATE TABLE processes (
+            id TEXT COLLATE "C" PRIMARY KEY,
+            host TEXT COLLATE "C" NOT NULL,
+            pid BIGINT NOT NULL,
+            started_at TEXT COLLATE "C" NOT NULL,
+            beat_at TEXT COLLATE "C" NOT NULL,
+            stopped_at TEXT COLLATE "C",
+            feeds BIGINT NOT NULL DEFAULT 0
+        );
+        """,
+    ),
 )
 
 
