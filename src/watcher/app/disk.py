@@ -12,6 +12,7 @@ import asyncio
 import errno
 import logging
 import shutil
+import socket
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +67,7 @@ async def open_when_room(config: Config, pid: int, stop: asyncio.Event) -> Stora
             store.ensure_sound(datetime.now(UTC))  # never start writing to a damaged file
             store.sync(config.feeds, config.channels, datetime.now(UTC))
             store.heartbeat.started(pid, datetime.now(UTC))
+            store.heartbeat.joined(socket.gethostname(), pid, datetime.now(UTC))
         except (StoreError, sqlite3.Error, OSError) as exc:
             if store is not None:
                 store.close()

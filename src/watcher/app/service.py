@@ -38,6 +38,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import replace
@@ -70,6 +71,10 @@ STOP_GRACE = 10.0  # seconds polls in flight get to finish after a stop signal
 START_SPREAD = 30.0  # feeds due at start are spread over this many seconds, not fired at once
 NAP = 5.0  # the planner looks at the stored schedule at least this often
 RETRY = 30.0  # seconds before the planner or sender tries again after a database fault
+# Seconds a claimed feed stays this process's (issue 20): a poll ends well within it (the
+# fetch timeout, extraction's), and a process that died gives its feeds back after it.
+FEED_LEASE = 600.0
+HOST = socket.gethostname()
 SENDER_PAUSE = 1.0  # the sender's shortest sleep (a due digest another process is sending)
 
 
@@ -91,6 +96,7 @@ class Service:
         self.plans_changed = asyncio.Event()
         self.digests_waiting = asyncio.Event()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.pid = os.getpid()  # with HOST, who claims feeds in a database several share
 
     def enabled(self) -> dict[str, FeedConfig]:
         return {feed.name: feed for feed in self.config.feeds if feed.enabled}
@@ -173,6 +179,7 @@ class Service:
         """Start the polls that are due; seconds until the next one is (at most `NAP`)."""
         stored = await self.store.call(self.store.feeds.due_times)
         nap = NAP
+        ready: list[FeedConfig] = []
         for name, feed in self.enabled().items():
             if name in self.polls or self.stopping:
                 continue
@@ -190,8 +197,20 @@ class Service:
                 nap = min(nap, wait)
                 continue
             self.held.pop(name, None)
-            self.polls[name] = self.spawn(self.poll(feed), f"poll {name}")
+            ready.append(feed)
+        # Other watchers sharing the database may be polling some of them: poll those we claim.
+        claimed = await self.store.call(
+            self.store.feeds.claim, [feed.name for feed in ready], now, self.owner, FEED_LEASE
+        )
+        for feed in ready:
+            if feed.name in claimed and not self.stopping:
+                self.polls[feed.name] = self.spawn(self.poll(feed), f"poll {feed.name}")
         return nap
+
+    @property
+    def owner(self) -> str:
+        """Who this process is in the database: "host:pid"."""
+        return f"{HOST}:{self.pid}"
 
     async def poll(self, feed: FeedConfig) -> None:
         """One poll of a feed; a digest for `immediate` channels if it found hits."""
@@ -334,7 +353,11 @@ class Service:
     async def heartbeat(self) -> None:
         """Note in the database that the service is alive, for `watcher status`."""
         try:
-            await self.store.call(self.store.heartbeat.beat, datetime.now(UTC))
+            now = datetime.now(UTC)
+            await self.store.call(self.store.heartbeat.beat, now)
+            await self.store.call(
+                self.store.heartbeat.beat_process, HOST, self.pid, now, len(self.polls)
+            )
         except StoreError as exc:
             log.warning("cannot write the heartbeat: %s", exc)
 
@@ -464,6 +487,9 @@ async def serve(
             await service.finish()
             try:
                 await store.call(store.heartbeat.beat, datetime.now(UTC), stopped=True)
+                await store.call(
+                    store.heartbeat.beat_process, HOST, service.pid, datetime.now(UTC), 0, True
+                )
             except WatcherError as exc:  # a full disk, say: stop all the same
                 log.warning("could not note the stop in the database: %s", exc)
         log.info("stopped")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from watcher.app.schedule import network_quorum
 from watcher.store.outbox import process_alive
 from watcher.store.protocols import Storage
-from watcher.store.records import FeedStatus
+from watcher.store.records import FeedStatus, ProcessBeat
 
 HEARTBEAT = 30.0  # seconds between the service's heartbeats; three missed: "not responding"
 
@@ -30,6 +30,8 @@ class ServiceStatus:
     pending_deliveries: int = 0  # digests waiting to be sent or retried
     failed_deliveries: int = 0  # digests that ran out of attempts
     network_down_since: str | None = None  # no feed answered since then, many were unreachable
+    # Every watcher process that has not stopped, one line each (several share a database).
+    processes: tuple[str, ...] = ()
 
 
 def service_status(store: Storage, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:
@@ -66,7 +68,18 @@ def service_status(store: Storage, feeds: list[FeedStatus], now: datetime) -> Se
         failed_deliveries=digests["failed"],
         integrity=_integrity(store.last_check()),
         network_down_since=down,
-    )
+        processes=tuple(_process(beat, now) for beat in store.heartbeat.processes()
+                        if beat.stopped_at is None),
+    )  # fmt: skip
+
+
+def _process(beat: ProcessBeat, now: datetime) -> str:
+    """One process as `watcher status` lists it; one whose beat stopped is marked."""
+    last = beat.beat_at[:19].replace("T", " ")
+    who = f"{beat.host} pid {beat.pid}"
+    if now - datetime.fromisoformat(beat.beat_at) > timedelta(seconds=3 * HEARTBEAT):
+        return f"{who}: STOPPED BEATING at {last} (killed? its feeds return when their lease ends)"
+    return f"{who}: beat at {last}, {beat.feeds} feeds in hand"
 
 
 def _integrity(check: tuple[str, str | None] | None) -> str:

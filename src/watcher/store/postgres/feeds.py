@@ -8,7 +8,7 @@ due time, wait, why); `polls` keeps one row per poll.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from watcher.models import PollResult
 from watcher.store.postgres.sql import Connection, one, stamp
@@ -46,6 +46,33 @@ class Feeds:
         ).fetchone()
         return FeedState(*row) if row else FeedState()
 
+    def claim(self, names: Sequence[str], now: datetime, owner: str, lease: float) -> list[str]:
+        """Of the feeds `names`, those due by `now` and claimed by no one else, now claimed
+        by `owner` ("host:pid") until `lease` seconds from now; `record_poll` ends a claim.
+
+        Several watchers claim at once: `FOR UPDATE SKIP LOCKED` hands each due
+        feed to one of them. A process that dies mid-poll leaves its claims to
+        lapse with their lease, and its feeds come back to the next claimer.
+        """
+        if not names:
+            return []
+        at = stamp(now, "microseconds")
+        rows = self.db.execute(
+            """
+            UPDATE feeds SET claimed_by = %s, claimed_until = %s
+            WHERE name IN (
+                SELECT name FROM feeds
+                WHERE name = ANY(%s)
+                  AND (next_due_at IS NULL OR next_due_at <= %s)
+                  AND (claimed_until IS NULL OR claimed_until <= %s OR claimed_by = %s)
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING name
+            """,
+            [owner, stamp(now + timedelta(seconds=lease)), list(names), at, at, owner],
+        ).fetchall()
+        return sorted(row[0] for row in rows)
+
     def record_poll(self, record: PollResult, quorum: int = 1) -> None:
         """Keep a poll's outcome and update the feed's health; failures keep the cache state.
 
@@ -78,6 +105,10 @@ class Feeds:
                 ],
             )
             plan = [stamp(record.next_due, "microseconds"), record.wait, record.reason]
+            self.db.execute(
+                "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL WHERE name = %s",
+                [record.feed],
+            )
             if record.unreachable:
                 self.db.execute(
                     """

@@ -12,13 +12,18 @@ polling while a large backlog is pruned.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
 from watcher.store.postgres.sql import Connection, among, one, stamp
 from watcher.store.records import Pruned
 
+log = logging.getLogger(__name__)
+
 BATCH = 1000
+# pg_try_advisory_lock key: one watcher housekeeps at a time ("housekeep" in ASCII, cut).
+HOUSEKEEPING_LOCK = 0x686F7573656B65
 
 _PRUNABLE = """
     FROM articles a
@@ -63,8 +68,26 @@ class Retention:
     ) -> Pruned:
         """Delete prunable articles first seen, and polls started, before the given moments.
 
-        `progress(articles deleted so far)` is called after each batch.
+        `progress(articles deleted so far)` is called after each batch. One
+        watcher at a time prunes (an advisory lock held for the run): another
+        finding it taken deletes nothing and says so in the log.
         """
+        got = one(self.db.execute("SELECT pg_try_advisory_lock(%s)", [HOUSEKEEPING_LOCK]))[0]
+        if not got:
+            log.info("housekeeping: another watcher is running it; this one skips its turn")
+            return Pruned(0, 0)
+        try:
+            return self._prune(articles_before, polls_before, progress, batch)
+        finally:
+            self.db.execute("SELECT pg_advisory_unlock(%s)", [HOUSEKEEPING_LOCK])
+
+    def _prune(
+        self,
+        articles_before: datetime | None,
+        polls_before: datetime | None,
+        progress: Callable[[int], None] | None,
+        batch: int,
+    ) -> Pruned:
         articles = polls = 0
         if articles_before is not None:
             after = ("", 0)  # keyset: (first_seen_at, id) of the last article looked at
