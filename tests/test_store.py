@@ -42,6 +42,7 @@ MIGRATIONS = [
     "m010_integrity",
     "m011_marks",
     "m012_processes",
+    "m013_search_words",
 ]
 ENTRY = Entry(
     key="news.example|item-7",

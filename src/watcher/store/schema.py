@@ -387,3 +387,12 @@ def m012_processes(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m013_search_words(db: Database) -> None:
+    """PostgreSQL's search index, the words of each article (store/postgres/fulltext.py).
+
+    SQLite's index is `articles_fts` (m007): nothing changes here; the
+    migration keeps both backends at one schema version.
+    """

@@ -3,7 +3,8 @@
 Two watchers may read the same entry at the same moment. The article's unique
 `key` and `url` and the hits' unique (article, term) decide, with `INSERT ...
 ON CONFLICT`: the second insert finds the first's row instead of a second one,
-and a hit is stored once. Story clusters are chosen under one advisory lock
+and a hit is stored once. The search index (`fulltext.py`) is kept in the
+same transaction. Story clusters are chosen under one advisory lock
 (`CLUSTER_LOCK`, held to the commit), so the copies a new article is compared
 with include every committed copy, whichever process stored it.
 """
@@ -21,6 +22,7 @@ import psycopg
 from watcher.models import Entry
 from watcher.store.articles import MAX_TITLE_CHARS
 from watcher.store.postgres.copy import NUL, REPLACEMENT
+from watcher.store.postgres.fulltext import FullText
 from watcher.store.postgres.sql import Connection, stamp
 from watcher.store.records import ArticleToStore, StoredEntry, StoryRule
 
@@ -43,8 +45,9 @@ def _clean(text: str | None) -> str | None:
 class Articles:
     """The `articles`, `article_feeds`, `article_bands` and `hits` tables."""
 
-    def __init__(self, db: Connection) -> None:
+    def __init__(self, db: Connection, fulltext: FullText) -> None:
         self.db = db
+        self.fulltext = fulltext
 
     def lookup(self, feed: str, entry: Entry) -> StoredEntry | None:
         """The stored article this entry is (same key or same canonical URL), if any."""
@@ -108,6 +111,7 @@ class Articles:
             stamp(article.published),
             found,
         ]
+        indexed = (_clean(article.title) or "", _clean(article.text) or "")
         known = self.lookup(feed, entry)
         article_id = None
         if known is None:
@@ -124,6 +128,7 @@ class Articles:
             if row is not None:
                 article_id = int(row[0])
                 self._cluster(article_id, article.simhash, item.bands, now, stories)
+                self.fulltext.add(article_id, *indexed)
             else:
                 known = self.lookup(feed, entry)
                 if known is None:  # the conflicting row is not visible: refuse this one
@@ -131,6 +136,11 @@ class Articles:
         if article_id is None:
             assert known is not None
             article_id = known.article_id
+            old = self.db.execute(
+                "SELECT title, text FROM articles WHERE id = %s", [article_id]
+            ).fetchone()
+            if old is not None:
+                self.fulltext.replace(article_id, (old[0], old[1]), indexed)
             self.db.execute(
                 """
                 UPDATE articles SET title = %s, text = %s, source = %s, note = %s, author = %s,

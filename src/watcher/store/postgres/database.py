@@ -48,10 +48,9 @@ class PostgresStore:
     def __init__(self, conn: Connection, url: str) -> None:
         self.db = conn
         self.url = url
-        where = shown(url)
-        self.fulltext = FullText(conn, where)
+        self.fulltext = FullText(conn)
         self.feeds = Feeds(conn)
-        self.articles = Articles(conn)
+        self.articles = Articles(conn, self.fulltext)
         self.heartbeat = Heartbeat(conn)
         self.outbox = Outbox(conn)
         self.archive = Archive(conn)
@@ -64,11 +63,15 @@ class PostgresStore:
         """Connect to the database at `url` and bring its schema up to date."""
         conn = connect(url, autocommit=True)
         try:
-            schema.migrate(conn, shown(url), datetime.now(UTC))
+            done = schema.migrate(conn, shown(url), datetime.now(UTC))
+            store = cls(conn, url)
+            if "m013_search_words" in done:  # articles stored before the index existed
+                with store.translated():
+                    store.fulltext.rebuild()
         except BaseException:
             conn.close()
             raise
-        return cls(conn, url)
+        return store
 
     def error(self, exc: psycopg.Error) -> StoreError:
         """A psycopg error as one line naming the database (never its password)."""
