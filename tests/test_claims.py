@@ -6,6 +6,7 @@ several processes share a database.
 
 from __future__ import annotations
 
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -143,3 +144,27 @@ def test_housekeeping_runs_in_one_watcher_at_a_time(postgres_url: str) -> None:
         after = store.retention.prune(articles_before=NOW + timedelta(days=1), polls_before=None)
 
         assert (skipped.articles, after.articles, store.count("articles")) == (0, 1, 0)
+
+
+def test_status_does_not_look_up_here_the_pid_of_a_service_on_another_host(
+    storage: Storage,
+) -> None:
+    gone = 2**22 + 12345  # above Linux's default pid_max: no such process here
+    storage.heartbeat.started(gone, NOW)
+    storage.heartbeat.joined("elsewhere.example", gone, NOW)
+
+    shown = service_status(storage, [], NOW + timedelta(seconds=10))
+
+    assert shown.state.startswith("running for"), shown.state
+
+
+def test_status_says_a_service_on_this_host_whose_pid_ended_is_not_running(
+    storage: Storage,
+) -> None:
+    gone = 2**22 + 12345
+    storage.heartbeat.started(gone, NOW)
+    storage.heartbeat.joined(socket.gethostname(), gone, NOW)
+
+    shown = service_status(storage, [], NOW + timedelta(seconds=10))
+
+    assert shown.state.startswith("not running: pid"), shown.state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,13 +40,14 @@ def service_status(store: Storage, feeds: list[FeedStatus], now: datetime) -> Se
     enabled = [feed for feed in feeds if feed.enabled]
     down = store.feeds.network_down(network_quorum(len(enabled)))
     recorded = store.heartbeat.state()
+    beats = store.heartbeat.processes()
     state = "never run"
     pid = started = beat = None
     if recorded:
         pid, started, beat, stopped = recorded
         if stopped:
             state = f"stopped at {stopped[:16].replace('T', ' ')}"
-        elif not process_alive(pid):
+        elif _here(pid, beats) and not process_alive(pid):
             state = f"not running: pid {pid} ended without stopping (killed?)"
         elif now - datetime.fromisoformat(beat) > timedelta(seconds=3 * HEARTBEAT):
             state = f"not responding since {beat[:16].replace('T', ' ')} (pid {pid})"
@@ -68,9 +70,15 @@ def service_status(store: Storage, feeds: list[FeedStatus], now: datetime) -> Se
         failed_deliveries=digests["failed"],
         integrity=_integrity(store.last_check()),
         network_down_since=down,
-        processes=tuple(_process(beat, now) for beat in store.heartbeat.processes()
-                        if beat.stopped_at is None),
+        processes=tuple(_process(beat, now) for beat in beats if beat.stopped_at is None),
     )  # fmt: skip
+
+
+def _here(pid: int, beats: list[ProcessBeat]) -> bool:
+    """Whether the service process `pid` ran on this host, so its pid can be looked up here
+    (a database several hosts share may name one elsewhere; none noted: a local file's)."""
+    hosts = {beat.host for beat in beats if beat.pid == pid}
+    return not hosts or socket.gethostname() in hosts
 
 
 def _process(beat: ProcessBeat, now: datetime) -> str:

@@ -1,4 +1,4 @@
-"""Reading the stored hits and articles: filters, one article, counts per term.
+"""Reading the stored hits and articles on PostgreSQL (store/archive.py's twin).
 
 What `watcher hits`, `show`, `search`, `stats` and `export` and the digests
 ask of the database. Writing stays in database.py and outbox.py.

@@ -1,4 +1,4 @@
-"""Feeds and their polls: rows, poll records, the schedule, the network-down verdict. Their SQL.
+"""Feeds and their polls on PostgreSQL (store/feeds.py's twin); claims for shared polling.
 
 A feed's row holds what its next conditional GET sends (`FeedState`), its
 health (last answer, consecutive errors, failing since), and its schedule (next

@@ -1,5 +1,5 @@
-"""The running service as the database remembers it: its process, heartbeat and
-housekeeping runs (for `watcher status`, and so a restart catches up). Their SQL.
+"""The running service on PostgreSQL (store/heartbeat.py's twin): its process, heartbeat
+and housekeeping runs, and every watcher process sharing the database (`processes`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Triage marks: judgements, reads, muted stories, snoozed terms, signed links. Their SQL.
+"""Triage marks on PostgreSQL (store/marks.py's twin): judgements, reads, mutes, snoozes.
 
 A judgement is kept per (article, term): a hit is one such pair, and an
 article that a term missed can be judged for it too (for recall, see
