@@ -6,6 +6,7 @@ several processes share a database.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ import pytest
 from watcher.app.poll import STORIES, to_store
 from watcher.app.status import service_status
 from watcher.config.load import FeedConfig
+from watcher.errors import StoreError
 from watcher.formats import render_status
 from watcher.models import Article, Entry, PollResult
 from watcher.store import Storage, open_storage
@@ -168,3 +170,27 @@ def test_status_says_a_service_on_this_host_whose_pid_ended_is_not_running(
     shown = service_status(storage, [], NOW + timedelta(seconds=10))
 
     assert shown.state.startswith("not running: pid"), shown.state
+
+
+@pytest.mark.slow
+def test_a_store_whose_connection_the_server_dropped_connects_again_for_the_next_work(
+    postgres_url: str,
+) -> None:
+    """A restart of PostgreSQL under a running watcher costs the work in flight, not the
+    service: the next piece of work runs on a new connection."""
+
+    async def count(store: Storage) -> int:
+        return await store.call(store.count, "feeds")
+
+    with open_storage(postgres_url) as store:
+        store.feeds.sync([FEED])
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(%s)",
+                [store.db.info.backend_pid],  # type: ignore[attr-defined]
+            )
+        with pytest.raises(StoreError, match="database error"):
+            asyncio.run(count(store))
+        assert asyncio.run(count(store)) == 1
+        with store.translated():
+            assert store.feeds.state(FEED.name).consecutive_errors == 0

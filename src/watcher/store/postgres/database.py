@@ -46,8 +46,8 @@ class PostgresStore:
     """A PostgreSQL database holding what SQLite's `Store` holds, made of the same parts."""
 
     def __init__(self, conn: Connection, url: str) -> None:
-        self.db = conn
         self.url = url
+        self.db = conn
         self.fulltext = FullText(conn)
         self.feeds = Feeds(conn)
         self.articles = Articles(conn, self.fulltext)
@@ -77,6 +77,25 @@ class PostgresStore:
         """A psycopg error as one line naming the database (never its password)."""
         return StoreError(f"{shown(self.url)}: database error: {describe(exc)}")
 
+    def _mend(self) -> None:
+        """Replace a connection an error broke (the server restarted, the network dropped)
+        before the next piece of work, once the server answers: a long-running service
+        outlives the outage, losing only the work that failed meanwhile (each a
+        `StoreError`, retried by its caller). Still down: `StoreError`."""
+        if not (self.db.broken or self.db.closed):
+            return
+        fresh = connect(self.url, autocommit=True)
+        old, self.db = self.db, fresh
+        parts = (self.fulltext, self.feeds, self.articles, self.heartbeat, self.outbox,
+                 self.archive, self.retention, self.marks)  # fmt: skip
+        for part in parts:
+            part.db = fresh
+        old.close()
+
+    def _mended(self, work: Callable[[], T]) -> T:
+        self._mend()
+        return work()
+
     async def call(self, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `work` (which uses this store) on the store's own thread, off the event loop."""
         if self._thread is None:
@@ -84,7 +103,7 @@ class PostgresStore:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._thread, functools.partial(work, *args, **kwargs)
+                self._thread, self._mended, functools.partial(work, *args, **kwargs)
             )
         except psycopg.Error as exc:
             raise self.error(exc) from exc
@@ -104,6 +123,7 @@ class PostgresStore:
     def translated(self) -> Iterator[None]:
         """Raise a psycopg error from the block as a one-line `StoreError`."""
         try:
+            self._mend()
             yield
         except psycopg.Error as exc:
             raise self.error(exc) from exc
