@@ -321,10 +321,11 @@ class Service:
         except WatcherError as exc:
             log.error("reload failed, keeping the running config: %s", exc)
             return
-        if fresh.db_path != self.config.db_path or fresh.fetch != self.config.fetch:
+        if fresh.database != self.config.database or fresh.fetch != self.config.fetch:
             log.warning("reload: [storage] and [fetch] changes apply after a restart")
         before = set(self.enabled())
-        self.config = replace(fresh, db_path=self.config.db_path, fetch=self.config.fetch)
+        kept = self.config
+        self.config = replace(fresh, db_path=kept.db_path, db_url=kept.db_url, fetch=kept.fetch)
         self.poller.use(self.config)
         self.dispatcher.use(self.config)
         self.schedule_channels()

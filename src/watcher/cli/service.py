@@ -21,6 +21,7 @@ from watcher.formats import plural, render_feeds, render_status
 from watcher.models import PollResult
 from watcher.ops.text import escape_controls
 from watcher.store import open_storage
+from watcher.store.postgres.connection import shown
 
 
 @cli.command()
@@ -124,7 +125,8 @@ def run(obj: Context) -> None:
     click.echo(
         f"watcher: {plural(sum(f.enabled for f in config.feeds), 'feed')}, "
         f"{plural(len(config.terms), 'term')}, "
-        f"database {config.db_path}; Ctrl-C stops",
+        f"database {config.db_path if config.db_url is None else shown(config.db_url)};"
+        " Ctrl-C stops",
         err=True,
     )
     companions = []
