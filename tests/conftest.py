@@ -312,6 +312,28 @@ def postgres_url(postgres_server: Any) -> Iterator[str]:
     postgres_server.drop_database(name)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
+def storage_at(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a fresh store is, on each backend in turn: an SQLite file's path or a fresh
+    PostgreSQL database's URL (open it with `watcher.store.open_storage`)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "watcher.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def storage(storage_at: str) -> Iterator[Any]:
+    """A fresh store on each backend in turn (SQLite, then PostgreSQL: slow), closed after."""
+    from watcher.store import open_storage
+
+    store = open_storage(storage_at)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 # --- delivery peers: a real SMTP server and a real webhook receiver ------------------------
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
+
+import pytest
 
 from watcher.app.poll import STORIES, to_store
 from watcher.match.cluster import MAX_DISTANCE, closest, distance, simhash
 from watcher.models import Article, Entry
-from watcher.store import Store
+from watcher.store import Storage, open_storage
 
 WIRE = (
     "Engineers working on the high-speed line in Gujarat completed the last river bridge "
@@ -61,7 +64,7 @@ def test_a_new_article_joins_the_cluster_of_its_nearest_copy_within_the_distance
     assert closest(0, []) is None
 
 
-def save(store: Store, feed: str, url: str, text: str, when: datetime = NOW) -> None:
+def save(store: Storage, feed: str, url: str, text: str, when: datetime = NOW) -> None:
     entry = Entry(
         key=url, url=url, link=url, title="Bridge done", summary="", published=None, updated=None
     )
@@ -69,28 +72,57 @@ def save(store: Store, feed: str, url: str, text: str, when: datetime = NOW) -> 
     store.articles.save(feed, [to_store(entry, article, "x", ())], when, STORIES)
 
 
-def clusters(store: Store) -> dict[str, int]:
+def clusters(store: Any) -> dict[str, int]:
+    # A query without parameters reads the same through SQLite's and psycopg's connections.
     rows = store.db.execute("SELECT url, cluster_id FROM articles ORDER BY id").fetchall()
     return {url.rsplit("/", 1)[1]: cluster for url, cluster in rows}
 
 
-def test_copies_from_two_outlets_share_a_cluster_and_others_do_not(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        save(store, "Wire A", "https://a.example/wire", WIRE)
-        save(store, "Outlet B", "https://b.example/copy", COPY)
-        save(store, "Outlet B", "https://b.example/other", OTHER)
+def test_copies_from_two_outlets_share_a_cluster_and_others_do_not(storage: Storage) -> None:
+    save(storage, "Wire A", "https://a.example/wire", WIRE)
+    save(storage, "Outlet B", "https://b.example/copy", COPY)
+    save(storage, "Outlet B", "https://b.example/other", OTHER)
 
-        found = clusters(store)
+    found = clusters(storage)
 
     assert found["wire"] == found["copy"]
     assert found["other"] != found["wire"]
 
 
-def test_a_copy_weeks_later_starts_a_new_cluster(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        save(store, "Wire A", "https://a.example/wire", WIRE)
-        save(store, "Outlet B", "https://b.example/copy", COPY, when=NOW + timedelta(days=30))
+def test_a_copy_weeks_later_starts_a_new_cluster(storage: Storage) -> None:
+    save(storage, "Wire A", "https://a.example/wire", WIRE)
+    save(storage, "Outlet B", "https://b.example/copy", COPY, when=NOW + timedelta(days=30))
 
-        found = clusters(store)
+    found = clusters(storage)
 
     assert found["wire"] != found["copy"]
+
+
+@pytest.mark.slow
+def test_copies_stored_at_once_by_two_processes_share_a_cluster(postgres_url: str) -> None:
+    """Two watchers on one PostgreSQL store copies of a story at the same moment: each
+    chooses its cluster seeing the other's copy, whichever commits first (issue 20)."""
+    stores = [open_storage(postgres_url) for _ in range(2)]
+
+    def store_copy(start: threading.Barrier, index: int, text: str) -> None:
+        start.wait()
+        save(stores[index], f"Outlet {index}", f"https://{index}.example/copy{index}", text)
+
+    try:
+        for round_ in range(8):
+            stores[0].db.execute("DELETE FROM articles")  # each round starts from nothing
+            start = threading.Barrier(2)
+            workers = [
+                threading.Thread(target=store_copy, args=(start, index, text))
+                for index, text in enumerate((WIRE, COPY))
+            ]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(timeout=30)
+            found = clusters(stores[0])
+            assert len(found) == 2
+            assert len(set(found.values())) == 1, f"round {round_}: clusters {found}"
+    finally:
+        for store in stores:
+            store.close()

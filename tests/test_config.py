@@ -330,6 +330,46 @@ def test_storage_path_sets_the_db_path(tmp_path: Path) -> None:
     assert config.db_path == Path("/var/lib/watcher/hits.db")
 
 
+def test_storage_url_names_a_postgresql_database(tmp_path: Path) -> None:
+    url = "postgresql://watcher@db.example/watcher"
+    config = load_config(write(tmp_path, f'[storage]\nurl = "{url}"\n'))
+
+    assert config.db_url == url
+    assert config.database == url
+
+
+def test_storage_path_is_the_database_when_no_url_is_given(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[storage]\npath = "hits.db"\n'))
+
+    assert config.db_url is None
+    assert config.database == tmp_path.resolve() / "hits.db"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[storage]\npath = "a.db"\nurl = "postgresql://h/db"\n',
+            "storage.url: give either path (SQLite) or url (PostgreSQL), not both",
+        ),
+        (
+            '[storage]\nurl = "mysql://root:secret@h/db"\n',
+            "storage.url: must be a postgresql:// URL (not mysql://)",
+        ),
+        ('[storage]\nurl = "db.example"\n', "storage.url: must be a postgresql:// URL"),
+        ('[storage]\nurl = ""\n', "storage.url: must be a non-empty string"),
+    ],
+)
+def test_a_bad_storage_url_is_one_line_naming_the_field(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    error = load_error(tmp_path, text)
+
+    assert message in error
+    assert "\n" not in error
+    assert "secret" not in error
+
+
 def test_relative_storage_path_starts_at_the_config_files_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

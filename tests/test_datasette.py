@@ -78,6 +78,7 @@ HIDDEN = {
     "articles_fts_idx",
     "_sqlite_migrations",
     "service",
+    "processes",
 }
 QUERIES = {"hits_this_week", "hits_per_term", "top_outlets", "first_reports", "search_hits"}
 # A value for each :parameter of the canned queries, for running them outside Datasette.

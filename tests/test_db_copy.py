@@ -7,6 +7,7 @@ The SQLite database is the one the real pipeline filled from the fixture site
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import sqlite3
@@ -87,11 +88,22 @@ def test_a_polled_database_copied_to_postgres_and_back_answers_hits_and_search_t
     hits = run("--config", str(original), "hits", "--format", "json")
     assert hits.stdout.count('"term"') == 5  # the fixture site's five hits
     assert run("--config", str(returned), "hits", "--format", "json").stdout == hits.stdout
+    on_postgres = setup(tmp_path / "shared")
+    on_postgres.write_text(
+        on_postgres.read_text().replace(
+            f'path = "{on_postgres.parent / "watcher.db"}"', f'url = "{postgres_url}"'
+        )
+    )
     for query in ("NHSRCL", '"rare earth*" OR minerals', "unicorn"):
         searched = run("--config", str(original), "search", query, "--format", "json")
         assert searched.exit_code == 0 and searched.stdout.strip() != "[]", query
         again = run("--config", str(returned), "search", query, "--format", "json")
         assert again.stdout == searched.stdout, query
+        # PostgreSQL's copy finds the same articles (it ranks them otherwise: ids compared).
+        shared = run("--config", str(on_postgres), "search", query, "--format", "json")
+        assert shared.exit_code == 0, shared.output
+        ids = {item["article_id"] for item in json.loads(shared.stdout)}
+        assert ids == {item["article_id"] for item in json.loads(searched.stdout)}, query
     assert rows(returned.parent / "watcher.db") == rows(original.parent / "watcher.db")
     lines = back.stdout.splitlines()
     assert lines[0].split() == ["table", "source", "target"]

@@ -1,4 +1,5 @@
-"""One article from feed to stored hit: real loopback server, real SQLite, the real CLI."""
+"""One article from feed to stored hit: real loopback server, the real CLI, a real database
+(the tests of `site_config` run on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 from conftest import Site, write_config
 from watcher.cli import cli
 from watcher.config.load import load_config
-from watcher.store import Store
+from watcher.store import Store, open_storage
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +31,16 @@ EXPECTED = {
     (AI, "/articles/a7.html", "India-Japan AI Dialogue", "page"),
     (HSR, "/articles/a8.html", "NHSRCL", "summary"),
 }
+
+
+@pytest.fixture
+def site_config(site_config: Path, storage_at: str) -> Path:
+    """conftest's config of the fixture site, its database on each backend in turn."""
+    if "://" in storage_at:
+        text = site_config.read_text()
+        path_line = next(line for line in text.splitlines() if line.startswith("path = "))
+        site_config.write_text(text.replace(path_line, f'url = "{storage_at}"', 1))
+    return site_config
 
 
 def run(config: Path, *args: str) -> str:
@@ -102,7 +113,7 @@ def test_article_in_two_feeds_is_one_article_with_one_hit(
     # a2 (RSS) and a5 (Atom, with utm_* parameters) are one page: fetched once.
     page_fetches = [path for path, _ in fixture_site.requests("/articles/a2.html")]
     assert len(page_fetches) == 1
-    with Store.open(Path(site_config).parent / "watcher.db") as store:
+    with open_storage(load_config(site_config).database) as store:
         assert store.count("articles") == 9  # ten entries, one of them a duplicate
         carried = store.db.execute(
             "SELECT af.feed FROM article_feeds af JOIN articles a ON a.id = af.article_id"

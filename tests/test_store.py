@@ -1,10 +1,12 @@
-"""The SQLite store on real database files."""
+"""The store on real databases: SQLite files, and PostgreSQL (`storage`) where a test is
+about what any backend does."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import sqlite3
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +26,7 @@ from watcher.errors import DamagedError, StoreError
 from watcher.models import Article, Entry, Match, PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
-from watcher.store import Store
+from watcher.store import Storage, Store, open_storage
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 MIGRATIONS = [
@@ -39,6 +41,8 @@ MIGRATIONS = [
     "m009_schedule_reasons",
     "m010_integrity",
     "m011_marks",
+    "m012_processes",
+    "m013_search_words",
 ]
 ENTRY = Entry(
     key="news.example|item-7",
@@ -62,7 +66,7 @@ MATCH = Match(
 )  # fmt: skip
 
 
-def save(store: Store, feed: str = "Port News", matches: tuple[Match, ...] = (MATCH,)) -> int:
+def save(store: Storage, feed: str = "Port News", matches: tuple[Match, ...] = (MATCH,)) -> int:
     return store.articles.save(feed, [to_store(ENTRY, ARTICLE, "f1", matches)], NOW, STORIES)[0]
 
 
@@ -83,20 +87,18 @@ def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
         assert store.schema_version() == MIGRATIONS
 
 
-def test_a_term_hits_an_article_once(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        first = save(store)
-        second = save(store)
+def test_a_term_hits_an_article_once(storage: Storage) -> None:
+    first = save(storage)
+    second = save(storage)
 
-        assert (first, second) == (1, 0)
-        assert store.count("hits") == 1
-        assert store.count("articles") == 1
+    assert (first, second) == (1, 0)
+    assert storage.count("hits") == 1
+    assert storage.count("articles") == 1
 
 
-def test_hit_rows_carry_article_fields_in_utc(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        save(store)
-        [hit] = store.archive.hits()
+def test_hit_rows_carry_article_fields_in_utc(storage: Storage) -> None:
+    save(storage)
+    [hit] = storage.archive.hits()
 
     assert (hit.term, hit.url, hit.feed, hit.source) == (
         "Dredging",
@@ -110,42 +112,38 @@ def test_hit_rows_carry_article_fields_in_utc(tmp_path: Path) -> None:
     )
 
 
-def test_entry_is_known_by_canonical_url_from_another_feed(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        save(store)
-        other = Entry(**{**ENTRY.__dict__, "key": "other.example|99"})
+def test_entry_is_known_by_canonical_url_from_another_feed(storage: Storage) -> None:
+    save(storage)
+    other = Entry(**{**ENTRY.__dict__, "key": "other.example|99"})
 
-        known = store.articles.lookup("Other Feed", other)
+    known = storage.articles.lookup("Other Feed", other)
 
     assert known is not None
     assert known.fingerprint is None  # this feed never described it
 
 
-def test_failed_poll_counts_errors_and_keeps_cache_validators(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        store.feeds.sync([FeedConfig("Port News", "https://news.example/feed", 900.0)])
-        ok = PollResult("Port News", NOW, NOW, "ok", 200, etag='"abc"', last_modified="x")
-        store.feeds.record_poll(ok)
-        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", error="timed out"))
-        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", error="HTTP 503"))
+def test_failed_poll_counts_errors_and_keeps_cache_validators(storage: Storage) -> None:
+    feed = FeedConfig("Port News", "https://news.example/feed", 900.0)
+    storage.feeds.sync([feed])
+    ok = PollResult("Port News", NOW, NOW, "ok", 200, etag='"abc"', last_modified="x")
+    storage.feeds.record_poll(ok)
+    storage.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", error="timed out"))
+    storage.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", error="HTTP 503"))
 
-        state = store.feeds.state("Port News")
-        row = store.db.execute(
-            "SELECT consecutive_errors, last_error FROM feeds WHERE name = 'Port News'"
-        ).fetchone()
+    state = storage.feeds.state("Port News")
+    [status] = storage.feeds.statuses([feed])
 
     assert (state.etag, state.last_modified) == ('"abc"', "x")
-    assert row == (2, "HTTP 503")
+    assert (status.consecutive_errors, status.last_error) == (2, "HTTP 503")
 
 
-def test_changed_feed_url_forgets_its_validators(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        store.feeds.sync([FeedConfig("Port News", "https://news.example/feed", 900.0)])
-        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "ok", 200, etag='"abc"'))
+def test_changed_feed_url_forgets_its_validators(storage: Storage) -> None:
+    storage.feeds.sync([FeedConfig("Port News", "https://news.example/feed", 900.0)])
+    storage.feeds.record_poll(PollResult("Port News", NOW, NOW, "ok", 200, etag='"abc"'))
 
-        store.feeds.sync([FeedConfig("Port News", "https://news.example/rss", 900.0)])
+    storage.feeds.sync([FeedConfig("Port News", "https://news.example/rss", 900.0)])
 
-        assert store.feeds.state("Port News").etag is None
+    assert storage.feeds.state("Port News").etag is None
 
 
 def test_a_database_from_a_newer_watcher_is_refused_naming_both_versions(tmp_path: Path) -> None:
@@ -305,13 +303,12 @@ def test_damage_found_by_the_daily_housekeeping_stops_polls_and_digests(
     )
 
 
-def test_a_due_time_is_stored_to_the_microsecond(tmp_path: Path) -> None:
+def test_a_due_time_is_stored_to_the_microsecond(storage: Storage) -> None:
     """Cut to the second, a Retry-After of 7200 s came back as 7199.5 s (issue 15, item 21)."""
     due = NOW + timedelta(seconds=7200.75)
-    with Store.open(tmp_path / "w.db") as store:
-        store.feeds.sync([FeedConfig("Port News", "https://news.example/rss", 900.0)])
-        store.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", 429, next_due=due))
-        stored = store.feeds.state("Port News").next_due
+    storage.feeds.sync([FeedConfig("Port News", "https://news.example/rss", 900.0)])
+    storage.feeds.record_poll(PollResult("Port News", NOW, NOW, "failed", 429, next_due=due))
+    stored = storage.feeds.state("Port News").next_due
 
     assert stored is not None and datetime.fromisoformat(stored) == due
 
@@ -345,3 +342,30 @@ def test_a_database_fault_in_work_run_through_call_is_a_store_error(tmp_path: Pa
         pytest.raises(StoreError, match=r"^no such table: no_such_table$"),
     ):
         asyncio.run(run(store))
+
+
+@pytest.mark.slow
+def test_an_article_two_processes_store_at_once_is_stored_and_hit_once(
+    postgres_url: str,
+) -> None:
+    """Two watchers on one PostgreSQL read the same entry at the same moment (issue 20)."""
+    stores = [open_storage(postgres_url) for _ in range(2)]
+    added: list[int] = []
+
+    def store_it(start: threading.Barrier, store: Storage) -> None:
+        start.wait()
+        added.append(save(store))
+
+    try:
+        start = threading.Barrier(2)
+        workers = [threading.Thread(target=store_it, args=(start, store)) for store in stores]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=30)
+
+        assert sorted(added) == [0, 1]
+        assert (stores[0].count("articles"), stores[0].count("hits")) == (1, 1)
+    finally:
+        for store in stores:
+            store.close()

@@ -29,7 +29,7 @@ from watcher.cli import cli
 from watcher.config.load import load_config
 from watcher.errors import ArgumentError
 from watcher.models import Article, Entry, Match
-from watcher.store import ArticleToStore, Store
+from watcher.store import ArticleToStore, Storage, Store
 from watcher.store.records import HitQuery
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
@@ -40,6 +40,12 @@ STORY = (
     " vessel would stay in dock for inspection until the weekend and that its crossings"
     " would be covered by the smaller Aurora."
 )
+
+
+@pytest.fixture
+def store(storage: Storage) -> Storage:
+    """A fresh store on each backend."""
+    return storage
 
 
 def reading(number: int, text: str, terms: tuple[str, ...] = ("Ferries",)) -> ArticleToStore:
@@ -56,7 +62,7 @@ def reading(number: int, text: str, terms: tuple[str, ...] = ("Ferries",)) -> Ar
     return to_store(entry, article, f"f{number}", matches)
 
 
-def fill(store: Store, at: datetime = NOW) -> dict[str, int]:
+def fill(store: Storage, at: datetime = NOW) -> dict[str, int]:
     """Three articles, two of them copies of one story, and a fourth no term hit.
 
     Returns hit ids by name ("a", "b" the story's copies, "c" another story) and the
@@ -74,11 +80,12 @@ def fill(store: Store, at: datetime = NOW) -> dict[str, int]:
         STORIES,
     )
     ids = {hit.title: hit.id for hit in store.archive.hits()}
-    quiet = store.db.execute("SELECT id FROM articles WHERE title = 'Item 4'").fetchone()[0]
-    return {"a": ids["Item 1"], "b": ids["Item 2"], "c": ids["Item 3"], "quiet": quiet}
+    quiet = store.articles.lookup("Port News", reading(4, "").entry)
+    assert quiet is not None
+    return {"a": ids["Item 1"], "b": ids["Item 2"], "c": ids["Item 3"], "quiet": quiet.article_id}
 
 
-def hit(store: Store, hit_id: int):  # type: ignore[no-untyped-def]
+def hit(store: Storage, hit_id: int):  # type: ignore[no-untyped-def]
     return store.archive.hits(ids=[hit_id])[0]
 
 
@@ -106,114 +113,105 @@ def test_marks_persist_across_reopening_the_database(tmp_path: Path) -> None:
         ]
 
 
-def test_a_hit_marked_unread_again_is_unread(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        mark_read(store, [ids["a"], ids["b"]], NOW)
-        mark_read(store, [ids["a"]], NOW, read=False)
-        assert [hit(store, ids[n]).read for n in ("a", "b", "c")] == [False, True, False]
+def test_a_hit_marked_unread_again_is_unread(store: Storage) -> None:
+    ids = fill(store)
+    mark_read(store, [ids["a"], ids["b"]], NOW)
+    mark_read(store, [ids["a"]], NOW, read=False)
+    assert [hit(store, ids[n]).read for n in ("a", "b", "c")] == [False, True, False]
 
 
-def test_clearing_a_verdict_leaves_the_hit_unjudged(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        judge(store, ids["a"], "relevant", NOW)
-        judge(store, ids["a"], "not_relevant", NOW)
-        assert hit(store, ids["a"]).verdict == "not_relevant"
-        judge(store, ids["a"], None, NOW)
-        assert hit(store, ids["a"]).verdict is None
+def test_clearing_a_verdict_leaves_the_hit_unjudged(store: Storage) -> None:
+    ids = fill(store)
+    judge(store, ids["a"], "relevant", NOW)
+    judge(store, ids["a"], "not_relevant", NOW)
+    assert hit(store, ids["a"]).verdict == "not_relevant"
+    judge(store, ids["a"], None, NOW)
+    assert hit(store, ids["a"]).verdict is None
 
 
-def test_judging_an_article_for_its_term_is_judging_its_hit(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        article_id = store.marks.hit_pairs([ids["c"]])[ids["c"]][0]
-        judge_article(store, article_id, "Ferries", "not_relevant", NOW)
-        assert hit(store, ids["c"]).verdict == "not_relevant"
+def test_judging_an_article_for_its_term_is_judging_its_hit(store: Storage) -> None:
+    ids = fill(store)
+    article_id = store.marks.hit_pairs([ids["c"]])[ids["c"]][0]
+    judge_article(store, article_id, "Ferries", "not_relevant", NOW)
+    assert hit(store, ids["c"]).verdict == "not_relevant"
 
 
-def test_an_article_the_term_missed_can_be_judged_for_it(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        judge_article(store, ids["quiet"], "Ferries", "relevant", NOW)
-        assert store.marks.verdict(ids["quiet"], "Ferries") == "relevant"
-        assert len(store.archive.hits()) == 3  # a judgement makes no hit
+def test_an_article_the_term_missed_can_be_judged_for_it(store: Storage) -> None:
+    ids = fill(store)
+    judge_article(store, ids["quiet"], "Ferries", "relevant", NOW)
+    assert store.marks.verdict(ids["quiet"], "Ferries") == "relevant"
+    assert len(store.archive.hits()) == 3  # a judgement makes no hit
 
 
-def test_unknown_hits_articles_stories_and_verdicts_are_one_line_errors(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        with pytest.raises(ArgumentError, match=r"^no hit 999 in the database"):
-            judge(store, 999, "relevant", NOW)
-        with pytest.raises(ArgumentError, match=r"^no hits 998, 999 in the database"):
-            mark_read(store, [ids["a"], 998, 999], NOW)
-        assert hit(store, ids["a"]).read is False  # nothing marked when one id is wrong
-        with pytest.raises(ArgumentError, match=r"^no article 999 in the database"):
-            judge_article(store, 999, "Ferries", "relevant", NOW)
-        with pytest.raises(ArgumentError, match=r"^no story 999 in the database"):
-            mute_story(store, 999, NOW)
-        with pytest.raises(ArgumentError, match=r"^unknown verdict 'spam'"):
-            judge(store, ids["a"], "spam", NOW)  # type: ignore[arg-type]
-        with pytest.raises(ArgumentError, match=r"^story 999 is not muted"):
-            unmute_story(store, 999, NOW)
-        with pytest.raises(ArgumentError, match=r"^term 'Ferries' is not snoozed"):
-            wake_term(store, "Ferries", NOW)
-        with pytest.raises(ArgumentError, match="must end after it starts"):
-            snooze_term(store, "Ferries", NOW, NOW)
+def test_unknown_hits_articles_stories_and_verdicts_are_one_line_errors(store: Storage) -> None:
+    ids = fill(store)
+    with pytest.raises(ArgumentError, match=r"^no hit 999 in the database"):
+        judge(store, 999, "relevant", NOW)
+    with pytest.raises(ArgumentError, match=r"^no hits 998, 999 in the database"):
+        mark_read(store, [ids["a"], 998, 999], NOW)
+    assert hit(store, ids["a"]).read is False  # nothing marked when one id is wrong
+    with pytest.raises(ArgumentError, match=r"^no article 999 in the database"):
+        judge_article(store, 999, "Ferries", "relevant", NOW)
+    with pytest.raises(ArgumentError, match=r"^no story 999 in the database"):
+        mute_story(store, 999, NOW)
+    with pytest.raises(ArgumentError, match=r"^unknown verdict 'spam'"):
+        judge(store, ids["a"], "spam", NOW)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match=r"^story 999 is not muted"):
+        unmute_story(store, 999, NOW)
+    with pytest.raises(ArgumentError, match=r"^term 'Ferries' is not snoozed"):
+        wake_term(store, "Ferries", NOW)
+    with pytest.raises(ArgumentError, match="must end after it starts"):
+        snooze_term(store, "Ferries", NOW, NOW)
 
 
-def test_hits_filter_by_read_judged_and_verdict(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        mark_read(store, [ids["b"]], NOW)
-        judge(store, ids["a"], "important", NOW)
-        judge(store, ids["b"], "not_relevant", NOW)
+def test_hits_filter_by_read_judged_and_verdict(store: Storage) -> None:
+    ids = fill(store)
+    mark_read(store, [ids["b"]], NOW)
+    judge(store, ids["a"], "important", NOW)
+    judge(store, ids["b"], "not_relevant", NOW)
 
-        def listed(**filters: object) -> list[int]:
-            return sorted(h.id for h in store.archive.hits(HitQuery(**filters)))  # type: ignore[arg-type]
+    def listed(**filters: object) -> list[int]:
+        return sorted(h.id for h in store.archive.hits(HitQuery(**filters)))  # type: ignore[arg-type]
 
-        assert listed(read=False) == sorted([ids["a"], ids["c"]])
-        assert listed(read=True) == [ids["b"]]
-        assert listed(judged=True) == sorted([ids["a"], ids["b"]])
-        assert listed(judged=False) == [ids["c"]]
-        assert listed(verdicts=("not_relevant",)) == [ids["b"]]
-        assert listed(verdicts=("relevant", "important")) == [ids["a"]]
+    assert listed(read=False) == sorted([ids["a"], ids["c"]])
+    assert listed(read=True) == [ids["b"]]
+    assert listed(judged=True) == sorted([ids["a"], ids["b"]])
+    assert listed(judged=False) == [ids["c"]]
+    assert listed(verdicts=("not_relevant",)) == [ids["b"]]
+    assert listed(verdicts=("relevant", "important")) == [ids["a"]]
 
 
 def test_a_story_muted_for_a_while_is_muted_until_then_and_unmuting_ends_it(
-    tmp_path: Path,
+    store: Storage,
 ) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        cluster = hit(store, ids["a"]).cluster
-        assert cluster is not None and cluster == hit(store, ids["b"]).cluster
-        mute_story(store, cluster, NOW, NOW + timedelta(days=1))
-        assert [m.cluster for m in muted_stories(store, NOW + timedelta(hours=23))] == [cluster]
-        assert muted_stories(store, NOW + timedelta(days=1)) == []
-        mute_story(store, cluster, NOW + timedelta(days=2))  # for ever
-        assert [m.until for m in muted_stories(store, NOW + timedelta(days=300))] == [None]
-        unmute_story(store, cluster, NOW + timedelta(days=3))
-        assert muted_stories(store, NOW + timedelta(days=3)) == []
+    ids = fill(store)
+    cluster = hit(store, ids["a"]).cluster
+    assert cluster is not None and cluster == hit(store, ids["b"]).cluster
+    mute_story(store, cluster, NOW, NOW + timedelta(days=1))
+    assert [m.cluster for m in muted_stories(store, NOW + timedelta(hours=23))] == [cluster]
+    assert muted_stories(store, NOW + timedelta(days=1)) == []
+    mute_story(store, cluster, NOW + timedelta(days=2))  # for ever
+    assert [m.until for m in muted_stories(store, NOW + timedelta(days=300))] == [None]
+    unmute_story(store, cluster, NOW + timedelta(days=3))
+    assert muted_stories(store, NOW + timedelta(days=3)) == []
 
 
-def test_hits_found_while_muted_or_snoozed_say_so(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        assert not hit(store, ids["a"]).muted
-        cluster = hit(store, ids["a"]).cluster
-        assert cluster is not None
-        mute_story(store, cluster, NOW - timedelta(hours=1))
-        snooze_term(store, "Ferries", NOW + timedelta(hours=1), NOW - timedelta(hours=1))
-        a, c = hit(store, ids["a"]), hit(store, ids["c"])
-        assert (a.muted, a.snoozed) == (True, True)
-        assert (c.muted, c.snoozed) == (False, True)
+def test_hits_found_while_muted_or_snoozed_say_so(store: Storage) -> None:
+    ids = fill(store)
+    assert not hit(store, ids["a"]).muted
+    cluster = hit(store, ids["a"]).cluster
+    assert cluster is not None
+    mute_story(store, cluster, NOW - timedelta(hours=1))
+    snooze_term(store, "Ferries", NOW + timedelta(hours=1), NOW - timedelta(hours=1))
+    a, c = hit(store, ids["a"]), hit(store, ids["c"])
+    assert (a.muted, a.snoozed) == (True, True)
+    assert (c.muted, c.snoozed) == (False, True)
 
 
-def test_waking_a_term_ends_its_snooze(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        snooze_term(store, "Ferries", NOW + timedelta(days=2), NOW)
-        wake_term(store, "Ferries", NOW + timedelta(hours=1))
-        assert snoozed_terms(store, NOW + timedelta(hours=2)) == []
+def test_waking_a_term_ends_its_snooze(store: Storage) -> None:
+    snooze_term(store, "Ferries", NOW + timedelta(days=2), NOW)
+    wake_term(store, "Ferries", NOW + timedelta(hours=1))
+    assert snoozed_terms(store, NOW + timedelta(hours=2)) == []
 
 
 # -- signed links --------------------------------------------------------------------
@@ -258,85 +256,80 @@ def sendable(store: Store, now: datetime) -> list[int]:
 
 
 def test_a_digest_leaves_out_a_hit_judged_not_relevant_until_the_verdict_is_cleared(
-    tmp_path: Path,
+    store: Storage,
 ) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        judge(store, ids["c"], "not_relevant", NOW)
-        judge(store, ids["a"], "relevant", NOW)
-        assert sendable(store, NOW) == [ids["a"], ids["b"]]
-        judge(store, ids["c"], None, NOW)
-        assert sendable(store, NOW) == [ids["a"], ids["b"], ids["c"]]
+    ids = fill(store)
+    judge(store, ids["c"], "not_relevant", NOW)
+    judge(store, ids["a"], "relevant", NOW)
+    assert sendable(store, NOW) == [ids["a"], ids["b"]]
+    judge(store, ids["c"], None, NOW)
+    assert sendable(store, NOW) == [ids["a"], ids["b"], ids["c"]]
 
 
 def test_a_muted_story_is_left_out_and_its_later_copies_are_stored_but_not_sent(
-    tmp_path: Path,
+    store: Storage,
 ) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        cluster = hit(store, ids["a"]).cluster
-        assert cluster is not None
-        mute_story(store, cluster, NOW + timedelta(minutes=5))
-        # A third copy arrives while the story is muted.
-        store.articles.save(
-            "Bay Radio", [reading(5, STORY.replace("Tuesday", "Tuesday, late,"))], NOW, STORIES
-        )
-        later = NOW + timedelta(hours=1)
-        copy = [h.id for h in store.archive.hits() if h.title == "Item 5"]
-        assert copy and hit(store, copy[0]).cluster == cluster
-        assert sendable(store, later) == [ids["c"]]
-        assert len(store.archive.hits()) == 4  # all stored, all listed
+    ids = fill(store)
+    cluster = hit(store, ids["a"]).cluster
+    assert cluster is not None
+    mute_story(store, cluster, NOW + timedelta(minutes=5))
+    # A third copy arrives while the story is muted.
+    store.articles.save(
+        "Bay Radio", [reading(5, STORY.replace("Tuesday", "Tuesday, late,"))], NOW, STORIES
+    )
+    later = NOW + timedelta(hours=1)
+    copy = [h.id for h in store.archive.hits() if h.title == "Item 5"]
+    assert copy and hit(store, copy[0]).cluster == cluster
+    assert sendable(store, later) == [ids["c"]]
+    assert len(store.archive.hits()) == 4  # all stored, all listed
 
 
 def test_a_copy_found_after_the_story_was_unmuted_is_sent_and_the_held_ones_are_not(
-    tmp_path: Path,
+    store: Storage,
 ) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        cluster = hit(store, ids["a"]).cluster
-        assert cluster is not None
-        mute_story(store, cluster, NOW + timedelta(minutes=5))
-        unmute_story(store, cluster, NOW + timedelta(minutes=10))
-        store.articles.save(
-            "Bay Radio",
-            [reading(5, STORY.replace("Tuesday", "Tuesday, late,"))],
-            NOW + timedelta(minutes=20),
-            STORIES,
-        )
-        [copy] = [h.id for h in store.archive.hits() if h.title == "Item 5"]
-        assert sendable(store, NOW + timedelta(hours=1)) == [ids["c"], copy]
+    ids = fill(store)
+    cluster = hit(store, ids["a"]).cluster
+    assert cluster is not None
+    mute_story(store, cluster, NOW + timedelta(minutes=5))
+    unmute_story(store, cluster, NOW + timedelta(minutes=10))
+    store.articles.save(
+        "Bay Radio",
+        [reading(5, STORY.replace("Tuesday", "Tuesday, late,"))],
+        NOW + timedelta(minutes=20),
+        STORIES,
+    )
+    [copy] = [h.id for h in store.archive.hits() if h.title == "Item 5"]
+    assert sendable(store, NOW + timedelta(hours=1)) == [ids["c"], copy]
 
 
 def test_a_mute_that_ended_before_a_hit_was_found_does_not_hold_it_back(
-    tmp_path: Path,
+    store: Storage,
 ) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        store.articles.save("Port News", [reading(7, STORY)], NOW - timedelta(days=3), STORIES)
-        [first] = store.archive.hits()
-        assert first.cluster is not None
-        mute_story(store, first.cluster, NOW - timedelta(days=2), NOW - timedelta(days=1))
-        ids = fill(store)
-        assert hit(store, ids["a"]).cluster == first.cluster
-        assert sendable(store, NOW) == [ids["a"], ids["b"], ids["c"]]
+    store.articles.save("Port News", [reading(7, STORY)], NOW - timedelta(days=3), STORIES)
+    [first] = store.archive.hits()
+    assert first.cluster is not None
+    mute_story(store, first.cluster, NOW - timedelta(days=2), NOW - timedelta(days=1))
+    ids = fill(store)
+    assert hit(store, ids["a"]).cluster == first.cluster
+    assert sendable(store, NOW) == [ids["a"], ids["b"], ids["c"]]
 
 
 def test_hits_of_a_term_found_while_it_was_snoozed_stay_out_after_it_wakes(
-    tmp_path: Path,
+    store: Storage,
 ) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        snooze_term(store, "Ferries", NOW + timedelta(hours=1), NOW - timedelta(hours=1))
-        fill(store)  # found at NOW, while snoozed
-        assert sendable(store, NOW) == []
-        assert sendable(store, NOW + timedelta(hours=2)) == []  # awake: still held back
-        store.articles.save(
-            "Port News",
-            [reading(6, "Winter ferry fares go up by a tenth from January.")],
-            NOW + timedelta(hours=3),
-            STORIES,
-        )
-        [fresh] = [h.id for h in store.archive.hits() if h.title == "Item 6"]
-        assert sendable(store, NOW + timedelta(hours=4)) == [fresh]
-        assert len(store.archive.hits()) == 4  # 3 held back and 1 sent, all listed
+    snooze_term(store, "Ferries", NOW + timedelta(hours=1), NOW - timedelta(hours=1))
+    fill(store)  # found at NOW, while snoozed
+    assert sendable(store, NOW) == []
+    assert sendable(store, NOW + timedelta(hours=2)) == []  # awake: still held back
+    store.articles.save(
+        "Port News",
+        [reading(6, "Winter ferry fares go up by a tenth from January.")],
+        NOW + timedelta(hours=3),
+        STORIES,
+    )
+    [fresh] = [h.id for h in store.archive.hits() if h.title == "Item 6"]
+    assert sendable(store, NOW + timedelta(hours=4)) == [fresh]
+    assert len(store.archive.hits()) == 4  # 3 held back and 1 sent, all listed
 
 
 # -- the command line ------------------------------------------------------------------------
@@ -478,16 +471,15 @@ def test_watcher_snooze_snoozes_a_term_lists_it_and_wakes_it(
 # -- precision and recall from the judgements ------------------------------------------------
 
 
-def test_judged_scores_count_hits_judged_and_misses_found_by_search(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        ids = fill(store)
-        judge(store, ids["a"], "relevant", NOW)
-        judge(store, ids["b"], "important", NOW)
-        judge(store, ids["c"], "not_relevant", NOW)
-        [before] = judged_scores(store)
-        judge_article(store, ids["quiet"], "Ferries", "important", NOW)
-        judge_article(store, ids["quiet"], "Harbours", "not_relevant", NOW)
-        scores = judged_scores(store, ["Harbours", "Ferries"])
+def test_judged_scores_count_hits_judged_and_misses_found_by_search(store: Storage) -> None:
+    ids = fill(store)
+    judge(store, ids["a"], "relevant", NOW)
+    judge(store, ids["b"], "important", NOW)
+    judge(store, ids["c"], "not_relevant", NOW)
+    [before] = judged_scores(store)
+    judge_article(store, ids["quiet"], "Ferries", "important", NOW)
+    judge_article(store, ids["quiet"], "Harbours", "not_relevant", NOW)
+    scores = judged_scores(store, ["Harbours", "Ferries"])
 
     assert (before.judged, before.precision, before.recall) == (3, 2 / 3, None)  # no miss looked at
     ferries, harbours = scores[1], scores[0]
@@ -529,24 +521,23 @@ def test_terms_eval_needs_a_directory_or_judged(desk: tuple[Path, dict[str, int]
     assert result.output == "error: give a DIRECTORY of labelled texts, or --judged\n"
 
 
-def test_housekeeping_keeps_an_article_judged_for_a_term_it_did_not_hit(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "watcher.db") as store:
-        store.articles.save(
-            "Port News",
-            [
-                reading(8, "The lighthouse keeper logged a calm night.", terms=()),
-                reading(9, "Fog kept the fishing fleet in harbour all morning.", terms=()),
-            ],
-            NOW,
-            STORIES,
-        )
-        judged, other = [
-            row[0] for row in store.db.execute("SELECT id FROM articles ORDER BY id").fetchall()
-        ]
-        judge_article(store, judged, "Ferries", "relevant", NOW)
+def test_housekeeping_keeps_an_article_judged_for_a_term_it_did_not_hit(store: Storage) -> None:
+    store.articles.save(
+        "Port News",
+        [
+            reading(8, "The lighthouse keeper logged a calm night.", terms=()),
+            reading(9, "Fog kept the fishing fleet in harbour all morning.", terms=()),
+        ],
+        NOW,
+        STORIES,
+    )
+    judged, other = [
+        row[0] for row in store.db.execute("SELECT id FROM articles ORDER BY id").fetchall()
+    ]
+    judge_article(store, judged, "Ferries", "relevant", NOW)
 
-        pruned = store.retention.prune(articles_before=NOW + timedelta(days=1), polls_before=None)
+    pruned = store.retention.prune(articles_before=NOW + timedelta(days=1), polls_before=None)
 
-        assert pruned.articles == 1
-        assert store.marks.article_exists(judged) and not store.marks.article_exists(other)
-        assert judged_scores(store)[0].missed == 1
+    assert pruned.articles == 1
+    assert store.marks.article_exists(judged) and not store.marks.article_exists(other)
+    assert judged_scores(store)[0].missed == 1

@@ -1,7 +1,7 @@
 """What the web desk reads: hits grouped by story, one article with every match marked,
 and the health of the feeds and the outbox.
 
-Plain functions of a `Store` (and the config), like `search`: the desk calls
+Plain functions of a `Storage` (and the config), like `search`: the desk calls
 them through `Store.call`, the CLI could call them as they are.
 """
 
@@ -15,7 +15,7 @@ from watcher.app.status import ServiceStatus, service_status
 from watcher.config.load import Config
 from watcher.match import Matcher
 from watcher.models import Hit
-from watcher.store import Store
+from watcher.store import Storage
 from watcher.store.records import Delivery, FeedStatus, HitQuery, StoredArticle
 
 OUTBOX_SHOWN = 50  # the newest digests on the health page
@@ -56,7 +56,7 @@ def stories(hits: Sequence[Hit]) -> list[DeskStory]:
     ]
 
 
-def desk(store: Store, query: HitQuery) -> list[DeskStory]:
+def desk(store: Storage, query: HitQuery) -> list[DeskStory]:
     """The hits `query` selects, grouped by story."""
     return stories(store.archive.hits(query))
 
@@ -71,7 +71,7 @@ class MarkedArticle:
 
 
 def marked_article(
-    store: Store, config: Config, *, hit: int | None = None, article: int | None = None
+    store: Storage, config: Config, *, hit: int | None = None, article: int | None = None
 ) -> MarkedArticle | None:
     """The article of a hit (or by its own id) with every match of its hits' terms marked."""
     stored = store.archive.article_of_hit(hit) if hit is not None else None
@@ -96,7 +96,7 @@ class Health:
     counts: dict[str, int]
 
 
-def health(store: Store, config: Config, now: datetime) -> Health:
+def health(store: Storage, config: Config, now: datetime) -> Health:
     feeds = store.feeds.statuses(config.feeds)
     return Health(
         service=service_status(store, feeds, now),
@@ -106,6 +106,6 @@ def health(store: Store, config: Config, now: datetime) -> Health:
     )
 
 
-def retry_failed(store: Store, now: datetime, channel: str | None = None) -> int:
+def retry_failed(store: Storage, now: datetime, channel: str | None = None) -> int:
     """Give failed digests (of one channel, or all) a new round of attempts; how many."""
     return store.outbox.retry_failed(now, [channel] if channel else [])

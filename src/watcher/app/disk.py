@@ -12,6 +12,7 @@ import asyncio
 import errno
 import logging
 import shutil
+import socket
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from watcher.config.load import Config
 from watcher.errors import StoreError
 from watcher.ops.notify import notify
-from watcher.store import Store
+from watcher.store import Storage, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def disk_full(exc: BaseException, folder: Path) -> bool:
     return False
 
 
-async def open_when_room(config: Config, pid: int, stop: asyncio.Event) -> Store | None:
+async def open_when_room(config: Config, pid: int, stop: asyncio.Event) -> Storage | None:
     """The database, opened and marked as served by `pid`; None if stopped while waiting.
 
     On a full disk this logs one line and tries again, 1 s then doubling up to
@@ -62,10 +63,11 @@ async def open_when_room(config: Config, pid: int, stop: asyncio.Event) -> Store
     while True:
         store = None
         try:
-            store = Store.open(config.db_path)
+            store = open_storage(config.database)
             store.ensure_sound(datetime.now(UTC))  # never start writing to a damaged file
             store.sync(config.feeds, config.channels, datetime.now(UTC))
             store.heartbeat.started(pid, datetime.now(UTC))
+            store.heartbeat.joined(socket.gethostname(), pid, datetime.now(UTC))
         except (StoreError, sqlite3.Error, OSError) as exc:
             if store is not None:
                 store.close()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from watcher.config.load import Config
-from watcher.store import Pruned, Store
+from watcher.store import Pruned, open_storage
 
 
 def housekeep(
@@ -23,7 +23,7 @@ def housekeep(
     kept = config.retention
     articles = None if kept.articles is None else now - timedelta(seconds=kept.articles)
     polls = None if kept.polls is None else now - timedelta(seconds=kept.polls)
-    with Store.open(config.db_path) as store:
+    with open_storage(config.database) as store:
         if dry_run:
             return store.retention.count(articles_before=articles, polls_before=polls)
         store.ensure_sound(now)  # daily, so damage found while running stops the writing

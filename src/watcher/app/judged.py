@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from watcher.store import Store
+from watcher.store import Storage
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class JudgedScore:
         return self.relevant / (self.relevant + self.missed)
 
 
-def judged_scores(store: Store, term_order: Sequence[str] = ()) -> list[JudgedScore]:
+def judged_scores(store: Storage, term_order: Sequence[str] = ()) -> list[JudgedScore]:
     """Every judged term's score: terms of `term_order` first, in that order, then by name."""
     counts: dict[str, dict[tuple[str, bool], int]] = {}
     with store.translated():

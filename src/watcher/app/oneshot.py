@@ -21,7 +21,7 @@ from watcher.sources.extract import Extractor
 from watcher.sources.feed import canonical_url, discover, parse_feed
 from watcher.sources.http import Fetcher
 from watcher.sources.page import read_article
-from watcher.store import Store
+from watcher.store import open_storage
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ async def poll_once(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[PollResult]:
     """One cycle over `feeds`, with its own HTTP client, extraction workers and store."""
-    with Store.open(config.db_path) as store, Extractor(workers) as extractor:
+    with open_storage(config.database) as store, Extractor(workers) as extractor:
         store.sync(config.feeds, config.channels, datetime.now(UTC))
         async with Fetcher(config.fetch, transport) as fetcher:
             poller = Poller(config, store, fetcher, extractor)

@@ -38,6 +38,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import replace
@@ -70,6 +71,10 @@ STOP_GRACE = 10.0  # seconds polls in flight get to finish after a stop signal
 START_SPREAD = 30.0  # feeds due at start are spread over this many seconds, not fired at once
 NAP = 5.0  # the planner looks at the stored schedule at least this often
 RETRY = 30.0  # seconds before the planner or sender tries again after a database fault
+# Seconds a claimed feed stays this process's (issue 20): a poll ends well within it (the
+# fetch timeout, extraction's), and a process that died gives its feeds back after it.
+FEED_LEASE = 600.0
+HOST = socket.gethostname()
 SENDER_PAUSE = 1.0  # the sender's shortest sleep (a due digest another process is sending)
 
 
@@ -91,6 +96,7 @@ class Service:
         self.plans_changed = asyncio.Event()
         self.digests_waiting = asyncio.Event()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.pid = os.getpid()  # with HOST, who claims feeds in a database several share
 
     def enabled(self) -> dict[str, FeedConfig]:
         return {feed.name: feed for feed in self.config.feeds if feed.enabled}
@@ -173,6 +179,7 @@ class Service:
         """Start the polls that are due; seconds until the next one is (at most `NAP`)."""
         stored = await self.store.call(self.store.feeds.due_times)
         nap = NAP
+        ready: list[FeedConfig] = []
         for name, feed in self.enabled().items():
             if name in self.polls or self.stopping:
                 continue
@@ -190,8 +197,20 @@ class Service:
                 nap = min(nap, wait)
                 continue
             self.held.pop(name, None)
-            self.polls[name] = self.spawn(self.poll(feed), f"poll {name}")
+            ready.append(feed)
+        # Other watchers sharing the database may be polling some of them: poll those we claim.
+        claimed = await self.store.call(
+            self.store.feeds.claim, [feed.name for feed in ready], now, self.owner, FEED_LEASE
+        )
+        for feed in ready:
+            if feed.name in claimed and not self.stopping:
+                self.polls[feed.name] = self.spawn(self.poll(feed), f"poll {feed.name}")
         return nap
+
+    @property
+    def owner(self) -> str:
+        """Who this process is in the database: "host:pid"."""
+        return f"{HOST}:{self.pid}"
 
     async def poll(self, feed: FeedConfig) -> None:
         """One poll of a feed; a digest for `immediate` channels if it found hits."""
@@ -302,10 +321,11 @@ class Service:
         except WatcherError as exc:
             log.error("reload failed, keeping the running config: %s", exc)
             return
-        if fresh.db_path != self.config.db_path or fresh.fetch != self.config.fetch:
+        if fresh.database != self.config.database or fresh.fetch != self.config.fetch:
             log.warning("reload: [storage] and [fetch] changes apply after a restart")
         before = set(self.enabled())
-        self.config = replace(fresh, db_path=self.config.db_path, fetch=self.config.fetch)
+        kept = self.config
+        self.config = replace(fresh, db_path=kept.db_path, db_url=kept.db_url, fetch=kept.fetch)
         self.poller.use(self.config)
         self.dispatcher.use(self.config)
         self.schedule_channels()
@@ -334,7 +354,11 @@ class Service:
     async def heartbeat(self) -> None:
         """Note in the database that the service is alive, for `watcher status`."""
         try:
-            await self.store.call(self.store.heartbeat.beat, datetime.now(UTC))
+            now = datetime.now(UTC)
+            await self.store.call(self.store.heartbeat.beat, now)
+            await self.store.call(
+                self.store.heartbeat.beat_process, HOST, self.pid, now, len(self.polls)
+            )
         except StoreError as exc:
             log.warning("cannot write the heartbeat: %s", exc)
 
@@ -426,7 +450,8 @@ async def serve(
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     async with AsyncExitStack() as stack:
-        stack.enter_context(service_lock(config.db_path))  # a second service refuses to start
+        if config.db_url is None:  # on SQLite a second service refuses to start
+            stack.enter_context(service_lock(config.db_path))
         for signum in (signal.SIGTERM, signal.SIGINT):  # also while waiting for disk room
             loop.add_signal_handler(signum, stop.set)
             stack.callback(loop.remove_signal_handler, signum)
@@ -450,7 +475,7 @@ async def serve(
             len(service.enabled()),
             len(config.terms),
             len(config.channels),
-            store.path,
+            store.location,
         )
         try:
             for companion in companions:
@@ -463,6 +488,9 @@ async def serve(
             await service.finish()
             try:
                 await store.call(store.heartbeat.beat, datetime.now(UTC), stopped=True)
+                await store.call(
+                    store.heartbeat.beat_process, HOST, service.pid, datetime.now(UTC), 0, True
+                )
             except WatcherError as exc:  # a full disk, say: stop all the same
                 log.warning("could not note the stop in the database: %s", exc)
         log.info("stopped")

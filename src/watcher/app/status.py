@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from watcher.app.schedule import network_quorum
 from watcher.store.outbox import process_alive
 from watcher.store.protocols import Storage
-from watcher.store.records import FeedStatus
+from watcher.store.records import FeedStatus, ProcessBeat
 
 HEARTBEAT = 30.0  # seconds between the service's heartbeats; three missed: "not responding"
 
@@ -30,6 +31,8 @@ class ServiceStatus:
     pending_deliveries: int = 0  # digests waiting to be sent or retried
     failed_deliveries: int = 0  # digests that ran out of attempts
     network_down_since: str | None = None  # no feed answered since then, many were unreachable
+    # Every watcher process that has not stopped, one line each (several share a database).
+    processes: tuple[str, ...] = ()
 
 
 def service_status(store: Storage, feeds: list[FeedStatus], now: datetime) -> ServiceStatus:
@@ -37,13 +40,14 @@ def service_status(store: Storage, feeds: list[FeedStatus], now: datetime) -> Se
     enabled = [feed for feed in feeds if feed.enabled]
     down = store.feeds.network_down(network_quorum(len(enabled)))
     recorded = store.heartbeat.state()
+    beats = store.heartbeat.processes()
     state = "never run"
     pid = started = beat = None
     if recorded:
         pid, started, beat, stopped = recorded
         if stopped:
             state = f"stopped at {stopped[:16].replace('T', ' ')}"
-        elif not process_alive(pid):
+        elif _here(pid, beats) and not process_alive(pid):
             state = f"not running: pid {pid} ended without stopping (killed?)"
         elif now - datetime.fromisoformat(beat) > timedelta(seconds=3 * HEARTBEAT):
             state = f"not responding since {beat[:16].replace('T', ' ')} (pid {pid})"
@@ -66,7 +70,24 @@ def service_status(store: Storage, feeds: list[FeedStatus], now: datetime) -> Se
         failed_deliveries=digests["failed"],
         integrity=_integrity(store.last_check()),
         network_down_since=down,
-    )
+        processes=tuple(_process(beat, now) for beat in beats if beat.stopped_at is None),
+    )  # fmt: skip
+
+
+def _here(pid: int, beats: list[ProcessBeat]) -> bool:
+    """Whether the service process `pid` ran on this host, so its pid can be looked up here
+    (a database several hosts share may name one elsewhere; none noted: a local file's)."""
+    hosts = {beat.host for beat in beats if beat.pid == pid}
+    return not hosts or socket.gethostname() in hosts
+
+
+def _process(beat: ProcessBeat, now: datetime) -> str:
+    """One process as `watcher status` lists it; one whose beat stopped is marked."""
+    last = beat.beat_at[:19].replace("T", " ")
+    who = f"{beat.host} pid {beat.pid}"
+    if now - datetime.fromisoformat(beat.beat_at) > timedelta(seconds=3 * HEARTBEAT):
+        return f"{who}: STOPPED BEATING at {last} (killed? its feeds return when their lease ends)"
+    return f"{who}: beat at {last}, {beat.feeds} feeds in hand"
 
 
 def _integrity(check: tuple[str, str | None] | None) -> str:

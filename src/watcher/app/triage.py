@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from watcher.errors import ArgumentError
-from watcher.store import Store
+from watcher.store import Storage
 from watcher.store.records import MutedStory, SnoozedTerm
 
 Verdict = Literal["relevant", "not_relevant", "important"]  # important implies relevant
@@ -26,7 +26,7 @@ def _verdict(verdict: str | None) -> str | None:
     return verdict
 
 
-def _hits(store: Store, hit_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+def _hits(store: Storage, hit_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
     """(article id, term) of each hit; an unknown id is an `ArgumentError` naming it."""
     pairs = store.marks.hit_pairs(hit_ids)
     missing = [hit_id for hit_id in hit_ids if hit_id not in pairs]
@@ -40,7 +40,7 @@ def _hits(store: Store, hit_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
     return pairs
 
 
-def mark_read(store: Store, hit_ids: Sequence[int], now: datetime, read: bool = True) -> None:
+def mark_read(store: Storage, hit_ids: Sequence[int], now: datetime, read: bool = True) -> None:
     """Mark hits read (or unread again); every id must be a stored hit."""
     ids = list(dict.fromkeys(hit_ids))
     with store.translated():
@@ -48,7 +48,7 @@ def mark_read(store: Store, hit_ids: Sequence[int], now: datetime, read: bool = 
         store.marks.set_read(ids, read, now)
 
 
-def judge(store: Store, hit_id: int, verdict: Verdict | None, now: datetime) -> None:
+def judge(store: Storage, hit_id: int, verdict: Verdict | None, now: datetime) -> None:
     """Judge a hit relevant, not relevant or important; None clears the verdict.
 
     The verdict belongs to the hit's (article, term): it is the same one
@@ -61,7 +61,7 @@ def judge(store: Store, hit_id: int, verdict: Verdict | None, now: datetime) -> 
 
 
 def judge_hits(
-    store: Store, hit_ids: Sequence[int], verdict: Verdict | None, now: datetime
+    store: Storage, hit_ids: Sequence[int], verdict: Verdict | None, now: datetime
 ) -> None:
     """`judge` several hits alike; none is judged when one id is unknown."""
     verdict = _verdict(verdict)  # type: ignore[assignment]
@@ -72,7 +72,7 @@ def judge_hits(
 
 
 def judge_article(
-    store: Store, article_id: int, term: str, verdict: Verdict | None, now: datetime
+    store: Storage, article_id: int, term: str, verdict: Verdict | None, now: datetime
 ) -> None:
     """Judge a stored article for a term, hit or not (None clears).
 
@@ -88,7 +88,9 @@ def judge_article(
         store.marks.judge(article_id, term, verdict, now)
 
 
-def mute_story(store: Store, cluster_id: int, now: datetime, until: datetime | None = None) -> None:
+def mute_story(
+    store: Storage, cluster_id: int, now: datetime, until: datetime | None = None
+) -> None:
     """Mute a story (a cluster of copies) until `until`, or for ever when None.
 
     Its copies found meanwhile are stored and listed by `watcher hits`, but sent
@@ -104,7 +106,7 @@ def mute_story(store: Store, cluster_id: int, now: datetime, until: datetime | N
         store.marks.mute(cluster_id, now, until)
 
 
-def unmute_story(store: Store, cluster_id: int, now: datetime | None = None) -> None:
+def unmute_story(store: Storage, cluster_id: int, now: datetime | None = None) -> None:
     """End a story's mute now; what it held back stays out of digests.
 
     Raises `ArgumentError` when the story is not muted.
@@ -115,7 +117,7 @@ def unmute_story(store: Store, cluster_id: int, now: datetime | None = None) -> 
         raise ArgumentError(f"story {cluster_id} is not muted")
 
 
-def snooze_term(store: Store, term: str, until: datetime, now: datetime) -> None:
+def snooze_term(store: Storage, term: str, until: datetime, now: datetime) -> None:
     """Snooze a term until `until`: its hits are stored and listed, not sent."""
     if until <= now:
         raise ArgumentError("a snooze must end after it starts")
@@ -125,7 +127,7 @@ def snooze_term(store: Store, term: str, until: datetime, now: datetime) -> None
         store.marks.snooze(term, now, until)
 
 
-def wake_term(store: Store, term: str, now: datetime | None = None) -> None:
+def wake_term(store: Storage, term: str, now: datetime | None = None) -> None:
     """End a term's snooze now; the hits it held back stay out of digests.
 
     Raises `ArgumentError` when the term is not snoozed.
@@ -136,13 +138,13 @@ def wake_term(store: Store, term: str, now: datetime | None = None) -> None:
         raise ArgumentError(f"term {term!r} is not snoozed")
 
 
-def muted_stories(store: Store, now: datetime) -> list[MutedStory]:
+def muted_stories(store: Storage, now: datetime) -> list[MutedStory]:
     """The stories muted at `now`, most recently muted first."""
     with store.translated():
         return store.marks.muted(now)
 
 
-def snoozed_terms(store: Store, now: datetime) -> list[SnoozedTerm]:
+def snoozed_terms(store: Storage, now: datetime) -> list[SnoozedTerm]:
     """The terms snoozed at `now`, soonest awake first."""
     with store.translated():
         return store.marks.snoozed(now)

@@ -23,7 +23,7 @@ from watcher.errors import QueryError, WatcherError
 from watcher.match import Matcher, Node, Term, compile_term, explain_miss
 from watcher.match.misses import Finding
 from watcher.models import Match
-from watcher.store import Store
+from watcher.store import Storage
 from watcher.store.outbox import process_alive
 from watcher.store.records import HitQuery
 
@@ -45,7 +45,7 @@ class TunePreview:
 
 
 def preview(
-    store: Store,
+    store: Storage,
     saved: str,
     edited: str,
     *,
@@ -77,7 +77,7 @@ def preview(
     )
 
 
-def judged_not_relevant(store: Store, term: str) -> set[int]:
+def judged_not_relevant(store: Storage, term: str) -> set[int]:
     """The ids of the articles the desk judged not relevant for `term` among its hits."""
     judged = store.archive.hits(HitQuery(terms=(term,), verdicts=("not_relevant",)))
     articles = (store.archive.article_of_hit(hit.id) for hit in judged)
@@ -106,7 +106,7 @@ def save(config_path: Path, name: str, query: str) -> None:
     set_term_query(config_path, name, query)
 
 
-def reload_service(store: Store) -> int | None:
+def reload_service(store: Storage) -> int | None:
     """Tell the running service to re-read its config and look at its outbox again
     (SIGHUP); its pid, None if none runs."""
     recorded = store.heartbeat.state()

@@ -25,7 +25,7 @@ from watcher.cli.render import (
 )
 from watcher.errors import ArgumentError, WatcherError
 from watcher.match import Matcher
-from watcher.store import Store
+from watcher.store import Storage
 from watcher.store.records import SORTS, HitQuery
 
 STATS_SPAN = {"day": timedelta(days=30), "week": timedelta(weeks=26)}  # without --since
@@ -60,7 +60,7 @@ def hit_filters(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _query(obj: Context, store: Store, **filters: Any) -> HitQuery:
+def _query(obj: Context, store: Storage, **filters: Any) -> HitQuery:
     """The filters as a `HitQuery`, after checking that each term and feed exists."""
     _known(
         "term", filters["terms"], [t.name for t in obj.config.terms], store.archive.stored_terms()

@@ -27,7 +27,7 @@ from watcher.config.load import (
 from watcher.errors import ArgumentError, ConfigError, QueryError, WatcherError
 from watcher.ops import logs
 from watcher.ops.text import escape_controls
-from watcher.store import Store
+from watcher.store import Storage, open_storage
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -98,9 +98,9 @@ class Context:
         self.path = config_path(path)
         self._config: Config | None = None
 
-    def store(self) -> Store:
+    def store(self) -> Storage:
         """The database, with a row for every configured feed and channel."""
-        store = Store.open(self.config.db_path)
+        store = open_storage(self.config.database)
         try:
             with store.translated():
                 store.sync(self.config.feeds, self.config.channels, datetime.now(UTC))
@@ -109,10 +109,10 @@ class Context:
             raise
         return store
 
-    def reader(self) -> Store:
+    def reader(self) -> Storage:
         """The database, opened to read only: works while another process holds the write
         lock (feeds not polled yet have no row and read as new)."""
-        return Store.open(self.config.db_path, readonly=True)
+        return open_storage(self.config.database, readonly=True)
 
     @property
     def config(self) -> Config:

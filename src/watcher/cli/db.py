@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from watcher.cli.base import COUNT, EXIT_FAILED, Context, cli
-from watcher.errors import StoreError
-from watcher.store import Store
+from watcher.errors import ArgumentError, StoreError
+from watcher.store import Store, open_storage
 from watcher.store.copy import BATCH, Count, copy_database
 from watcher.store.postgres.connection import shown
 
@@ -41,9 +41,9 @@ def check(obj: Context) -> None:
     Example:
         watcher db check
     """
-    with Store.open(obj.config.db_path) as store:
+    with open_storage(obj.config.database) as store:
         problems = store.check(datetime.now(UTC))
-        path = store.path
+        path = store.location
     if not problems:
         click.echo(f"{path}: ok")
         return
@@ -69,6 +69,11 @@ def backup(obj: Context, target: Path) -> None:
     Example:
         watcher db backup /var/backups/watcher-2026-11-23.db
     """
+    if obj.config.db_url is not None:
+        raise ArgumentError(
+            "watcher db backup copies an SQLite file; back up PostgreSQL with pg_dump"
+            " (or `watcher db copy URL FILE`)"
+        )
     with Store.open(obj.config.db_path) as store:
         store.backup(target)
     click.echo(f"backed up {obj.config.db_path} to {target}")

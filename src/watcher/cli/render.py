@@ -353,6 +353,9 @@ def render_status(status: ServiceStatus, form: str) -> str:
     if status.network_down_since:
         since = _minute(status.network_down_since)
         lines.append(f"network:   no feed reachable since {since}: network down?")
+    if len(status.processes) > 1:  # several watchers share the database: each one
+        lines.append(f"processes: {len(status.processes)}")
+        lines += [f"  {line}" for line in status.processes]
     return "\n".join(lines)
 
 

@@ -20,7 +20,8 @@ from watcher.config.load import Config, FeedConfig
 from watcher.delivery.dispatch import deliver_now
 from watcher.models import PollResult
 from watcher.ops.text import escape_controls
-from watcher.store import Store
+from watcher.store import open_storage
+from watcher.store.postgres.connection import shown
 
 
 @cli.command()
@@ -124,7 +125,8 @@ def run(obj: Context) -> None:
     click.echo(
         f"watcher: {plural(sum(f.enabled for f in config.feeds), 'feed')}, "
         f"{plural(len(config.terms), 'term')}, "
-        f"database {config.db_path}; Ctrl-C stops",
+        f"database {config.db_path if config.db_url is None else shown(config.db_url)};"
+        " Ctrl-C stops",
         err=True,
     )
     companions = []
@@ -176,7 +178,7 @@ def housekeeping(obj: Context, dry_run: bool, rebuild_search: bool) -> None:
         err=True,
     )
     if rebuild_search and not dry_run:
-        with Store.open(config.db_path) as store:
+        with open_storage(config.database) as store:
             indexed = store.fulltext.rebuild()
             store.fulltext.check()
         click.echo(f"search index rebuilt: {plural(indexed, 'article')}", err=True)

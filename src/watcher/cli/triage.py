@@ -24,7 +24,7 @@ from watcher.cli.base import COUNT, Context, cli
 from watcher.config.load import parse_duration
 from watcher.errors import ArgumentError
 from watcher.ops.text import escape_controls
-from watcher.store import Store
+from watcher.store import Storage
 
 _VERDICTS: dict[str, Verdict | None] = {
     "relevant": "relevant",
@@ -190,7 +190,7 @@ def snooze(obj: Context, term: str | None, length: timedelta | None, off: bool) 
     click.echo(f"{term!r} snoozed until {_minute(now + length)}")
 
 
-def _story_of(store: Store, hit_id: int) -> int:
+def _story_of(store: Storage, hit_id: int) -> int:
     """The story (cluster) of a hit."""
     found = store.archive.hits(ids=[hit_id])
     if not found:

@@ -25,6 +25,7 @@ from watcher.sources.settings import DEFAULT_USER_AGENT, FetchConfig
 
 ENV_CONFIG = "WATCHER_CONFIG"
 DEFAULT_CONFIG = Path("config/watcher.toml")
+POSTGRES_SCHEMES = ("postgresql", "postgres")  # what libpq accepts in `[storage] url`
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class RetentionConfig:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    db_path: Path
+    db_path: Path  # the SQLite file; with `db_url` set, unused but for the default's place
     feeds: tuple[FeedConfig, ...]
     terms: tuple[Term, ...]
     fetch: FetchConfig = field(default_factory=FetchConfig)
@@ -63,6 +64,12 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     aliases: Mapping[str, Node] = field(default_factory=dict)  # [aliases]: @name in queries
     web: WebConfig = field(default_factory=WebConfig)
+    db_url: str | None = None  # `[storage] url`: a PostgreSQL database instead of the file
+
+    @property
+    def database(self) -> Path | str:
+        """Where the store is, as `watcher.store.open_storage` takes it: a path or a URL."""
+        return self.db_url if self.db_url is not None else self.db_path
 
     def select_channels(self, names: Sequence[str] = ()) -> list[ChannelConfig]:
         """The named channels, or every channel when no name is given; none is an error."""
@@ -144,7 +151,8 @@ class _ConfigChecker(Checker):
         }  # fmt: skip
         self.known(raw, sections, TOP)
         storage, at = self.table(raw, "storage"), Where("storage")
-        self.known(storage, {"path"}, at)
+        self.known(storage, {"path", "url"}, at)
+        db_url = self._database_url(storage, at)
         db_path = self.beside(self.text(storage, "path", at, default="state/watcher.db"))
         poll, at = self.table(raw, "poll"), Where("poll")
         self.known(
@@ -162,6 +170,7 @@ class _ConfigChecker(Checker):
         return Config(
             path=self.path,
             db_path=db_path,
+            db_url=db_url,
             feeds=self._feeds(raw, default_interval),
             terms=terms,
             aliases=aliases,
@@ -178,6 +187,19 @@ class _ConfigChecker(Checker):
             min_interval=min_interval,
             max_interval=max_interval,
         )
+
+    def _database_url(self, storage: dict[str, Any], at: Where) -> str | None:
+        """`[storage] url`, a PostgreSQL database; exactly one of it and `path` may be given."""
+        if "url" not in storage:
+            return None
+        if "path" in storage:
+            raise self.fail(at, "url", "give either path (SQLite) or url (PostgreSQL), not both")
+        url = self.text(storage, "url", at)
+        scheme, separator, _ = url.partition("://")
+        if scheme.lower() not in POSTGRES_SCHEMES or not separator:
+            found = f" (not {scheme}://)" if separator else ""  # the rest may hold a password
+            raise self.fail(at, "url", f"must be a postgresql:// URL{found}")
+        return url
 
     def _fetch(self, table: dict[str, Any]) -> FetchConfig:
         at = Where("fetch")

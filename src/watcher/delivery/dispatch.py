@@ -25,7 +25,7 @@ from watcher.errors import ConfigError, DeliveryError
 from watcher.models import Hit
 from watcher.ops.backoff import doubled, jitter
 from watcher.sources.http import Fetcher
-from watcher.store import Store, stamp
+from watcher.store import open_storage, stamp
 from watcher.store.protocols import Storage
 from watcher.store.records import Delivery
 
@@ -203,7 +203,7 @@ async def deliver_now(
     Someone asked for it: every pending digest goes now, also one waiting out
     a retry's backoff (the service keeps to the backoff).
     """
-    with Store.open(config.db_path) as store:
+    with open_storage(config.database) as store:
         store.sync(config.feeds, config.channels, datetime.now(UTC))
         async with Fetcher(config.fetch) as fetcher:
             dispatcher = Dispatcher(config, store, fetcher)

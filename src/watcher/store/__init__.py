@@ -9,7 +9,9 @@ longer kept). `records.py` has the values they take and give; `schema.py` the
 migrations that build it all.
 """
 
+from watcher.store.backends import open_storage
 from watcher.store.database import Store
+from watcher.store.protocols import Storage
 from watcher.store.records import ArticleToStore, FeedState, Pruned, StoredEntry, StoryRule
 from watcher.store.schema import stamp
 
@@ -17,8 +19,10 @@ __all__ = [
     "ArticleToStore",
     "FeedState",
     "Pruned",
+    "Storage",
     "Store",
     "StoredEntry",
     "StoryRule",
+    "open_storage",
     "stamp",
 ]

@@ -28,8 +28,8 @@ from typing import Protocol
 from sqlite_utils import Database
 
 from watcher.errors import ArgumentError, StoreError
+from watcher.store.backends import is_url
 from watcher.store.fulltext import FullText
-from watcher.store.postgres.connection import is_url
 from watcher.store.schema import migrations, writing
 
 BATCH = 1000  # rows per batch: a few MB of article text, one commit each

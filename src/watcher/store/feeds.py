@@ -8,13 +8,13 @@ due time, wait, why); `polls` keeps one row per poll.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
 from watcher.models import PollResult
 from watcher.store.records import FeedListing, FeedState, FeedStatus
-from watcher.store.schema import stamp, writing
+from watcher.store.schema import among, stamp, writing
 
 
 class Feeds:
@@ -46,6 +46,29 @@ class Feeds:
             [name],
         ).fetchone()
         return FeedState(*row) if row else FeedState()
+
+    def claim(self, names: Sequence[str], now: datetime, owner: str, lease: float) -> list[str]:
+        """Of the feeds `names`, those due by `now` and claimed by no one else, now claimed
+        by `owner` ("host:pid") until `lease` seconds from now; `record_poll` ends a claim.
+
+        A process that dies mid-poll leaves its claims to lapse with their lease,
+        and its feeds come back to whichever process looks next.
+        """
+        if not names:
+            return []
+        at = stamp(now, "microseconds")
+        with writing(self.db):
+            rows = self.db.execute(
+                f"""
+                UPDATE feeds SET claimed_by = ?, claimed_until = ?
+                WHERE {among("name", names)}
+                  AND (next_due_at IS NULL OR next_due_at <= ?)
+                  AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)
+                RETURNING name
+                """,
+                [owner, stamp(now + timedelta(seconds=lease)), *names, at, at, owner],
+            ).fetchall()
+        return sorted(row[0] for row in rows)
 
     def record_poll(self, record: PollResult, quorum: int = 1) -> None:
         """Keep a poll's outcome and update the feed's health; failures keep the cache state.
@@ -79,6 +102,10 @@ class Feeds:
                 ],
             )
             plan = [stamp(record.next_due, "microseconds"), record.wait, record.reason]
+            self.db.execute(
+                "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL WHERE name = ?",
+                [record.feed],
+            )
             if record.unreachable:
                 self.db.execute(
                     """

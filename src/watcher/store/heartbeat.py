@@ -8,11 +8,12 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from watcher.store.records import ProcessBeat
 from watcher.store.schema import stamp
 
 
 class Heartbeat:
-    """The one-row `service` table."""
+    """The one-row `service` table, and `processes`: one row per watcher process."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -48,3 +49,33 @@ class Heartbeat:
             "SELECT pid, started_at, heartbeat_at, stopped_at FROM service WHERE id = 1"
         ).fetchone()
         return (row[0], row[1], row[2], row[3]) if row else None
+
+    def joined(self, host: str, pid: int, now: datetime) -> None:
+        """Note that a watcher process started on `host` (one row per process)."""
+        self.db.execute(
+            """
+            INSERT INTO processes (id, host, pid, started_at, beat_at, stopped_at, feeds)
+            VALUES (?, ?, ?, ?, ?, NULL, 0)
+            ON CONFLICT (id) DO UPDATE SET started_at = excluded.started_at,
+                beat_at = excluded.beat_at, stopped_at = NULL, feeds = 0
+            """,
+            [f"{host}:{pid}", host, pid, stamp(now), stamp(now)],
+        )
+
+    def beat_process(
+        self, host: str, pid: int, now: datetime, feeds: int, stopped: bool = False
+    ) -> None:
+        """Note that the process is alive at `now` with `feeds` polls in hand (or stopped)."""
+        column = "stopped_at" if stopped else "beat_at"
+        self.db.execute(
+            f"UPDATE processes SET {column} = ?, feeds = ? WHERE id = ?",
+            [stamp(now), 0 if stopped else feeds, f"{host}:{pid}"],
+        )
+
+    def processes(self) -> list[ProcessBeat]:
+        """Every watcher process that used the database, the most recent beat first."""
+        rows = self.db.execute(
+            "SELECT host, pid, started_at, beat_at, stopped_at, feeds FROM processes"
+            " ORDER BY beat_at DESC, id"
+        ).fetchall()
+        return [ProcessBeat(*row) for row in rows]

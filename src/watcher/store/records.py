@@ -215,3 +215,15 @@ class JudgedCount:
     verdict: str  # "relevant", "not_relevant" or "important"
     hit: bool  # the term hit the article (False: a miss, found by search and judged)
     count: int
+
+
+@dataclass(frozen=True)
+class ProcessBeat:
+    """One watcher process sharing the database, as its last beat left it."""
+
+    host: str
+    pid: int
+    started_at: str  # ISO 8601, UTC
+    beat_at: str
+    stopped_at: str | None
+    feeds: int  # polls in hand at its last beat

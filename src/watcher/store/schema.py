@@ -360,3 +360,39 @@ def m011_marks(db: Database) -> None:
         );
         """
     )
+
+
+@migrations()
+def m012_processes(db: Database) -> None:
+    """Several watchers, one database (issue 20): a feed's claim, and each process's beat.
+
+    A process about to poll a due feed claims it (`claimed_by` "host:pid",
+    `claimed_until` the end of its lease), so no other polls it meanwhile; a
+    process that dies gives its feeds back when the lease runs out. Each
+    running process beats in `processes` (host, pid, last beat, feeds in
+    hand) for `watcher status`.
+    """
+    db.executescript(
+        """
+        ALTER TABLE feeds ADD COLUMN claimed_by TEXT;
+        ALTER TABLE feeds ADD COLUMN claimed_until TEXT;
+        CREATE TABLE processes (
+            id TEXT PRIMARY KEY,  -- "host:pid"
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            beat_at TEXT NOT NULL,
+            stopped_at TEXT,
+            feeds INTEGER NOT NULL DEFAULT 0
+        );
+        """
+    )
+
+
+@migrations()
+def m013_search_words(db: Database) -> None:
+    """PostgreSQL's search index, the words of each article (store/postgres/fulltext.py).
+
+    SQLite's index is `articles_fts` (m007): nothing changes here; the
+    migration keeps both backends at one schema version.
+    """

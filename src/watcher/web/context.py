@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from watcher.config.load import Config
-from watcher.store import Store
+from watcher.store import Storage
 from watcher.web import security
 from watcher.web.render import page
 
@@ -28,7 +28,7 @@ async def _nothing() -> None:
 class Desk:
     """What every page needs: the store, the running config, how to reload it."""
 
-    store: Store
+    store: Storage
     settings: Callable[[], Config]  # the config in force (a reload replaces it)
     reload: Callable[[], Awaitable[str]]  # after a term is saved: what happened, in words
     wake_sender: Callable[[], Awaitable[None]] = field(default=_nothing)  # a digest to retry

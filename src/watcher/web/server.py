@@ -25,7 +25,7 @@ from watcher.app.service import Service
 from watcher.config.load import Config, load_config
 from watcher.config.web import WebConfig
 from watcher.errors import ConfigError, WatcherError
-from watcher.store import Store
+from watcher.store import open_storage
 from watcher.web import security
 from watcher.web.app import Desk, create_app
 
@@ -127,7 +127,7 @@ async def serve_desk(
     async def wake() -> None:  # the service's sender, when a failed digest is retried
         await desk.run(tune.reload_service, desk.store)
 
-    with Store.open(config.db_path) as store:
+    with open_storage(config.database) as store:
         desk = Desk(store, lambda: current[0], reload, wake)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
@@ -168,7 +168,7 @@ async def _beside(service: Service) -> AsyncIterator[None]:
     async def wake() -> None:
         service.digests_waiting.set()
 
-    with Store.open(service.config.db_path) as store:
+    with open_storage(service.config.database) as store:
         desk = Desk(store, lambda: service.config, reload, wake)
         async with running(desk, sock) as url:
             log.info("web desk at %s", url)

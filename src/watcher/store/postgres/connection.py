@@ -8,13 +8,7 @@ import psycopg
 
 from watcher.errors import StoreError
 
-SCHEMES = ("postgresql", "postgres")  # the two URL schemes libpq accepts
 CONNECT_TIMEOUT = 10  # seconds: an unreachable host fails in that time, not the OS's minutes
-
-
-def is_url(text: str) -> bool:
-    """Whether `text` names a PostgreSQL database rather than an SQLite file."""
-    return text.partition("://")[0].lower() in SCHEMES and "://" in text
 
 
 def shown(url: str) -> str:

@@ -10,9 +10,10 @@ from datetime import datetime
 import psycopg
 
 from watcher.errors import StoreError
-from watcher.store.copy import Progress, Row, Table
+from watcher.store.copy import INDEX, Progress, Row, Table
 from watcher.store.postgres import schema
 from watcher.store.postgres.connection import connect, describe, shown
+from watcher.store.postgres.fulltext import FullText
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,8 @@ class PostgresEnd:
             cursor.executemany(sql.encode(), clean)
 
     def finish(self, tables: Sequence[Table], progress: Progress) -> None:
-        """Move each id sequence past the copied ids, so new rows get fresh ones."""
+        """Move each id sequence past the copied ids, so new rows get fresh ones; index
+        the copied articles' words for search (`article_words`)."""
         with self._translated("moving the id sequences on: "):
             identities = self.conn.execute(
                 "SELECT table_name, column_name FROM information_schema.columns"
@@ -133,6 +135,8 @@ class PostgresEnd:
                     f" MAX({column}) IS NOT NULL) FROM {table}".encode(),
                     [table, column],
                 )
+        with self._translated(f"{INDEX}: "):
+            FullText(self.conn).rebuild(lambda done, total: progress(INDEX, done, total))
 
     def close(self) -> None:
         self.conn.close()

@@ -16,7 +16,8 @@ The types keep every value a copy carries over exactly:
 - the JSON columns stay text, byte for byte.
 
 SQLite's full-text index (`articles_fts`, migration m007) has no twin here:
-PostgreSQL gets its own search index in a later migration.
+PostgreSQL's search index is `article_words` (m013, whose SQLite twin does
+nothing), the one table SQLite lacks.
 """
 
 from __future__ import annotations
@@ -249,6 +250,36 @@ MIGRATIONS: tuple[Migration, ...] = (
             id BIGINT PRIMARY KEY CHECK (id = 1),
             secret TEXT COLLATE "C" NOT NULL
         );
+        """,
+    ),
+    Migration(
+        "m012_processes",
+        """
+        ALTER TABLE feeds ADD COLUMN claimed_by TEXT COLLATE "C";
+        ALTER TABLE feeds ADD COLUMN claimed_until TEXT COLLATE "C";
+        CREATE TABLE processes (
+            id TEXT COLLATE "C" PRIMARY KEY,
+            host TEXT COLLATE "C" NOT NULL,
+            pid BIGINT NOT NULL,
+            started_at TEXT COLLATE "C" NOT NULL,
+            beat_at TEXT COLLATE "C" NOT NULL,
+            stopped_at TEXT COLLATE "C",
+            feeds BIGINT NOT NULL DEFAULT 0
+        );
+        """,
+    ),
+    Migration(
+        # The search index: each article's words as the matcher's tokenizer writes them
+        # (`match.index_text`), filled by the store (SQL cannot tokenize as the matcher
+        # does): PostgresStore.open rebuilds it when this migration has just run.
+        "m013_search_words",
+        """
+        CREATE TABLE article_words (
+            word TEXT COLLATE "C" NOT NULL,
+            article_id BIGINT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+            PRIMARY KEY (word, article_id)
+        );
+        CREATE INDEX article_words_article ON article_words (article_id);
         """,
     ),
 )

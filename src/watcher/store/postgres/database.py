@@ -1,0 +1,185 @@
+"""The PostgreSQL store (issue 20): its connection, its one thread, its errors; its parts.
+
+Twin of store/database.py: the same parts (one module each, all SQL there)
+over one psycopg connection in autocommit mode, each part opening its own
+transactions. Timestamps are ISO 8601 text in UTC, as on SQLite (see
+postgres/schema.py). Async code runs database work through `call`, on one
+thread that owns the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+import psycopg
+
+from watcher.errors import DamagedError, StoreError
+from watcher.store.postgres import schema
+from watcher.store.postgres.archive import Archive
+from watcher.store.postgres.articles import Articles
+from watcher.store.postgres.connection import connect, describe, shown
+from watcher.store.postgres.feeds import Feeds
+from watcher.store.postgres.fulltext import FullText
+from watcher.store.postgres.heartbeat import Heartbeat
+from watcher.store.postgres.marks import Marks
+from watcher.store.postgres.outbox import Outbox
+from watcher.store.postgres.retention import Retention
+from watcher.store.postgres.sql import Connection, stamp
+from watcher.store.records import FeedListing, Named
+
+if TYPE_CHECKING:
+    from watcher.store.protocols import Storage
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+TABLES = {"feeds", "articles", "article_feeds", "hits", "polls", "digests"}
+
+
+class PostgresStore:
+    """A PostgreSQL database holding what SQLite's `Store` holds, made of the same parts."""
+
+    def __init__(self, conn: Connection, url: str) -> None:
+        self.url = url
+        self.db = conn
+        self.fulltext = FullText(conn)
+        self.feeds = Feeds(conn)
+        self.articles = Articles(conn, self.fulltext)
+        self.heartbeat = Heartbeat(conn)
+        self.outbox = Outbox(conn)
+        self.archive = Archive(conn)
+        self.retention = Retention(conn)
+        self.marks = Marks(conn)
+        self._thread: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def open(cls, url: str) -> PostgresStore:
+        """Connect to the database at `url` and bring its schema up to date."""
+        conn = connect(url, autocommit=True)
+        try:
+            done = schema.migrate(conn, shown(url), datetime.now(UTC))
+            store = cls(conn, url)
+            if "m013_search_words" in done:  # articles stored before the index existed
+                with store.translated():
+                    store.fulltext.rebuild()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def error(self, exc: psycopg.Error) -> StoreError:
+        """A psycopg error as one line naming the database (never its password)."""
+        return StoreError(f"{shown(self.url)}: database error: {describe(exc)}")
+
+    def _mend(self) -> None:
+        """Replace a connection an error broke (the server restarted, the network dropped)
+        before the next piece of work, once the server answers: a long-running service
+        outlives the outage, losing only the work that failed meanwhile (each a
+        `StoreError`, retried by its caller). Still down: `StoreError`."""
+        if not (self.db.broken or self.db.closed):
+            return
+        fresh = connect(self.url, autocommit=True)
+        old, self.db = self.db, fresh
+        parts = (self.fulltext, self.feeds, self.articles, self.heartbeat, self.outbox,
+                 self.archive, self.retention, self.marks)  # fmt: skip
+        for part in parts:
+            part.db = fresh
+        old.close()
+
+    def _mended(self, work: Callable[[], T]) -> T:
+        self._mend()
+        return work()
+
+    async def call(self, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `work` (which uses this store) on the store's own thread, off the event loop."""
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="watcher-db")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self._thread, self._mended, functools.partial(work, *args, **kwargs)
+            )
+        except psycopg.Error as exc:
+            raise self.error(exc) from exc
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
+        self.db.close()
+
+    @property
+    def location(self) -> str:
+        """Where the database is, for people: its URL without the password."""
+        return shown(self.url)
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        """Raise a psycopg error from the block as a one-line `StoreError`."""
+        try:
+            self._mend()
+            yield
+        except psycopg.Error as exc:
+            raise self.error(exc) from exc
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
+        """Close; a psycopg error from the `with` block leaves it as a `StoreError`."""
+        self.close()
+        if isinstance(exc, psycopg.Error):
+            raise self.error(exc) from exc
+
+    def check(self, now: datetime) -> list[str]:
+        """[]: PostgreSQL checks its own pages; the check is noted for `watcher status`."""
+        self.db.execute(
+            """
+            INSERT INTO integrity (id, checked_at, problem) VALUES (1, %s, NULL)
+            ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at, problem = NULL
+            """,
+            [stamp(now)],
+        )
+        return []
+
+    def last_check(self) -> tuple[str, str | None] | None:
+        row = self.db.execute("SELECT checked_at, problem FROM integrity WHERE id = 1").fetchone()
+        return (row[0], row[1]) if row else None
+
+    def ensure_sound(self, now: datetime) -> None:
+        problems = self.check(now)
+        if problems:  # pragma: no cover - kept for the protocol's contract
+            raise DamagedError(f"{self.location}: the database is damaged ({problems[0]})")
+
+    def schema_version(self) -> list[str]:
+        return schema.applied(self.db)
+
+    def sync(self, feeds: Iterable[FeedListing], channels: Iterable[Named], now: datetime) -> None:
+        """Give every configured feed and channel a row (a channel notes when it first appeared)."""
+        self.feeds.sync(feeds)
+        self.outbox.sync_channels([channel.name for channel in channels], now)
+
+    def hits_since(self, moment: datetime) -> int:
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM hits WHERE found_at >= %s", [stamp(moment)]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def count(self, table: str) -> int:
+        """Rows in one of our tables (for summaries and tests)."""
+        if table not in TABLES:
+            raise ValueError(f"unknown table {table!r}")
+        row = self.db.execute(f"SELECT COUNT(*) FROM {table}".encode()).fetchone()
+        return int(row[0]) if row else 0
+
+
+if TYPE_CHECKING:  # mypy proves that the PostgreSQL store is a `Storage` too
+
+    def _implements(store: PostgresStore) -> Storage:
+        return store
