@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from watcher.formats import render_status
+from watcher.cli.render import render_status
 
 from watcher.app.poll import STORIES, to_store
 from watcher.app.status import service_status
