@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from watcher.cli.render import render_status
 
 from watcher.app.poll import STORIES, to_store
 from watcher.app.status import service_status
+from watcher.cli.render import render_status
 from watcher.config.load import FeedConfig
 from watcher.errors import StoreError
 from watcher.models import Article, Entry, PollResult
