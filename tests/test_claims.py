@@ -7,6 +7,7 @@ several processes share a database.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from watcher.app.disk import release_the_dead
 from watcher.app.poll import STORIES, to_store
 from watcher.app.status import service_status
 from watcher.cli.render import render_status
@@ -194,3 +196,23 @@ def test_a_store_whose_connection_the_server_dropped_connects_again_for_the_next
         assert asyncio.run(count(store)) == 1
         with store.translated():
             assert store.feeds.state(FEED.name).consecutive_errors == 0
+
+
+def test_a_restarted_service_takes_back_at_once_the_feeds_its_dead_predecessor_held(
+    storage: Storage,
+) -> None:
+    """A service killed mid-poll held its feed; on this host its death is known, so the
+    next service need not wait out the lease (other hosts' claims wait for theirs)."""
+    here, gone = socket.gethostname(), 2**22 + 12345
+    feeds = [FeedConfig(f"Feed {n}", f"https://f{n}.example/rss", 60.0) for n in range(3)]
+    storage.feeds.sync(feeds)
+    storage.feeds.claim(["Feed 0"], NOW, f"{here}:{gone}", 600.0)
+    storage.feeds.claim(["Feed 1"], NOW, f"{here}:{os.getpid()}", 600.0)  # alive: kept
+    storage.feeds.claim(["Feed 2"], NOW, f"elsewhere.example:{gone}", 600.0)
+
+    release_the_dead(storage, here)
+
+    assert storage.feeds.claimants() == sorted(
+        [f"{here}:{os.getpid()}", f"elsewhere.example:{gone}"]
+    )
+    assert storage.feeds.claim([f.name for f in feeds], NOW, "next:1", 600.0) == ["Feed 0"]

@@ -21,6 +21,7 @@ from watcher.config.load import Config
 from watcher.errors import StoreError
 from watcher.ops.notify import notify
 from watcher.store import Storage, open_storage
+from watcher.store.outbox import process_alive
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ async def open_when_room(config: Config, pid: int, stop: asyncio.Event) -> Stora
             store.sync(config.feeds, config.channels, datetime.now(UTC))
             store.heartbeat.started(pid, datetime.now(UTC))
             store.heartbeat.joined(socket.gethostname(), pid, datetime.now(UTC))
+            release_the_dead(store, socket.gethostname())
         except (StoreError, sqlite3.Error, OSError) as exc:
             if store is not None:
                 store.close()
@@ -93,3 +95,16 @@ async def open_when_room(config: Config, pid: int, stop: asyncio.Event) -> Stora
             delay = min(delay * 2, RETRY_MAX)
             continue
         return None
+
+
+def release_the_dead(store: Storage, host: str) -> None:
+    """Give back the feeds that processes of this host, now dead (a service killed
+    mid-poll), still hold, so a restarted service polls them at once rather than when
+    their lease runs out. Other hosts' claims are left to their leases."""
+    dead = []
+    for owner in store.feeds.claimants():
+        where, _, pid = owner.rpartition(":")
+        if where == host and pid.isdigit() and not process_alive(int(pid)):
+            dead.append(owner)
+    if dead:
+        log.info("gave back %d feeds that ended processes held", store.feeds.release(dead))

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from watcher.models import PollResult
-from watcher.store.postgres.sql import Connection, one, stamp
+from watcher.store.postgres.sql import Connection, among, one, stamp
 from watcher.store.records import FeedListing, FeedState, FeedStatus
 
 
@@ -72,6 +72,24 @@ class Feeds:
             [owner, stamp(now + timedelta(seconds=lease)), list(names), at, at, owner],
         ).fetchall()
         return sorted(row[0] for row in rows)
+
+    def claimants(self) -> list[str]:
+        """Who holds feeds now ("host:pid" each), lapsed claims included."""
+        rows = self.db.execute(
+            "SELECT DISTINCT claimed_by FROM feeds WHERE claimed_by IS NOT NULL ORDER BY 1"
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def release(self, owners: Sequence[str]) -> int:
+        """End the claims of `owners` (processes known to be dead); returns how many feeds."""
+        if not owners:
+            return 0
+        cursor = self.db.execute(
+            "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL"
+            f" WHERE {among('claimed_by', owners)}",
+            list(owners),
+        )
+        return int(cursor.rowcount)
 
     def record_poll(self, record: PollResult, quorum: int = 1) -> None:
         """Keep a poll's outcome and update the feed's health; failures keep the cache state.
