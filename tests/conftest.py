@@ -520,6 +520,16 @@ def hit_count(db: Path) -> int:
         return 0
 
 
+def start_service(config: Path) -> subprocess.Popen[str]:
+    """`watcher run` on `config` in a process of its own, its output kept for `stop`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "watcher", "--config", str(config), "-v", "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def stop(process: subprocess.Popen[str]) -> tuple[int, str]:
     process.send_signal(signal.SIGTERM)
     try:

@@ -26,6 +26,7 @@ from conftest import (
     Receiver,
     Site,
     hit_count,
+    start_service,
     stop,
     wait_for,
     webhook_channel,
@@ -34,15 +35,6 @@ from conftest import (
 from watcher.cli import cli
 
 pytestmark = pytest.mark.slow
-
-
-def start(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "watcher", "--config", str(config), "-v", "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def test_service_polls_on_its_interval_and_stops_on_sigterm(
@@ -56,7 +48,7 @@ def test_service_polls_on_its_interval_and_stops_on_sigterm(
         ],
         interval="2s",
     )
-    process = start(config)
+    process = start_service(config)
     try:
         stored = wait_for(lambda: hit_count(tmp_path / "watcher.db") == 4, timeout=30)
         # Later polls of the JSON feed are answered by 304s; the RSS feed's <ttl>15</ttl>
@@ -88,7 +80,7 @@ def test_service_logs_a_failing_feed_and_keeps_polling_the_others(
         ],
         interval="2s",
     )
-    process = start(config)
+    process = start_service(config)
     try:
         repolled = wait_for(lambda: ("/briefs.json", 304) in fixture_site.requests(), timeout=30)
     finally:
@@ -120,7 +112,7 @@ def test_restart_resumes_the_stored_schedule(fixture_site: Site, tmp_path: Path)
     config = write_config(
         tmp_path, [("Coastline Daily", f"{fixture_site.base}/news.rss")], interval="1h"
     )
-    process = start(config)
+    process = start_service(config)
     try:
         polled = wait_for(lambda: hit_count(tmp_path / "watcher.db") == 2, timeout=30)
     finally:
@@ -130,7 +122,7 @@ def test_restart_resumes_the_stored_schedule(fixture_site: Site, tmp_path: Path)
     assert timedelta(minutes=59) < due - datetime.now(UTC) <= timedelta(minutes=66)
     fixture_site.clear_log()
 
-    process = start(config)
+    process = start_service(config)
     try:
         time.sleep(4)  # without the stored due time the feed would be polled at once
     finally:
@@ -158,7 +150,7 @@ def test_failing_feeds_back_off_and_a_recovered_one_is_polled_again(
         extra='max_backoff = "4s"',
     )
     config.write_text(config.read_text().replace('timeout = "10s"', 'timeout = "1s"'))
-    process = start(config)
+    process = start_service(config)
     try:
         time.sleep(12)
         counts = {path: len(fixture_site.requests(path)) for path in
@@ -219,7 +211,7 @@ def test_sighup_reloads_feeds_and_terms_and_survives_a_broken_config(
         tmp_path, [("Coastline Daily", f"{fixture_site.base}/news.rss")], interval="1h"
     )
     good = config.read_text()
-    process = start(config)
+    process = start_service(config)
     try:
         first = wait_for(lambda: hit_count(tmp_path / "watcher.db") == 2, timeout=30)
         config.write_text("[[feeds]]\nname = \n")  # a broken edit is refused, not fatal
@@ -265,7 +257,7 @@ def test_housekeeping_missed_while_stopped_runs_at_start_and_not_again(
         conn.execute("UPDATE articles SET first_seen_at = ?, changed_at = ?", [old, old])
         conn.execute("UPDATE polls SET started_at = ?", [old])
 
-    process = start(config)
+    process = start_service(config)
     try:
         done = wait_for(lambda: article_count(tmp_path / "watcher.db") == 5, timeout=30)
         time.sleep(1)  # the job notes its run after deleting
@@ -275,7 +267,7 @@ def test_housekeeping_missed_while_stopped_runs_at_start_and_not_again(
     assert "housekeeping: deleted 4 articles without hits and 3 polls" in output
     assert hit_count(tmp_path / "watcher.db") == 5
 
-    process = start(config)
+    process = start_service(config)
     try:
         time.sleep(3)
     finally:
@@ -326,14 +318,14 @@ def test_a_second_service_on_one_database_refuses_until_the_first_dies(
 ) -> None:
     config = write_config(tmp_path, [("Coastline Daily", f"{fixture_site.base}/news.rss")])
     command = [sys.executable, "-m", "watcher", "--config", str(config), "run"]
-    first = start(config)
+    first = start_service(config)
     third = None
     try:
         assert wait_for(lambda: status(config)["pid"] == first.pid, timeout=30)
         second = subprocess.run(command, capture_output=True, text=True, timeout=60)
         first.kill()  # SIGKILL: no chance to clean anything up
         first.wait(timeout=10)
-        third = start(config)
+        third = start_service(config)
         started = wait_for(lambda: status(config)["pid"] == third.pid, timeout=30)
     finally:
         first.kill()
@@ -460,7 +452,7 @@ def test_a_hanging_webhook_receiver_holds_up_no_poll_and_every_digest_goes_out_a
     gate = threading.Event()
     receiver.on_post = lambda: gate.wait(60)  # hangs past the 3 s timeout until let go
     db = tmp_path / "watcher.db"
-    process = start(config)
+    process = start_service(config)
     try:
         hanging = wait_for(lambda: receiver.posts, timeout=30)
         site.clear_log()
@@ -494,7 +486,7 @@ def test_a_poll_beside_the_service_moves_the_services_schedule(
     config = write_config(
         tmp_path, [("Harbour Wire", f"{fixture_site.base}/briefs.json")], interval="8s"
     )
-    process = start(config)
+    process = start_service(config)
     try:
         first = wait_for(lambda: fixture_site.requests("/briefs.json"), timeout=30)
         time.sleep(3)
@@ -529,7 +521,7 @@ def test_a_restart_polls_at_a_shortened_interval_not_the_stored_due_time(
     config.write_text(config.read_text().replace('interval = "1h"', 'interval = "2s"'))
     fixture_site.clear_log()
 
-    process = start(config)
+    process = start_service(config)
     try:
         polled = wait_for(lambda: fixture_site.requests("/briefs.json"), timeout=20)
     finally:
@@ -546,7 +538,7 @@ def test_sighup_reschedules_a_feed_whose_interval_was_shortened(
     config = write_config(
         tmp_path, [("Harbour Wire", f"{fixture_site.base}/briefs.json")], interval="1h"
     )
-    process = start(config)
+    process = start_service(config)
     try:
         first = wait_for(lambda: hit_count(tmp_path / "watcher.db") == 2, timeout=30)
         fixture_site.clear_log()
@@ -564,7 +556,7 @@ def test_sigterm_during_a_poll_stops_without_a_traceback(site: Site, tmp_path: P
     site.put("/stuck.rss", EMPTY_RSS, delay=40.0)
     config = write_config(tmp_path, [("Stuck", f"{site.base}/stuck.rss")], interval="1h")
     config.write_text(config.read_text().replace('timeout = "10s"', 'timeout = "60s"'))
-    process = start(config)
+    process = start_service(config)
     time.sleep(4)  # the poll is waiting for the answer
     code, output = stop(process)
 

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import Site, stop, wait_for, write_config
+from conftest import Site, start_service, stop, wait_for, write_config
 from watcher.cli import cli
 from watcher.store import open_storage
 
 pytestmark = pytest.mark.slow
-
-
-def start(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "watcher", "--config", str(config), "-v", "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def test_two_services_on_one_database_store_each_hit_once_and_both_show_in_status(
@@ -49,7 +38,7 @@ def test_two_services_on_one_database_store_each_hit_once_and_both_show_in_statu
         with open_storage(postgres_url) as store:
             return store.count("hits")
 
-    processes = [start(config), start(config)]
+    processes = [start_service(config), start_service(config)]
     try:
         stored = wait_for(lambda: hits() == 5, timeout=40)
         result = CliRunner().invoke(
