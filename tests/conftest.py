@@ -25,6 +25,8 @@ import httpx
 import pytest
 from hypothesis import Phase, settings
 
+from pgserver import PostgresServer, Unavailable
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SITE = FIXTURES / "site"
@@ -290,10 +292,8 @@ def polled(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[Any]:
+def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the session; skips the test where none can be had."""
-    from pgserver import PostgresServer, Unavailable
-
     try:
         server = PostgresServer()
     except Unavailable as exc:
@@ -305,7 +305,7 @@ def postgres_server() -> Iterator[Any]:
 
 
 @pytest.fixture
-def postgres_url(postgres_server: Any) -> Iterator[str]:
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
     url, name = postgres_server.create_database()
     yield url

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import pwd
-from typing import Any
 
 import psycopg
 import pytest
 
+from pgserver import PostgresServer
+
 
 @pytest.mark.slow
 def test_the_test_server_listens_on_its_socket_only_and_not_as_root(
-    postgres_server: Any, postgres_url: str
+    postgres_server: PostgresServer, postgres_url: str
 ) -> None:
     with psycopg.connect(postgres_url) as conn:
         listening = conn.execute("SHOW listen_addresses").fetchone()
@@ -27,7 +28,9 @@ def test_the_test_server_listens_on_its_socket_only_and_not_as_root(
 
 
 @pytest.mark.slow
-def test_each_test_gets_a_database_of_its_own(postgres_server: Any, postgres_url: str) -> None:
+def test_each_test_gets_a_database_of_its_own(
+    postgres_server: PostgresServer, postgres_url: str
+) -> None:
     other, name = postgres_server.create_database()
     try:
         assert other != postgres_url
