@@ -274,6 +274,11 @@ def test_a_target_that_held_other_rows_is_reported_with_the_counts_that_differ(
             "new.db",
             "source postgresql://127.0.0.1:99999999/watcher: cannot connect:",
         ),
+        (
+            "postgresql://watcher:secret@[::1/watcher",
+            "new.db",
+            "source postgresql://[::1/watcher: cannot connect:",
+        ),
     ],
 )
 def test_a_bad_source_or_target_is_a_one_line_error_naming_it(

@@ -13,7 +13,7 @@ import click
 from watcher.cli.base import COUNT, EXIT_FAILED, Context, cli
 from watcher.errors import ArgumentError, StoreError
 from watcher.store import Store, open_storage
-from watcher.store.copy import BATCH, Count, copy_database
+from watcher.store.copy import BATCH, copy_database
 from watcher.store.postgres.connection import shown
 
 
@@ -91,8 +91,8 @@ def copy(source: str, target: str, batch: int) -> None:
     Either way round; ids are kept, an SQLite target's search index is rebuilt.
     TARGET must be new and empty, or a copy of SOURCE interrupted earlier: run
     again, it goes on where it stopped. Both must be at this watcher's schema
-    version. Stop the service (or let it write elsewhere) while copying: rows
-    written during the copy may be left behind. Progress goes to stderr; the
+    version. Stop the service while copying: the copy reads one snapshot, so
+    rows written after it starts are left behind. Progress goes to stderr; the
     rows counted on both sides, table by table, to stdout (exit 1 if they differ).
 
     \b
@@ -119,11 +119,8 @@ def copy(source: str, target: str, batch: int) -> None:
             f"row counts differ in {', '.join(differ)}: was {shown(target)} empty (or an"
             f" interrupted copy of {shown(source)}) before the copy?"
         )
-    click.echo(f"copied {shown(source)} to {shown(target)}: {_rows(counts)} rows, counts match")
-
-
-def _rows(counts: list[Count]) -> int:
-    return sum(count.target for count in counts)
+    rows = sum(count.target for count in counts)
+    click.echo(f"copied {shown(source)} to {shown(target)}: {rows} rows, counts match")
 
 
 class Meter:

@@ -20,8 +20,9 @@ def shown(url: str) -> str:
         host = parts.netloc.rpartition("@")[2]
         user = parts.username or ""
         return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    except ValueError:  # a malformed URL (a bad port): show its scheme and host part only
-        return url.split("?")[0].rpartition("@")[2]
+    except ValueError:  # malformed (a bad port, an open [): without what stands before an @
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{rest.rpartition('@')[2]}"
 
 
 def describe(exc: psycopg.Error) -> str:
@@ -35,4 +36,5 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[o
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.Error as exc:
-        raise StoreError(f"{shown(url)}: cannot connect: {describe(exc)}") from None
+        problem = describe(exc).replace(url, shown(url))  # libpq may quote the URL whole
+        raise StoreError(f"{shown(url)}: cannot connect: {problem}") from None
