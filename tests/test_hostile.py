@@ -25,16 +25,17 @@ from watcher.app.oneshot import poll_once
 from watcher.app.poll import fingerprint
 from watcher.cli.render import render_hits
 from watcher.config.channels import EmailSettings
-from watcher.config.load import load_config
+from watcher.config.load import FeedConfig, load_config
 from watcher.delivery.digest import Digest, Story, TermGroup, render, to_json
 from watcher.delivery.email import message
 from watcher.errors import ExtractError, FeedError, QueryCostError
 from watcher.match.terms import Matcher, compile_term
-from watcher.models import Hit
+from watcher.models import Hit, PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.feed import parse_feed, plain_text
-from watcher.store import Store
+from watcher.store import Store, open_storage
 from watcher.store.articles import MAX_TITLE_CHARS
+from watcher.store.protocols import Storage
 
 EXAMPLES = int(os.environ.get("WATCHER_HYPOTHESIS_EXAMPLES", "200"))
 URL = "https://wire.example/feed.xml"
@@ -637,3 +638,60 @@ def test_a_chain_of_paragraph_scopes_over_one_long_paragraph_ends_within_seconds
 
     assert time.perf_counter() - started < 30
     assert [match.term for match in matches] == ["scoped"]
+
+
+# PostgreSQL's text holds no NUL character, SQLite's does: one in a feed or a page made
+# the whole feed's batch fail on PostgreSQL at every poll, its clean entries with it.
+@pytest.mark.slow
+def test_a_nul_character_in_a_feed_or_a_page_costs_nothing_on_either_backend(
+    site: Site, tmp_path: Path, storage_at: str
+) -> None:
+    entries = [
+        ("n1", "UNICORN\x00 antenna goes to sea", "A stealth mast\x00 for the Indian Navy."),
+        ("n2", "A second UNICORN antenna report", "Tokyo ships the UNICORN antenna to India."),
+    ]
+    items = [
+        {"id": slug, "url": f"{site.base}/{slug}.html", "title": title, "content_text": text}
+        for slug, title, text in entries
+    ]
+    site.put(
+        "/nul.json",
+        json.dumps(
+            {"version": "https://jsonfeed.org/version/1.1", "title": "Nul\x00", "items": items}
+        ),
+        "application/feed+json",
+    )
+    body = "The UNICORN\x00 antenna, a Japanese stealth mast, will ride Indian Navy ships. " * 12
+    for slug, title, _ in entries:
+        site.put(
+            f"/{slug}.html",
+            f"<html><head><title>{title}</title></head><body><article>"
+            f"<p>{body}</p></article></body></html>",
+            "text/html",
+        )
+    config = load_config(
+        write_config(tmp_path, [("Nul Wire", f"{site.base}/nul.json")], storage=storage_at)
+    )
+
+    results = asyncio.run(poll_once(config, config.feeds))
+
+    assert [result.error for result in results] == [None]
+    with open_storage(config.database) as store:
+        hits = store.archive.hits()
+    assert sorted(hit.title for hit in hits) == [
+        "A second UNICORN antenna report",
+        "UNICORN antenna goes to sea",
+    ]
+    assert all("\x00" not in hit.snippet for hit in hits)
+
+
+def test_a_nul_character_in_any_text_the_store_is_given_costs_nothing(storage: Storage) -> None:
+    feed = FeedConfig("Nul News", "https://news.example/feed", 900.0)  # config refuses NUL
+    storage.feeds.sync([feed])
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    storage.feeds.record_poll(PollResult(feed.name, at, at, "failed", error="bad\x00 byte"))
+
+    [status] = storage.feeds.statuses([feed])
+
+    assert status.consecutive_errors == 1
+    assert status.last_error in ("bad byte", "bad\x00 byte")  # SQLite keeps what it is given

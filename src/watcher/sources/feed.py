@@ -171,8 +171,9 @@ def _each_entry(
 
 
 def _text(value: str) -> str:
-    """Text safe to hash and store: lone surrogates (from JSON's "\\ud800") become U+FFFD."""
-    return _LONE_SURROGATE.sub("\ufffd", value)
+    """Text safe to hash and store on either backend: lone surrogates (from JSON's
+    "\\ud800") become U+FFFD and NUL characters go (PostgreSQL's text holds none)."""
+    return _LONE_SURROGATE.sub("\ufffd", value).replace("\x00", "")
 
 
 def _as_utf8(content: bytes) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.types.string import StrDumperUnknown
 
 from watcher.errors import StoreError
 
@@ -31,10 +32,21 @@ def describe(exc: psycopg.Error) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+class TextWithoutNul(StrDumperUnknown):
+    """Strings as psycopg sends them, less any NUL character: PostgreSQL's text holds
+    none, SQLite's does, and one in an error message or a copied row must not fail the
+    write it is part of. (The feed reader drops them from what it parses already.)"""
+
+    def dump(self, obj: str) -> bytes:
+        return super().dump(obj.replace("\x00", ""))  # type: ignore[return-value]
+
+
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
     """A connection to the database at `url`; `StoreError` naming it when there is none."""
     try:
-        return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
+        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.Error as exc:
         problem = describe(exc).replace(url, shown(url))  # libpq may quote the URL whole
         raise StoreError(f"{shown(url)}: cannot connect: {problem}") from None
+    conn.adapters.register_dumper(str, TextWithoutNul)
+    return conn
