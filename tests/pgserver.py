@@ -128,6 +128,12 @@ class PostgresServer:
             "--locale=C",
             "--no-sync",
         )  # fmt: skip
+        self.resume()
+        self.startup_seconds = time.monotonic() - started
+        return self
+
+    def resume(self) -> None:
+        """Start the cluster again after `stop`, its databases as they were."""
         options = f"-c listen_addresses='' -k {self.folder} -p 5432 {FAST}"
         self._run(
             "pg_ctl",
@@ -136,8 +142,6 @@ class PostgresServer:
             "-l", str(self.log),
             "-o", options,
         )  # fmt: skip
-        self.startup_seconds = time.monotonic() - started
-        return self
 
     def url(self, database: str = "postgres") -> str:
         """A libpq URL of one database, through the socket (trust: no password)."""
