@@ -694,4 +694,4 @@ def test_a_nul_character_in_any_text_the_store_is_given_costs_nothing(storage: S
     [status] = storage.feeds.statuses([feed])
 
     assert status.consecutive_errors == 1
-    assert status.last_error in ("bad byte", "bad\x00 byte")  # SQLite keeps what it is given
+    assert status.last_error in ("bad\ufffd byte", "bad\x00 byte")  # SQLite keeps what it is given

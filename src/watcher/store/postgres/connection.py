@@ -33,12 +33,13 @@ def describe(exc: psycopg.Error) -> str:
 
 
 class TextWithoutNul(StrDumperUnknown):
-    """Strings as psycopg sends them, less any NUL character: PostgreSQL's text holds
-    none, SQLite's does, and one in an error message or a copied row must not fail the
-    write it is part of. (The feed reader drops them from what it parses already.)"""
+    """Strings as psycopg sends them, a NUL character written as U+FFFD: PostgreSQL's
+    text holds none, SQLite's does, and one in an error message must not fail the write
+    it is part of. (The feed reader drops NULs from what it parses; `db copy` counts
+    those it replaces the same way.)"""
 
     def dump(self, obj: str) -> bytes:
-        return super().dump(obj.replace("\x00", ""))  # type: ignore[return-value]
+        return super().dump(obj.replace("\x00", "\ufffd"))  # type: ignore[return-value]
 
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
