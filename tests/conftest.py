@@ -297,9 +297,8 @@ def polled(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --- PostgreSQL: a real server in a temporary folder (tests/pgserver.py) ------------------
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[Any]:
-    """One PostgreSQL server for the session; skips the test where none can be had."""
+def started_postgres() -> Iterator[Any]:
+    """A started PostgreSQL server, closed after; skips the test where none can be had."""
     from pgserver import PostgresServer, Unavailable
 
     try:
@@ -310,6 +309,18 @@ def postgres_server() -> Iterator[Any]:
         yield server.start()
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One PostgreSQL server for the session."""
+    yield from started_postgres()
+
+
+@pytest.fixture
+def own_postgres_server() -> Iterator[Any]:
+    """A server of the test's own, which it may stop and start."""
+    yield from started_postgres()
 
 
 @pytest.fixture
@@ -613,6 +624,7 @@ SERVER_FIXTURES = frozenset(
         "postgres_server",
         "postgres_url",
         "polled_template",
+        "own_postgres_server",
     }
 )
 

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import Site, start_service, stop, wait_for, write_config
-from pgserver import PostgresServer, Unavailable
+from pgserver import PostgresServer
 from watcher.store import open_storage
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server() -> Iterator[PostgresServer]:
-    """A server of the test's own, since the test stops it."""
-    try:
-        server = PostgresServer()
-    except Unavailable as exc:
-        pytest.skip(f"no PostgreSQL server: {exc}")
-    try:
-        yield server.start()
-    finally:
-        server.close()
 
 
 def live_feed(site: Site, *titles: str) -> None:
@@ -43,8 +29,9 @@ def live_feed(site: Site, *titles: str) -> None:
 
 
 def test_a_database_outage_stops_no_service_and_what_came_meanwhile_is_stored_after(
-    site: Site, tmp_path: Path, server: PostgresServer
+    site: Site, tmp_path: Path, own_postgres_server: PostgresServer
 ) -> None:
+    server = own_postgres_server
     url, _ = server.create_database()
     live_feed(site, "First UNICORN antenna fitted")
     config = write_config(
