@@ -102,11 +102,12 @@ def search(
     matcher = Matcher([term])
     page = min(max(2 * limit, 20), 200)
     results: list[SearchResult] = []
-    offset = 0
+    offset, ranked = 0, False
     while offset < RANKED:
         candidates = store.fulltext.ranked(
             expression, since=since, until=until, feeds=feeds, offset=offset, limit=page
         )
+        ranked = ranked or any(candidate.rank for candidate in candidates)
         found = store.archive.articles([candidate.article_id for candidate in candidates])
         articles = {article.id: article for article in found}
         for candidate in candidates:
@@ -116,12 +117,17 @@ def search(
             matches = matcher.match(article.title, article.text)
             if matches:
                 results.append(_result(article, candidate.rank, matches[0]))
-                if len(results) == limit:
+                if ranked and len(results) == limit:
                     return results
         if len(candidates) < page:
             break
         offset += page
-    return results
+    if not ranked:
+        # An index that ranks nothing (PostgreSQL's gives its candidates newest first, each
+        # rank 0): the best are those the query matches most, by the matcher's score (3 per
+        # title match, 1 per text match), as bm25 weighs titles; newest first among equals.
+        results.sort(key=lambda result: -result.score)
+    return results[:limit]
 
 
 def _result(article: StoredArticle, rank: float, match: Match) -> SearchResult:
