@@ -638,3 +638,26 @@ def test_terms_eval_judged_counts_the_verdicts_given_on_each_backend(
         1,
         0.5,
     )
+
+
+@pytest.mark.slow
+def test_the_reading_commands_work_on_a_read_only_postgres_database(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # A standby server, or a role that may only read: an up-to-date schema needs no write.
+    with open_storage(postgres_url) as store:
+        store.archive.hits()  # migrated
+    joiner = "&" if "?" in postgres_url else "?"
+    read_only = postgres_url + joiner + "options=-c%20default_transaction_read_only%3Don"
+    config = write_config(tmp_path, [("Only Feed", "http://127.0.0.1:9/feed")], storage=read_only)
+
+    status = invoke("--config", str(config), "status")
+    feeds = invoke("--config", str(config), "feeds", "list", "--format", "csv")
+    judged = invoke("--config", str(config), "terms", "eval", "--judged")
+    poll = invoke("--config", str(config), "poll", "--once")
+
+    assert status.output.startswith("service:   never run\n")
+    assert feeds.output.splitlines()[1].startswith("Only Feed,http://127.0.0.1:9/feed,")
+    assert judged.exit_code == 0, judged.output
+    assert poll.exit_code == 1  # writing is refused, in one line
+    assert "read-only transaction" in poll.output and poll.output.count("\n") == 1
