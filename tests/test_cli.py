@@ -661,3 +661,33 @@ def test_the_reading_commands_work_on_a_read_only_postgres_database(
     assert judged.exit_code == 0, judged.output
     assert poll.exit_code == 1  # writing is refused, in one line
     assert "read-only transaction" in poll.output and poll.output.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_postgres_statement_that_fails_is_a_one_line_error_for_every_command(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    import psycopg
+
+    with open_storage(postgres_url) as store:
+        store.archive.hits()  # migrated
+    joiner = "&" if "?" in postgres_url else "?"
+    impatient = postgres_url + joiner + "options=-c%20lock_timeout%3D10ms"
+    config = write_config(
+        tmp_path,
+        [("Only Feed", "http://127.0.0.1:9/feed")],
+        storage=impatient,
+        terms='[[terms]]\nname = "Ferries"\nquery = "ferry"\n',
+    )
+    with psycopg.connect(postgres_url, autocommit=True) as other:
+        other.execute("BEGIN")  # another session holds every table the commands read
+        other.execute("LOCK TABLE feeds, articles, hits, polls, digests IN ACCESS EXCLUSIVE MODE")
+        results = {args: invoke("--config", str(config), *args) for args in DB_COMMANDS}
+
+    checked = results.pop(("db", "check"))  # reads no table on PostgreSQL
+    failed = {args: result.output for args, result in results.items()}
+    assert checked.exit_code == 0
+    assert {result.exit_code for result in results.values()} == {1}
+    assert failed == dict.fromkeys(
+        failed, f"error: {impatient}: database error: canceling statement due to lock timeout\n"
+    )
