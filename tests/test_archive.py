@@ -479,17 +479,17 @@ def test_a_full_page_of_hits_says_there_may_be_more(config: Path) -> None:
     ids=" ".join,
 )
 def test_a_number_too_large_is_a_usage_error_not_a_traceback(
-    config: Path, args: tuple[str, ...]
+    tmp_path: Path, args: tuple[str, ...]
 ) -> None:
-    result = invoke(config, *args)
+    result = invoke(write_config(tmp_path, FEEDS), *args)  # refused before the database opens
 
     assert result.exit_code == 2
     assert "Error: Invalid value" in result.output
     assert "Traceback" not in result.output
 
 
-def test_a_duration_too_long_says_so(config: Path) -> None:
-    result = invoke(config, "hits", "--since", "999999d")
+def test_a_duration_too_long_says_so(tmp_path: Path) -> None:
+    result = invoke(write_config(tmp_path, FEEDS), "hits", "--since", "999999d")
 
     assert "'999999d' is longer than 100 years" in result.output
 
