@@ -378,6 +378,24 @@ def storage(storage_at: str) -> Iterator[Any]:
         store.close()
 
 
+def run_sql(where: str | Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Run one statement on the database at `where` (a path or a PostgreSQL URL, as
+    `polled_at` gives it) and return its rows: for a test that sets a row as no command
+    does. Written with SQLite's `?` placeholders; PostgreSQL gets psycopg's `%s`."""
+    if "://" in str(where):
+        import psycopg
+
+        with psycopg.connect(str(where), autocommit=True) as conn:
+            cursor = conn.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description else []
+    conn = sqlite3.connect(where)
+    try:
+        with conn:
+            return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
 # --- delivery peers: a real SMTP server and a real webhook receiver ------------------------
 
 

@@ -10,16 +10,24 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import ROOT, Site, write_config
+from conftest import ROOT, Site, free_port, write_config
 from watcher.app.oneshot import poll_once
 from watcher.cli import cli
 from watcher.config.load import load_config
-from watcher.store import Store
+from watcher.store import open_storage
+
+# The fixture site's feeds, as paths on it (`site_config` names them too).
+SITE_FEEDS = [
+    ("Coastline Daily", "/news.rss"),
+    ("Eastern Ledger", "/world.atom"),
+    ("Harbour Wire", "/briefs.json"),
+]
 
 
 def invoke(*args: str) -> Result:
@@ -93,8 +101,8 @@ def test_since_that_is_neither_duration_nor_date_is_a_usage_error(tmp_path: Path
 
 
 @pytest.mark.slow
-def test_poll_exits_1_when_no_feed_could_be_polled(tmp_path: Path) -> None:
-    config = write_config(tmp_path, [("Closed", "http://127.0.0.1:9/feed.xml")])
+def test_poll_exits_1_when_no_feed_could_be_polled(tmp_path: Path, storage_at: str) -> None:
+    config = write_config(tmp_path, [("Closed", "http://127.0.0.1:9/feed.xml")], storage=storage_at)
 
     result = invoke("--config", str(config), "poll", "--once")
 
@@ -104,25 +112,25 @@ def test_poll_exits_1_when_no_feed_could_be_polled(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_poll_exits_0_when_some_feeds_fail(site_config: Path, fixture_site: Site) -> None:
-    text = site_config.read_text()
-    site_config.write_text(
-        text.replace(
-            "[[terms]]", '[[feeds]]\nname = "Gone"\nurl = "http://127.0.0.1:9/x"\n\n[[terms]]', 1
-        )
-    )
+def test_poll_exits_0_when_some_feeds_fail(
+    tmp_path: Path, fixture_site: Site, storage_at: str
+) -> None:
+    feeds = [(name, f"{fixture_site.base}{path}") for name, path in SITE_FEEDS]
+    config = write_config(tmp_path, [*feeds, ("Gone", "http://127.0.0.1:9/x")], storage=storage_at)
 
-    result = invoke("--config", str(site_config), "poll", "--once")
+    result = invoke("--config", str(config), "poll", "--once")
 
     assert result.exit_code == 0
-    assert "polled 4 feeds: 3 ok (0 unchanged), 1 failed" in result.output
+    assert result.output.endswith(
+        "polled 4 feeds: 3 ok (0 unchanged), 1 failed; 9 new articles, 0 updated, 5 new hits\n"
+    )
 
 
 @pytest.mark.slow
-def test_hits_csv_has_a_header_and_one_row_per_hit(site_config: Path) -> None:
-    invoke("--config", str(site_config), "poll", "--once")
+def test_hits_csv_has_a_header_and_one_row_per_hit(tmp_path: Path, polled_at: str) -> None:
+    config = write_config(tmp_path, [], storage=polled_at)
 
-    lines = invoke("--config", str(site_config), "hits", "--format", "csv").output.splitlines()
+    lines = invoke("--config", str(config), "hits", "--format", "csv").output.splitlines()
 
     assert lines[0] == (
         "id,term,score,published,found_at,feed,title,url,snippet,source,cluster,outlets,clauses,highlights,"
@@ -132,10 +140,10 @@ def test_hits_csv_has_a_header_and_one_row_per_hit(site_config: Path) -> None:
 
 
 @pytest.mark.slow
-def test_hits_ndjson_is_one_object_per_line(site_config: Path) -> None:
-    invoke("--config", str(site_config), "poll", "--once")
+def test_hits_ndjson_is_one_object_per_line(tmp_path: Path, polled_at: str) -> None:
+    config = write_config(tmp_path, [], storage=polled_at)
 
-    lines = invoke("--config", str(site_config), "hits", "--format", "ndjson").output.splitlines()
+    lines = invoke("--config", str(config), "hits", "--format", "ndjson").output.splitlines()
 
     assert len(lines) == 5
     assert all(line.startswith('{"id": ') for line in lines)
@@ -397,12 +405,14 @@ def test_delivered_and_undelivered_together_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
+def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path, storage_at: str) -> None:
     with socket.socket() as silent:  # accepts connections, never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         config = write_config(
-            tmp_path, [("Silent", f"http://127.0.0.1:{silent.getsockname()[1]}/feed")]
+            tmp_path,
+            [("Silent", f"http://127.0.0.1:{silent.getsockname()[1]}/feed")],
+            storage=storage_at,
         )
         process = subprocess.Popen(
             [sys.executable, "-m", "watcher", "--config", str(config), "poll", "--once"],
@@ -423,16 +433,17 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_poll_interrupted_at_any_step_ends_cancelled_once(tmp_path: Path) -> None:
+def test_a_poll_interrupted_at_any_step_ends_cancelled_once(
+    tmp_path: Path, storage_at: str
+) -> None:
     # asyncio.run turns Ctrl-C into a cancel of its task, and back into KeyboardInterrupt
     # (exit 130) only if the task ends cancelled with no other cancel pending: a cleanup
     # that swallowed it would finish the poll as failed (exit 1) instead.
     with socket.socket() as silent:  # accepts connections, never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(64)
-        config = load_config(
-            write_config(tmp_path, [("Silent", f"http://127.0.0.1:{silent.getsockname()[1]}/")])
-        )
+        feeds = [("Silent", f"http://127.0.0.1:{silent.getsockname()[1]}/")]
+        config = load_config(write_config(tmp_path, feeds, storage=storage_at))
 
         async def interrupted(steps: int) -> tuple[str, int]:
             poll = asyncio.ensure_future(poll_once(config, config.feeds, workers=0))
@@ -467,15 +478,15 @@ def test_poll_shows_a_redirect_url_with_its_control_characters_escaped(
 
 
 @pytest.mark.slow
-def test_status_says_a_killed_service_is_not_running(tmp_path: Path) -> None:
-    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")])
+def test_status_says_a_killed_service_is_not_running(tmp_path: Path, storage_at: str) -> None:
+    config = write_config(tmp_path, [("Only Feed", "https://a.example/feed")], storage=storage_at)
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         capture_output=True,
         text=True,
         check=True,
     )
-    with Store.open(tmp_path / "watcher.db") as store:
+    with open_storage(storage_at) as store:
         store.heartbeat.started(int(gone.stdout), datetime.now(UTC))  # then SIGKILLed: no stop
 
     result = invoke("--config", str(config), "status")
@@ -497,3 +508,186 @@ def test_feeds_import_shows_control_characters_of_the_opml_escaped(tmp_path: Pat
 
     assert "\u202e" not in result.output and "\x9b" not in result.output
     assert result.output.startswith("added 'Desk\\x9b': https://a.example/\\u202elmx.ssr\n")
+
+
+# -- PostgreSQL faults: one line, never a traceback ---------------------------------------
+
+DB_COMMANDS = [
+    ("hits",),
+    ("show", "1"),
+    ("search", "Tokyo"),
+    ("stats",),
+    ("export", "--format", "json"),
+    ("status",),
+    ("feeds", "list"),
+    ("db", "check"),
+    ("deliveries",),
+    ("housekeeping", "--dry-run"),
+    ("terms", "eval", "--judged"),
+    ("mark", "1", "--read"),
+    ("mute", "1"),
+    ("snooze", "Ferries", "--for", "1d"),
+    ("poll", "--once"),
+]
+
+
+@pytest.mark.parametrize("args", DB_COMMANDS, ids=" ".join)
+def test_a_postgres_server_that_is_down_is_a_one_line_error_naming_it(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    port = free_port()  # nothing listens there: the server is down
+    config = write_config(
+        tmp_path,
+        [("Only Feed", "http://127.0.0.1:9/feed")],
+        storage=f"postgresql://watcher:secret@127.0.0.1:{port}/watcher",
+        terms='[[terms]]\nname = "Ferries"\nquery = "ferry"\n',
+    )
+
+    result = invoke("--config", str(config), *args)
+
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"error: postgresql://watcher:***@127.0.0.1:{port}/watcher: cannot connect: "
+    )
+    assert result.output.count("\n") == 1 and "secret" not in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [("hits",), ("status",), ("poll", "--once")], ids=" ".join)
+def test_a_postgres_database_that_does_not_exist_is_a_one_line_error_naming_it(
+    tmp_path: Path, postgres_url: str, args: tuple[str, ...]
+) -> None:
+    missing = urlunsplit(urlsplit(postgres_url)._replace(path="/no_such_database"))
+    config = write_config(tmp_path, [("Only Feed", "http://127.0.0.1:9/feed")], storage=missing)
+
+    result = invoke("--config", str(config), *args)
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {missing}: cannot connect: ")
+    assert 'database "no_such_database" does not exist' in result.output
+    assert result.output.count("\n") == 1
+
+
+# -- status, db and terms eval --judged on each backend ---------------------------------
+
+
+@pytest.mark.slow
+def test_status_shows_the_polled_feeds_and_hits_on_each_backend(
+    tmp_path: Path, polled_at: str
+) -> None:
+    config = write_config(tmp_path, [("Coastline Daily", "https://coast.example/rss")],
+                          storage=polled_at)  # fmt: skip
+
+    result = invoke("--config", str(config), "status")
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:2] == ["service:   never run", f"database:  {polled_at}"]
+    assert lines[3:5] == ["feeds:     1 enabled, 0 failing", "hits:      5 today, 5 in all"]
+    assert lines[-1].split()[:3] == ["Coastline", "Daily", "ok"]
+    assert lines[-1].split()[-2:] == ["4", "2"]  # its articles and hits
+
+
+@pytest.mark.slow
+def test_db_check_finds_a_polled_database_sound_on_each_backend(
+    tmp_path: Path, polled_at: str
+) -> None:
+    config = write_config(tmp_path, [], storage=polled_at)
+
+    checked = invoke("--config", str(config), "db", "check")
+    status = invoke("--config", str(config), "status")
+
+    assert checked.exit_code == 0
+    assert checked.output == f"{polled_at}: ok\n"
+    assert "integrity: ok at " in status.output
+
+
+@pytest.mark.slow
+def test_db_backup_of_a_postgres_database_says_to_use_pg_dump(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    config = write_config(tmp_path, [], storage=postgres_url)
+
+    result = invoke("--config", str(config), "db", "backup", str(tmp_path / "copy.db"))
+
+    assert result.exit_code == 2
+    assert result.output == (
+        "error: watcher db backup copies an SQLite file; back up PostgreSQL with pg_dump"
+        " (or `watcher db copy URL FILE`)\n"
+    )
+    assert not (tmp_path / "copy.db").exists()
+
+
+@pytest.mark.slow
+def test_terms_eval_judged_counts_the_verdicts_given_on_each_backend(
+    tmp_path: Path, polled_at: str
+) -> None:
+    config = write_config(tmp_path, [], storage=polled_at)
+    hits = json.loads(invoke("--config", str(config), "hits", "--format", "json").output)
+    hsr = sorted(hit["id"] for hit in hits if hit["term"] == "Ahmedabad–Mumbai HSR")
+    invoke("--config", str(config), "mark", str(hsr[0]), "--relevant")
+    invoke("--config", str(config), "mark", str(hsr[1]), "--not-relevant")
+
+    result = invoke("--config", str(config), "terms", "eval", "--judged", "--format", "json")
+
+    assert result.exit_code == 0, result.output
+    [hsr] = json.loads(result.output)["terms"]  # the one term judged
+    assert (hsr["term"], hsr["judged"], hsr["relevant"], hsr["precision"]) == (
+        "Ahmedabad–Mumbai HSR",
+        2,
+        1,
+        0.5,
+    )
+
+
+@pytest.mark.slow
+def test_the_reading_commands_work_on_a_read_only_postgres_database(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # A standby server, or a role that may only read: an up-to-date schema needs no write.
+    with open_storage(postgres_url) as store:
+        store.archive.hits()  # migrated
+    joiner = "&" if "?" in postgres_url else "?"
+    read_only = postgres_url + joiner + "options=-c%20default_transaction_read_only%3Don"
+    config = write_config(tmp_path, [("Only Feed", "http://127.0.0.1:9/feed")], storage=read_only)
+
+    status = invoke("--config", str(config), "status")
+    feeds = invoke("--config", str(config), "feeds", "list", "--format", "csv")
+    judged = invoke("--config", str(config), "terms", "eval", "--judged")
+    poll = invoke("--config", str(config), "poll", "--once")
+
+    assert status.output.startswith("service:   never run\n")
+    assert feeds.output.splitlines()[1].startswith("Only Feed,http://127.0.0.1:9/feed,")
+    assert judged.exit_code == 0, judged.output
+    assert poll.exit_code == 1  # writing is refused, in one line
+    assert "read-only transaction" in poll.output and poll.output.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_postgres_statement_that_fails_is_a_one_line_error_for_every_command(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    import psycopg
+
+    with open_storage(postgres_url) as store:
+        store.archive.hits()  # migrated
+    joiner = "&" if "?" in postgres_url else "?"
+    impatient = postgres_url + joiner + "options=-c%20lock_timeout%3D10ms"
+    config = write_config(
+        tmp_path,
+        [("Only Feed", "http://127.0.0.1:9/feed")],
+        storage=impatient,
+        terms='[[terms]]\nname = "Ferries"\nquery = "ferry"\n',
+    )
+    with psycopg.connect(postgres_url, autocommit=True) as other:
+        other.execute("BEGIN")  # another session holds every table the commands read
+        other.execute("LOCK TABLE feeds, articles, hits, polls, digests IN ACCESS EXCLUSIVE MODE")
+        results = {args: invoke("--config", str(config), *args) for args in DB_COMMANDS}
+
+    checked = results.pop(("db", "check"))  # reads no table on PostgreSQL
+    failed = {args: result.output for args, result in results.items()}
+    assert checked.exit_code == 0
+    assert {result.exit_code for result in results.values()} == {1}
+    assert failed == dict.fromkeys(
+        failed, f"error: {impatient}: database error: canceling statement due to lock timeout\n"
+    )

@@ -3,7 +3,8 @@
 Datasette runs in-process (its ASGI client opens no socket) on a copy of the
 database the real pipeline built from the fixture site
 (tests/fixtures/site/EXPECTED.md): five hits, on articles a1 (T1), a2 (T4,
-also carried by the Atom feed as a5), a4 (T3), a7 (T2) and a8 (T4).
+also carried by the Atom feed as a5), a4 (T3), a7 (T2) and a8 (T4). SQLite
+only: Datasette reads SQLite files (on PostgreSQL, `watcher db copy` makes one).
 """
 
 from __future__ import annotations

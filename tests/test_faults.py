@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sqlite3
 import threading
 import time
@@ -36,7 +35,7 @@ from watcher.delivery.dispatch import Dispatcher
 from watcher.models import PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
-from watcher.store import Store
+from watcher.store import Store, open_storage
 from watcher.store import database as store_database
 from watcher.store.articles import Articles
 
@@ -198,14 +197,14 @@ def test_when_no_feed_can_be_reached_none_is_counted_as_failing(tmp_path: Path) 
 
 @pytest.mark.slow
 def test_a_network_outage_counts_no_feed_failing_and_status_says_so_in_one_line(
-    fixture_site: Site, tmp_path: Path
+    fixture_site: Site, tmp_path: Path, storage_at: str
 ) -> None:
     feeds = [
         ("Coastline Daily", f"{fixture_site.base}/news.rss"),
         ("Eastern Ledger", f"{fixture_site.base}/world.atom"),
         ("Harbour Wire", f"{fixture_site.base}/briefs.json"),
     ]
-    path = write_config(tmp_path, feeds)
+    path = write_config(tmp_path, feeds, storage=storage_at)
     config = load_config(path)
     asyncio.run(poll_once(config, config.feeds, workers=0))  # all answer
     answered = datetime.now(UTC)
@@ -214,7 +213,7 @@ def test_a_network_outage_counts_no_feed_failing_and_status_says_so_in_one_line(
     results = asyncio.run(poll_once(config, config.feeds, workers=0))
 
     assert [result.failed for result in results] == [True, True, True]
-    with Store.open(config.db_path) as store:
+    with open_storage(storage_at) as store:
         statuses = store.feeds.statuses(config.feeds)
     # Reached a moment ago, yet none counts: a failure says nothing of a feed until
     # another feed answers, and here none does.
@@ -392,14 +391,22 @@ def test_a_poll_waiting_for_the_database_lock_leaves_the_event_loop_free(
 
 @pytest.mark.slow
 def test_status_answers_while_another_process_holds_the_write_lock(
-    tmp_path: Path, polled: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_database, "BUSY_TIMEOUT_MS", 300)
-    shutil.copy(polled, tmp_path / "watcher.db")
     feeds = [("Coastline Daily", "https://coast.example/rss")]
-    path = write_config(tmp_path, feeds)
-    other = sqlite3.connect(tmp_path / "watcher.db", isolation_level=None)
-    other.execute("BEGIN EXCLUSIVE")
+    if "://" in polled_at:  # PostgreSQL: another writer's locks, and a reader that may not wait
+        import psycopg
+
+        waiting = polled_at + ("&" if "?" in polled_at else "?") + "options=-c%20lock_timeout%3D3s"
+        path = write_config(tmp_path, feeds, storage=waiting)
+        other: Any = psycopg.connect(polled_at, autocommit=True)
+        other.execute("BEGIN")
+        other.execute("LOCK TABLE feeds, articles, hits, polls, service IN EXCLUSIVE MODE")
+    else:
+        path = write_config(tmp_path, feeds, storage=polled_at)
+        other = sqlite3.connect(polled_at, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
     try:
         shown = CliRunner().invoke(cli, ["--config", str(path), "status"], catch_exceptions=False)
         listed = CliRunner().invoke(cli, ["--config", str(path), "feeds", "list"])

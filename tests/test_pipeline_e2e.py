@@ -213,7 +213,7 @@ def test_feed_answering_429_is_next_polled_after_its_retry_after(
 
 
 def test_a_busy_feed_is_polled_more_often_and_a_quiet_one_still_at_its_interval(
-    site: Site, tmp_path: Path
+    site: Site, tmp_path: Path, storage_at: str
 ) -> None:
     """Adaptive polling may shorten a feed's interval, never lengthen it (issue 15, item 1)."""
     now = datetime.now(UTC)
@@ -229,13 +229,15 @@ def test_a_busy_feed_is_polled_more_often_and_a_quiet_one_still_at_its_interval(
     site.put("/wire.rss", feed(timedelta(minutes=3)))
     site.put("/ministry.rss", feed(timedelta(days=2)))
     config = write_config(
-        tmp_path, [("Wire", f"{site.base}/wire.rss"), ("Ministry", f"{site.base}/ministry.rss")]
+        tmp_path,
+        [("Wire", f"{site.base}/wire.rss"), ("Ministry", f"{site.base}/ministry.rss")],
+        storage=storage_at,
     )  # every 15m
     config.write_text(config.read_text().replace("adaptive = false", "adaptive = true"))
 
     run(config, "poll", "--once")
 
-    with Store.open(tmp_path / "watcher.db") as store:
+    with open_storage(storage_at) as store:
         wire, ministry = store.feeds.statuses(load_config(config).feeds)
     assert (wire.wait, wire.reason) == (300.0, "adaptive")  # min_interval
     assert (ministry.wait, ministry.reason) == (900.0, "interval")  # not 6h

@@ -213,6 +213,9 @@ def test_a_sound_database_checks_ok_and_backs_up_to_a_copy_that_opens(tmp_path: 
         assert (copy.count("articles"), copy.count("hits")) == (1, 1)
 
 
+# `db check`'s damage and `db backup` are SQLite's, kept SQLite-only: a file's pages can be
+# damaged and copied; PostgreSQL's `db check` finds nothing, its `db backup` refuses (pg_dump
+# does it), as tests/test_cli.py shows on each backend.
 def test_db_check_names_the_damage_and_status_shows_it(tmp_path: Path) -> None:
     damaged_database(tmp_path)
     config = write_config(tmp_path, [])

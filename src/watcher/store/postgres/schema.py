@@ -304,6 +304,8 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]], where: str, now: datet
     """
     known = [migration.name for migration in MIGRATIONS]
     try:
+        if applied(conn) == known:  # up to date: nothing to write, so a read-only one opens too
+            return []
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
             conn.execute(
