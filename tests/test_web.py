@@ -13,6 +13,8 @@ import email
 import email.policy
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ from starlette.testclient import TestClient
 
 from conftest import ROOT, Mailbox, Site
 from test_hostile import hostile_digest
+from watcher.app import tune
 from watcher.cli import cli
 from watcher.config.load import load_config
 from watcher.errors import ConfigError
@@ -564,6 +567,34 @@ def test_saving_where_the_config_cannot_be_written_says_so(opened: Opened) -> No
 
     assert done.status_code == 400 and "cannot write the config" in done.text
     assert opened.path.read_bytes() == before and opened.reloads == 0
+
+
+def test_a_saved_term_reloads_each_service_on_this_host_and_none_on_another(
+    opened: Opened,
+) -> None:
+    """A database several hosts share (PostgreSQL) notes processes elsewhere, whose pids
+    mean nothing here: the desk signals (SIGHUP) only the services running on its host,
+    every one of them. Stand-ins: `sleep`, which SIGHUP ends."""
+    here = [subprocess.Popen(["sleep", "60"]) for _ in range(2)]
+    elsewhere = subprocess.Popen(["sleep", "60"])  # the pid a service has on another host
+    now = datetime.now(UTC)
+    try:
+        with stored(opened) as store:
+            for process in here:
+                store.heartbeat.started(process.pid, now)
+                store.heartbeat.joined(socket.gethostname(), process.pid, now)
+            store.heartbeat.started(elsewhere.pid, now)  # the service started last
+            store.heartbeat.joined("another-host.example", elsewhere.pid, now)
+
+        told = tune.reload_service(opened.store)
+
+        assert sorted(told) == sorted(process.pid for process in here)
+        assert [process.wait(timeout=10) for process in here] == [-signal.SIGHUP] * 2
+        assert elsewhere.poll() is None
+    finally:
+        for process in [*here, elsewhere]:
+            process.kill()
+            process.wait()
 
 
 def test_a_query_over_several_lines_is_saved_as_one_multiline_string(opened: Opened) -> None:
