@@ -211,6 +211,18 @@ def test_unknown_hit_is_404(opened: Opened) -> None:
     assert client.get("/hits/99999999999999999999999").status_code == 404
 
 
+def test_a_story_or_article_number_past_any_database_id_is_404(opened: Opened) -> None:
+    """Ids are 64-bit on both backends: a larger number is no such thing, not a 500 (SQLite
+    cannot even take it as a parameter)."""
+    client = opened.client()
+    token = csrf(client.get("/").text)
+    huge = 2**63
+
+    for path in (f"/articles/{huge}/judge", f"/stories/{huge}/mute", f"/stories/{huge}/unmute"):
+        answer = client.post(path, data={"csrf": token, "term": T3, "verdict": "relevant"})
+        assert answer.status_code == 404 and "no such" in answer.text, path
+
+
 def test_search_page_finds_articles_in_the_query_language(opened: Opened) -> None:
     page = opened.client().get("/search", params={"q": "unicorn AND Bengaluru"})
 
