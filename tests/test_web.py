@@ -247,6 +247,26 @@ def test_digest_page_previews_each_channel(opened: Opened) -> None:
     assert hits and int(hits.group(1)) >= 5
 
 
+@pytest.mark.parametrize("farm", ["postgres"], indirect=True)
+def test_a_dropped_postgresql_connection_costs_the_desk_one_page(opened: Opened) -> None:
+    """The server restarted or the network dropped: that page is a 503 naming the database,
+    the next one is read on a new connection."""
+    import psycopg
+
+    client = opened.client()
+    assert client.get("/").status_code == 200
+    with psycopg.connect(str(opened.config.database), autocommit=True) as admin:
+        pid = opened.store.db.info.backend_pid  # type: ignore[attr-defined]
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    lost = client.get("/")
+    again = client.get("/")
+
+    assert lost.status_code == 503 and "database error" in lost.text
+    assert "Traceback" not in lost.text
+    assert again.status_code == 200 and titles(again.text) == titles(client.get("/").text) != []
+
+
 def test_health_page_shows_each_feed_and_the_outbox(opened: Opened) -> None:
     page = opened.client().get("/health")
 
