@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -245,6 +245,23 @@ def test_digest_page_previews_each_channel(opened: Opened) -> None:
     assert 'data-channel="desk"' in page.text
     hits = re.search(r'class="digest-hits">(\d+)<', page.text)
     assert hits and int(hits.group(1)) >= 5
+
+
+def test_health_page_lists_each_watcher_sharing_the_database_and_one_that_stopped_beating(
+    opened: Opened,
+) -> None:
+    """Several `watcher run` share one PostgreSQL database: the desk shows each, as `watcher
+    status` does, and marks one that stopped beating (killed: its feeds return later)."""
+    now = datetime.now(UTC)
+    with stored(opened) as store:
+        store.heartbeat.joined("desk-a.example", 4101, now - timedelta(minutes=10))
+        store.heartbeat.joined("desk-b.example", 4102, now)
+        store.heartbeat.beat_process("desk-b.example", 4102, now, 3)
+
+    page = unescape(opened.client().get("/health").text)
+
+    assert "desk-a.example pid 4101: STOPPED BEATING at" in page
+    assert "desk-b.example pid 4102: beat at" in page and "3 feeds in hand" in page
 
 
 @pytest.mark.parametrize("farm", ["postgres"], indirect=True)
