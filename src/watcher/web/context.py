@@ -38,7 +38,7 @@ class Desk:
         return self.settings()
 
     async def run(self, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """`work` on the store's thread, an SQLite error as a `StoreError`."""
+        """`work` on the store's thread, a database error (either backend's) as a `StoreError`."""
         with self.store.translated():
             return await self.store.call(work, *args, **kwargs)
 
