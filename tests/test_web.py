@@ -440,6 +440,53 @@ def test_judged_page_turns_the_desks_marks_into_precision_and_recall(opened: Ope
     assert cells[:9] == [T3, "1", "1", "0", "0", "1.00", "1", "0", "0.50"]
 
 
+def test_the_desk_shows_the_same_hits_and_articles_on_sqlite_and_postgresql(
+    tmp_path: Path, farm_file: Path, farm_template: str, postgres_server: Any
+) -> None:
+    """The farm on both backends, triaged alike: every filter lists the same hits in the
+    same order, searches find the same articles (ranked by each index: bm25 on SQLite,
+    newest first on PostgreSQL) and the term editor counts the same."""
+    url, name = postgres_server.create_database(template=farm_template)
+    desks = []
+    for backend, where in (("sqlite", farm_file), ("postgres", url)):
+        (tmp_path / backend).mkdir()
+        desks.append(Opened(desk_config(tmp_path / backend, where)))
+    try:
+        clients = [desk.client() for desk in desks]
+        for desk, client in zip(desks, clients, strict=True):
+            token = csrf(client.get("/").text)
+            read, judged = hit_titled(desk, "Japan agrees"), hit_titled(desk, "Viaduct work")
+            client.post(f"/hits/{read.id}/read", data={"csrf": token, "read": "1"})
+            client.post(f"/hits/{judged.id}/judge", data={"csrf": token, "verdict": "important"})
+            client.post("/terms/snooze", data={"csrf": token, "term": T2, "for": "7d"})
+
+        def seen(client: TestClient, path: str) -> tuple[list[str], list[str], dict[str, str]]:
+            """The hits a page lists in order, the articles it shows, the editor's counts."""
+            page = client.get(path)
+            assert page.status_code == 200, path
+            hits = re.findall(r'<h[23]><a href="/hits/(\d+)">', page.text)
+            return hits, sorted(re.findall(r"article (\d+) ·", page.text)), counts(page.text)
+
+        paths = [
+            "/", "/?read=unread", "/?read=read", "/?verdict=important", "/?verdict=none",
+            f"/?term={T4}", "/?feed=Eastern Ledger", "/?min_score=3", "/?sort=score",
+            "/?sort=published", "/?since=3650d&until=2100-01-01", "/search?q=India",
+            "/search?q=unicorn OR antenna", "/search?q=Japan NEAR/5 minerals",
+            "/search?q=title:India -Vietnam", '/search?q="rare earth*"',
+            f"/tune?term={T1}", f"/tune/preview?term={T1}&query=Tokyo OR minerals",
+        ]  # fmt: skip
+        for path in paths:
+            on_sqlite, on_postgres = (seen(client, path) for client in clients)
+            assert on_sqlite == on_postgres, path
+        assert seen(clients[0], "/?verdict=important")[0] == [str(judged.id)]
+        assert len(seen(clients[0], "/?read=read")[0]) == 1
+        assert len(seen(clients[0], "/search?q=India")[1]) >= 3
+    finally:
+        for desk in desks:
+            desk.store.close()
+        postgres_server.drop_database(name)
+
+
 # -- signed links from digests -----------------------------------------------------------
 
 
