@@ -3,6 +3,7 @@
 The farm (tests/web_farm.py) is the fixture site (tests/fixtures/site/EXPECTED.md:
 hits on a1 T1, a2 T4 also carried as a5, a4 T3, a7 T2, a8 T4) plus a second
 outlet's copy of a1 (a11, same story) and an entry full of markup (a T1 hit).
+Every test over the farm runs on SQLite and on PostgreSQL (issue 20).
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import email
 import email.policy
 import os
 import re
-import sqlite3
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -26,15 +29,18 @@ from starlette.testclient import TestClient
 
 from conftest import ROOT, Mailbox, Site
 from test_hostile import hostile_digest
+from watcher.app import tune
 from watcher.cli import cli
 from watcher.config.load import load_config
 from watcher.errors import ConfigError
 from watcher.models import Hit
-from watcher.store import Store
+from watcher.store import Storage, open_storage
+from watcher.store.backends import is_url
+from watcher.store.records import JudgedCount
 from watcher.web.app import Desk, create_app
 from watcher.web.security import hash_password, password_ok
 from watcher.web.server import with_listen
-from web_farm import desk_config, fill
+from web_farm import desk_config, fill, postgres_template
 
 pytestmark = pytest.mark.slow  # the database comes from a real poll of a loopback farm
 
@@ -49,9 +55,28 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")
-def farm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def farm_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _, database = fill(tmp_path_factory.mktemp("web-farm"))
     return database
+
+
+@pytest.fixture(scope="session")
+def farm_template(farm_file: Path, postgres_server: Any) -> str:
+    """The farm copied once into a PostgreSQL database that each test clones."""
+    return postgres_template(postgres_server, farm_file)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
+def farm(request: pytest.FixtureRequest, farm_file: Path) -> Iterator[Path | str]:
+    """The farm on each backend in turn: the SQLite file (`desk_config` copies it), or the
+    URL of the test's own PostgreSQL clone of it (the same rows and ids)."""
+    if request.param == "sqlite":
+        yield farm_file
+        return
+    server = request.getfixturevalue("postgres_server")
+    url, name = server.create_database(template=request.getfixturevalue("farm_template"))
+    yield url
+    server.drop_database(name)
 
 
 class Opened:
@@ -60,7 +85,7 @@ class Opened:
     def __init__(self, config_path: Path) -> None:
         self.path = config_path
         self.config = load_config(config_path)
-        self.store = Store.open(self.config.db_path)
+        self.store = open_storage(self.config.database)
         self.reloads = 0
         self.woken = 0
 
@@ -80,13 +105,14 @@ class Opened:
 
 
 @pytest.fixture
-def opened(tmp_path: Path, farm: Path) -> Iterator[Opened]:
+def opened(tmp_path: Path, farm: Path | str) -> Iterator[Opened]:
     desk = Opened(desk_config(tmp_path, farm))
+    assert desk.store.location.startswith("postgresql://") == isinstance(farm, str)
     yield desk
     desk.store.close()
 
 
-def opened_with(tmp_path: Path, farm: Path, web: str) -> Opened:
+def opened_with(tmp_path: Path, farm: Path | str, web: str) -> Opened:
     return Opened(desk_config(tmp_path, farm, "[web]\n" + web))
 
 
@@ -100,8 +126,13 @@ def titles(html: str) -> list[str]:
     return re.findall(r'<h2><a href="/hits/\d+">([^<]*)</a></h2>', html)
 
 
+def stored(opened: Opened) -> Storage:
+    """The desk's database, opened afresh: what any reader of it sees."""
+    return open_storage(opened.config.database)
+
+
 def hits(opened: Opened) -> list[Hit]:
-    with Store.open(opened.config.db_path) as store:
+    with stored(opened) as store:
         return store.archive.hits()
 
 
@@ -180,6 +211,18 @@ def test_unknown_hit_is_404(opened: Opened) -> None:
     assert client.get("/hits/99999999999999999999999").status_code == 404
 
 
+def test_a_story_or_article_number_past_any_database_id_is_404(opened: Opened) -> None:
+    """Ids are 64-bit on both backends: a larger number is no such thing, not a 500 (SQLite
+    cannot even take it as a parameter)."""
+    client = opened.client()
+    token = csrf(client.get("/").text)
+    huge = 2**63
+
+    for path in (f"/articles/{huge}/judge", f"/stories/{huge}/mute", f"/stories/{huge}/unmute"):
+        answer = client.post(path, data={"csrf": token, "term": T3, "verdict": "relevant"})
+        assert answer.status_code == 404 and "no such" in answer.text, path
+
+
 def test_search_page_finds_articles_in_the_query_language(opened: Opened) -> None:
     page = opened.client().get("/search", params={"q": "unicorn AND Bengaluru"})
 
@@ -204,6 +247,43 @@ def test_digest_page_previews_each_channel(opened: Opened) -> None:
     assert hits and int(hits.group(1)) >= 5
 
 
+def test_health_page_lists_each_watcher_sharing_the_database_and_one_that_stopped_beating(
+    opened: Opened,
+) -> None:
+    """Several `watcher run` share one PostgreSQL database: the desk shows each, as `watcher
+    status` does, and marks one that stopped beating (killed: its feeds return later)."""
+    now = datetime.now(UTC)
+    with stored(opened) as store:
+        store.heartbeat.joined("desk-a.example", 4101, now - timedelta(minutes=10))
+        store.heartbeat.joined("desk-b.example", 4102, now)
+        store.heartbeat.beat_process("desk-b.example", 4102, now, 3)
+
+    page = unescape(opened.client().get("/health").text)
+
+    assert "desk-a.example pid 4101: STOPPED BEATING at" in page
+    assert "desk-b.example pid 4102: beat at" in page and "3 feeds in hand" in page
+
+
+@pytest.mark.parametrize("farm", ["postgres"], indirect=True)
+def test_a_dropped_postgresql_connection_costs_the_desk_one_page(opened: Opened) -> None:
+    """The server restarted or the network dropped: that page is a 503 naming the database,
+    the next one is read on a new connection."""
+    import psycopg
+
+    client = opened.client()
+    assert client.get("/").status_code == 200
+    with psycopg.connect(str(opened.config.database), autocommit=True) as admin:
+        pid = opened.store.db.info.backend_pid  # type: ignore[attr-defined]
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    lost = client.get("/")
+    again = client.get("/")
+
+    assert lost.status_code == 503 and "database error" in lost.text
+    assert "Traceback" not in lost.text
+    assert again.status_code == 200 and titles(again.text) == titles(client.get("/").text) != []
+
+
 def test_health_page_shows_each_feed_and_the_outbox(opened: Opened) -> None:
     page = opened.client().get("/health")
 
@@ -217,7 +297,7 @@ def test_retry_button_gives_a_failed_digest_a_new_round_and_wakes_the_sender(
     opened: Opened,
 ) -> None:
     now = datetime.now(UTC)
-    with Store.open(opened.config.db_path) as store:
+    with stored(opened) as store:
         digest = store.outbox.create("desk", now, since=datetime(2000, 1, 1, tzinfo=UTC))
         assert digest is not None
         store.outbox.mark_failed_attempt(digest, "550 mailbox unavailable", None)
@@ -335,9 +415,9 @@ def test_a_search_result_judged_relevant_for_a_term_that_missed_it_is_kept(
     )
 
     assert done.status_code == 200
-    with sqlite3.connect(opened.config.db_path) as conn:
-        rows = conn.execute("SELECT article_id, term, verdict FROM judgements").fetchall()
-    assert rows == [(int(article), T3, "relevant")]
+    with stored(opened) as store:
+        assert store.marks.verdict(int(article), T3) == "relevant"
+        assert store.marks.judged_counts() == [JudgedCount(T3, "relevant", False, 1)]
 
 
 def test_judged_page_turns_the_desks_marks_into_precision_and_recall(opened: Opened) -> None:
@@ -358,6 +438,53 @@ def test_judged_page_turns_the_desks_marks_into_precision_and_recall(opened: Ope
     assert row, page
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", row.group(1))
     assert cells[:9] == [T3, "1", "1", "0", "0", "1.00", "1", "0", "0.50"]
+
+
+def test_the_desk_shows_the_same_hits_and_articles_on_sqlite_and_postgresql(
+    tmp_path: Path, farm_file: Path, farm_template: str, postgres_server: Any
+) -> None:
+    """The farm on both backends, triaged alike: every filter lists the same hits in the
+    same order, searches find the same articles (ranked by each index: bm25 on SQLite,
+    newest first on PostgreSQL) and the term editor counts the same."""
+    url, name = postgres_server.create_database(template=farm_template)
+    desks = []
+    for backend, where in (("sqlite", farm_file), ("postgres", url)):
+        (tmp_path / backend).mkdir()
+        desks.append(Opened(desk_config(tmp_path / backend, where)))
+    try:
+        clients = [desk.client() for desk in desks]
+        for desk, client in zip(desks, clients, strict=True):
+            token = csrf(client.get("/").text)
+            read, judged = hit_titled(desk, "Japan agrees"), hit_titled(desk, "Viaduct work")
+            client.post(f"/hits/{read.id}/read", data={"csrf": token, "read": "1"})
+            client.post(f"/hits/{judged.id}/judge", data={"csrf": token, "verdict": "important"})
+            client.post("/terms/snooze", data={"csrf": token, "term": T2, "for": "7d"})
+
+        def seen(client: TestClient, path: str) -> tuple[list[str], list[str], dict[str, str]]:
+            """The hits a page lists in order, the articles it shows, the editor's counts."""
+            page = client.get(path)
+            assert page.status_code == 200, path
+            hits = re.findall(r'<h[23]><a href="/hits/(\d+)">', page.text)
+            return hits, sorted(re.findall(r"article (\d+) ·", page.text)), counts(page.text)
+
+        paths = [
+            "/", "/?read=unread", "/?read=read", "/?verdict=important", "/?verdict=none",
+            f"/?term={T4}", "/?feed=Eastern Ledger", "/?min_score=3", "/?sort=score",
+            "/?sort=published", "/?since=3650d&until=2100-01-01", "/search?q=India",
+            "/search?q=unicorn OR antenna", "/search?q=Japan NEAR/5 minerals",
+            "/search?q=title:India -Vietnam", '/search?q="rare earth*"',
+            f"/tune?term={T1}", f"/tune/preview?term={T1}&query=Tokyo OR minerals",
+        ]  # fmt: skip
+        for path in paths:
+            on_sqlite, on_postgres = (seen(client, path) for client in clients)
+            assert on_sqlite == on_postgres, path
+        assert seen(clients[0], "/?verdict=important")[0] == [str(judged.id)]
+        assert len(seen(clients[0], "/?read=read")[0]) == 1
+        assert len(seen(clients[0], "/search?q=India")[1]) >= 3
+    finally:
+        for desk in desks:
+            desk.store.close()
+        postgres_server.drop_database(name)
 
 
 # -- signed links from digests -----------------------------------------------------------
@@ -390,7 +517,7 @@ def test_signed_link_shows_a_confirm_page_without_login_and_marks_only_on_post(
 
 
 def test_the_not_relevant_link_of_an_emailed_digest_works_on_the_desk(
-    tmp_path: Path, farm: Path, mailbox: Mailbox
+    tmp_path: Path, farm: Path | str, mailbox: Mailbox
 ) -> None:
     config = desk_config(tmp_path, farm, f'[web]\nurl = "{LOCAL}"\n')
     text = config.read_text(encoding="utf-8").replace("port = 9\n", f"port = {mailbox.port}\n")
@@ -430,7 +557,7 @@ def test_signed_link_for_one_hit_does_not_mark_another(guarded: Opened) -> None:
     assert hit_titled(guarded, "Viaduct work").verdict is None
 
 
-def test_signed_link_on_a_read_only_desk_marks_nothing(tmp_path: Path, farm: Path) -> None:
+def test_signed_link_on_a_read_only_desk_marks_nothing(tmp_path: Path, farm: Path | str) -> None:
     desk = opened_with(tmp_path, farm, "read_only = true\n")
     target = hit_titled(desk, "Japan agrees")
     client = desk.client()
@@ -538,6 +665,34 @@ def test_saving_where_the_config_cannot_be_written_says_so(opened: Opened) -> No
     assert opened.path.read_bytes() == before and opened.reloads == 0
 
 
+def test_a_saved_term_reloads_each_service_on_this_host_and_none_on_another(
+    opened: Opened,
+) -> None:
+    """A database several hosts share (PostgreSQL) notes processes elsewhere, whose pids
+    mean nothing here: the desk signals (SIGHUP) only the services running on its host,
+    every one of them. Stand-ins: `sleep`, which SIGHUP ends."""
+    here = [subprocess.Popen(["sleep", "60"]) for _ in range(2)]
+    elsewhere = subprocess.Popen(["sleep", "60"])  # the pid a service has on another host
+    now = datetime.now(UTC)
+    try:
+        with stored(opened) as store:
+            for process in here:
+                store.heartbeat.started(process.pid, now)
+                store.heartbeat.joined(socket.gethostname(), process.pid, now)
+            store.heartbeat.started(elsewhere.pid, now)  # the service started last
+            store.heartbeat.joined("another-host.example", elsewhere.pid, now)
+
+        told = tune.reload_service(opened.store)
+
+        assert sorted(told) == sorted(process.pid for process in here)
+        assert [process.wait(timeout=10) for process in here] == [-signal.SIGHUP] * 2
+        assert elsewhere.poll() is None
+    finally:
+        for process in [*here, elsewhere]:
+            process.kill()
+            process.wait()
+
+
 def test_a_query_over_several_lines_is_saved_as_one_multiline_string(opened: Opened) -> None:
     client = opened.client()
     page = client.get("/tune", params={"term": T3})
@@ -591,7 +746,9 @@ def test_a_form_posted_from_another_browser_session_is_refused(opened: Opened) -
     assert stranger.post("/health/retry", data={"csrf": token}).status_code == 403
 
 
-def test_session_cookie_is_httponly_lax_and_secure_behind_https(tmp_path: Path, farm: Path) -> None:
+def test_session_cookie_is_httponly_lax_and_secure_behind_https(
+    tmp_path: Path, farm: Path | str
+) -> None:
     local = opened_with(tmp_path / "a", farm, "") if (tmp_path / "a").mkdir() is None else None
     assert local is not None
     cookie = local.client().get("/").headers["set-cookie"].lower()
@@ -615,7 +772,7 @@ def test_pages_carry_a_script_policy_and_no_framing(opened: Opened) -> None:
 
 
 @pytest.fixture
-def guarded(tmp_path: Path, farm: Path) -> Iterator[Opened]:
+def guarded(tmp_path: Path, farm: Path | str) -> Iterator[Opened]:
     desk = opened_with(
         tmp_path, farm, f'listen = "0.0.0.0:8580"\npassword_hash = "{hash_password(PASSWORD)}"\n'
     )
@@ -663,7 +820,7 @@ def test_listening_off_loopback_without_a_password_is_refused() -> None:
     assert with_listen(WebConfig(), "127.0.0.1:9000").url == "http://127.0.0.1:9000"
 
 
-def test_read_only_desk_hides_and_refuses_every_write(tmp_path: Path, farm: Path) -> None:
+def test_read_only_desk_hides_and_refuses_every_write(tmp_path: Path, farm: Path | str) -> None:
     desk = opened_with(tmp_path, farm, "read_only = true\n")
     client = desk.client()
     before = desk.path.read_bytes()
@@ -683,18 +840,29 @@ def test_read_only_desk_hides_and_refuses_every_write(tmp_path: Path, farm: Path
     assert all(not (hit.read or hit.verdict or hit.muted or hit.snoozed) for hit in hits(desk))
 
 
+def overwrite(opened: Opened, sql: str, values: list[Any]) -> None:
+    """Change stored rows as no store call would (a test's own damage), on either backend:
+    `sql` has SQLite's `?` placeholders. PostgreSQL's text cannot hold NUL: its store keeps
+    U+FFFD instead (store/postgres/articles.py), and so does this."""
+    with stored(opened) as store:
+        if is_url(opened.config.database):
+            sql = sql.replace("?", "%s")
+            values = [v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in values]
+        store.db.execute(sql, values)  # type: ignore[attr-defined]
+
+
 def test_hostile_feed_text_renders_inert(opened: Opened) -> None:
     """The digest's hostile hit (tests/test_hostile.py), written over a stored one: markup,
     a template, a javascript: link and control characters show as text on every page."""
     bad = hostile_digest().groups[0].stories[0].hits[0]
     (victim,) = [hit for hit in hits(opened) if hit.title.startswith("Japan agrees")]
-    with sqlite3.connect(opened.config.db_path) as conn:
-        conn.execute(
-            "UPDATE articles SET title = ?, url = ?, text = ? WHERE id ="
-            " (SELECT article_id FROM hits WHERE id = ?)",
-            [bad.title, bad.url, bad.snippet + " The UNICORN mast.", victim.id],
-        )
-        conn.execute("UPDATE hits SET snippet = ? WHERE id = ?", [bad.snippet, victim.id])
+    overwrite(
+        opened,
+        "UPDATE articles SET title = ?, url = ?, text = ? WHERE id ="
+        " (SELECT article_id FROM hits WHERE id = ?)",
+        [bad.title, bad.url, bad.snippet + " The UNICORN mast.", victim.id],
+    )
+    overwrite(opened, "UPDATE hits SET snippet = ? WHERE id = ?", [bad.snippet, victim.id])
     client = opened.client()
 
     pages = [

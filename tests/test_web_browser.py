@@ -1,5 +1,6 @@
 """The web desk end to end in a real browser: Debian's Chromium driven by Playwright,
-against `watcher web` on 127.0.0.1 over a database a real poll filled.
+against `watcher web` on 127.0.0.1 over a database a real poll filled (SQLite; one
+test runs on a PostgreSQL copy as well).
 
 Skipped, saying why, only where no Chromium can be had (`.ci/run` installs it).
 The screenshots in docs/ (README.md shows them) are taken here: every run takes
@@ -22,7 +23,7 @@ from typing import Any
 import pytest
 
 from conftest import ROOT, free_port
-from web_farm import desk_config, fill
+from web_farm import desk_config, fill, postgres_template
 
 expect: Any
 try:
@@ -61,9 +62,22 @@ def farm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def served(tmp_path: Path, farm: Path) -> Iterator[str]:
+def farm_at(request: pytest.FixtureRequest, farm: Path) -> Iterator[Path | str]:
+    """Where `served` finds the farm: the SQLite file, or for a test parametrised with
+    `farm_at` "postgres" (indirect), the URL of a PostgreSQL copy of it, its own."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield farm
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = postgres_template(server, farm)
+    yield server.url(name)
+    server.drop_database(name)
+
+
+@pytest.fixture
+def served(tmp_path: Path, farm_at: Path | str) -> Iterator[str]:
     """`watcher web` on a free loopback port; its address."""
-    config = desk_config(tmp_path, farm)
+    config = desk_config(tmp_path, farm_at)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "watcher", "--config", str(config), "web", "--listen",
@@ -147,7 +161,8 @@ def test_saving_an_edited_term_writes_the_config(browser_page: Any, served: str)
     page.click("#save button")
 
     page.wait_for_selector(".notice")
-    assert "Saved." in page.locator(".notice").inner_text()
+    notice = page.locator(".notice").inner_text()
+    assert "Saved." in notice and "No service is running here" in notice
     assert "stealth mast" in page.locator("#query").input_value()
 
 
@@ -175,6 +190,7 @@ def test_marking_a_hit_not_relevant_takes_it_out_of_the_digest_preview(browser_p
     assert digest_hits(page) == before - 1
 
 
+@pytest.mark.parametrize("farm_at", ["sqlite", "postgres"], indirect=True)
 def test_every_page_and_triage_action_works_in_the_browser(browser_page: Any) -> None:
     page = browser_page
     errors: list[str] = []

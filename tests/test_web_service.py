@@ -1,4 +1,5 @@
-"""`watcher run` with `[web] enabled`: the desk served from the service's own process."""
+"""`watcher run` with `[web] enabled`: the desk served from the service's own process,
+and `watcher web` beside a running service; on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,13 +21,14 @@ from conftest import (
     Site,
     email_channel,
     free_port,
-    hit_count,
     stop,
     wait_for,
     write_config,
 )
-from watcher.store import Store
-from web_farm import fill
+from watcher.errors import StoreError
+from watcher.store import open_storage
+from watcher.store.backends import is_url
+from web_farm import fill, postgres_template
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +42,7 @@ def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def served_config(tmp_path: Path, site: Site, port: int) -> Path:
+def served_config(tmp_path: Path, site: Site, port: int, storage: str | None = None) -> Path:
     return write_config(
         tmp_path,
         [
@@ -48,18 +51,30 @@ def served_config(tmp_path: Path, site: Site, port: int) -> Path:
         ],
         interval="2s",
         extra=f'[web]\nenabled = true\nlisten = "127.0.0.1:{port}"\n',
+        storage=storage,
     )
 
 
+def hit_count(where: Path | str) -> int:
+    """Hits stored so far in the database at `where` (a file or a URL); 0 before it exists."""
+    if not is_url(where) and not Path(where).is_file():
+        return 0
+    try:
+        with open_storage(where, readonly=True) as store:
+            return store.count("hits")
+    except StoreError:
+        return 0
+
+
 def test_run_serves_the_desk_and_keeps_polling_while_it_is_read(
-    fixture_site: Site, tmp_path: Path
+    fixture_site: Site, tmp_path: Path, storage_at: str
 ) -> None:
     port = free_port()
     log = tmp_path / "service.log"
-    process = start(served_config(tmp_path, fixture_site, port), log)
+    process = start(served_config(tmp_path, fixture_site, port, storage_at), log)
     try:
         started = wait_for(lambda: "web desk at" in log.read_text(), timeout=30)
-        stored = wait_for(lambda: hit_count(tmp_path / "watcher.db") == 4, timeout=30)
+        stored = wait_for(lambda: hit_count(storage_at) == 4, timeout=30)
         fixture_site.clear_log()
         pages = []
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
@@ -102,22 +117,31 @@ def test_run_without_its_port_polls_on_and_says_why_there_is_no_desk(
     assert "the service runs without the desk" in output
 
 
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def test_retry_on_a_separate_desk_wakes_the_running_service_which_sends_the_digest(
-    tmp_path: Path, mailbox: Mailbox
+    tmp_path: Path, mailbox: Mailbox, backend: str, request: pytest.FixtureRequest
 ) -> None:
     """`watcher web` beside `watcher run`: the desk's retry button reaches the service's
     sender (SIGHUP), which was asleep with nothing pending."""
     (tmp_path / "farm").mkdir()
     _, farm = fill(tmp_path / "farm")
-    shutil.copy(farm, tmp_path / "watcher.db")
+    where = str(tmp_path / "watcher.db")
+    if backend == "sqlite":
+        shutil.copy(farm, where)
+    else:
+        server: Any = request.getfixturevalue("postgres_server")
+        name = postgres_template(server, farm)
+        request.addfinalizer(lambda: server.drop_database(name))
+        where = server.url(name)
     config = write_config(
         tmp_path,
         [("Coastline Daily", "http://127.0.0.1:9/feed.rss")],  # polls fail: no new hits
         interval="1h",
+        storage=where,
     )
     with config.open("a") as file:
         file.write("\n" + email_channel(mailbox, schedule='"0 7 * * *"'))
-    with Store.open(tmp_path / "watcher.db") as store:
+    with open_storage(where) as store:
         digest = store.outbox.create(
             "desk", datetime.now(UTC), since=datetime(2000, 1, 1, tzinfo=UTC)
         )

@@ -1,11 +1,14 @@
 """The web desk's test database: the fixture site plus a second copy of one story and a
-hostile entry, polled for real once per session (tests/test_web*.py copy it)."""
+hostile entry, polled for real once per session (tests/test_web*.py copy it, or clone
+its PostgreSQL copy)."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -68,9 +71,21 @@ def fill(folder: Path) -> tuple[Path, Path]:
     return config, folder / "watcher.db"
 
 
-def desk_config(folder: Path, polled: Path, extra: str = "") -> Path:
-    """A config in `folder` over a copy of the polled database, with a preview channel."""
-    shutil.copy(polled, folder / "watcher.db")
+def postgres_template(server: Any, database: Path) -> str:
+    """`database` copied into a fresh PostgreSQL database of `server` (tests/pgserver.py)
+    that tests clone (`create_database(template=...)`); its name."""
+    from watcher.store.copy import copy_database
+
+    url, name = server.create_database()
+    copy_database(str(database), url, datetime.now(UTC))
+    return name
+
+
+def desk_config(folder: Path, polled: Path | str, extra: str = "") -> Path:
+    """A config in `folder` over the polled database, with a preview channel: a copy of
+    the file `polled`, or the PostgreSQL database at the URL `polled` (the test's own)."""
+    if isinstance(polled, Path):
+        shutil.copy(polled, folder / "watcher.db")
     channel = "\n".join(
         [
             "[[channels]]",
@@ -88,6 +103,7 @@ def desk_config(folder: Path, polled: Path, extra: str = "") -> Path:
         folder,
         [(name, f"https://example.org{path}") for name, path in FEEDS],
         extra=extra,
+        storage=polled if isinstance(polled, str) else None,
     )
     with config.open("a", encoding="utf-8") as file:
         file.write("\n" + channel + "\n")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,19 +107,31 @@ def save(config_path: Path, name: str, query: str) -> None:
     set_term_query(config_path, name, query)
 
 
-def reload_service(store: Storage) -> int | None:
-    """Tell the running service to re-read its config and look at its outbox again
-    (SIGHUP); its pid, None if none runs."""
+def reload_service(store: Storage) -> list[int]:
+    """Tell the services running on this host to re-read their config and look at their
+    outbox again (SIGHUP); their pids, [] if none runs here.
+
+    Each watcher process notes its host and pid: on a database several hosts share
+    (PostgreSQL), a pid noted elsewhere names no process of ours here, and several
+    services may run here, each to be told.
+    """
+    host = socket.gethostname()
+    beats = store.heartbeat.processes()
+    pids = {beat.pid for beat in beats if beat.host == host and beat.stopped_at is None}
     recorded = store.heartbeat.state()
-    if recorded is None:
-        return None
-    pid, _, _, stopped = recorded
-    if stopped or pid == os.getpid() or not process_alive(pid):
-        return None
-    try:
-        os.kill(pid, signal.SIGHUP)
-    except OSError as exc:  # another user's process, or gone meanwhile
-        raise WatcherError(
-            f"cannot tell the service (pid {pid}) to reload: {exc.strerror}"
-        ) from None
-    return pid
+    if not beats and recorded is not None and recorded[3] is None:
+        pids = {recorded[0]}  # a service from before processes were noted
+    told = []
+    for pid in sorted(pids):
+        if pid == os.getpid() or not process_alive(pid):
+            continue
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except ProcessLookupError:  # gone meanwhile
+            continue
+        except OSError as exc:  # another user's process
+            raise WatcherError(
+                f"cannot tell the service (pid {pid}) to reload: {exc.strerror}"
+            ) from None
+        told.append(pid)
+    return told

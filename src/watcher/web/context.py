@@ -38,7 +38,7 @@ class Desk:
         return self.settings()
 
     async def run(self, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """`work` on the store's thread, an SQLite error as a `StoreError`."""
+        """`work` on the store's thread, a database error (either backend's) as a `StoreError`."""
         with self.store.translated():
             return await self.store.call(work, *args, **kwargs)
 
@@ -60,14 +60,20 @@ def render_page(request: Request, name: str, status: int = 200, **values: Any) -
     return HTMLResponse(page(name, values), status_code=status)
 
 
-def hit_id(request: Request) -> int:
+def path_id(request: Request, name: str, what: str) -> int:
+    """The id `name` in the path; 404 "no such `what`" for what no database row can have
+    (ids are 64-bit on both backends, and SQLite cannot even bind a larger number)."""
     try:
-        number = int(request.path_params["hit"])
+        number = int(request.path_params[name])
     except ValueError:
-        raise HTTPException(404, "no such hit") from None
+        raise HTTPException(404, f"no such {what}") from None
     if not 0 < number < 2**63:
-        raise HTTPException(404, "no such hit")
+        raise HTTPException(404, f"no such {what}")
     return number
+
+
+def hit_id(request: Request) -> int:
+    return path_id(request, "hit", "hit")
 
 
 def here(request: Request) -> str:

@@ -119,10 +119,12 @@ async def serve_desk(
 
     async def reload() -> str:
         current[0] = replace(load_config(config.path), web=web)
-        pid = await desk.run(tune.reload_service, desk.store)
-        if pid is None:
-            return "No service is running: `watcher run` will use it."
-        return f"The service (pid {pid}) re-reads the config."
+        pids = await desk.run(tune.reload_service, desk.store)
+        if not pids:
+            return "No service is running here: `watcher run` will use it."
+        if len(pids) == 1:
+            return f"The service (pid {pids[0]}) re-reads the config."
+        return f"The services (pids {', '.join(map(str, pids))}) re-read the config."
 
     async def wake() -> None:  # the service's sender, when a failed digest is retried
         await desk.run(tune.reload_service, desk.store)

@@ -14,7 +14,7 @@ from watcher.app import links, triage
 from watcher.config.load import parse_duration
 from watcher.errors import ArgumentError
 from watcher.web import security
-from watcher.web.context import desk_of, hit_id, render_page
+from watcher.web.context import desk_of, hit_id, path_id, render_page
 
 
 def _back(form: FormData, fallback: str) -> RedirectResponse:
@@ -71,10 +71,7 @@ async def judge_article(request: Request) -> Response:
     against its recall (the judged page)."""
     desk = desk_of(request)
     form = await security.checked_form(request, read_only=desk.config.web.read_only)
-    try:
-        article = int(request.path_params["article"])
-    except ValueError:
-        raise HTTPException(404, "no such article") from None
+    article = path_id(request, "article", "article")
     (term,) = desk.config.select_terms([str(form.get("term", ""))])
     verdict = _verdict(form)
     now = datetime.now(UTC)
@@ -83,10 +80,7 @@ async def judge_article(request: Request) -> Response:
 
 
 def _cluster(request: Request) -> int:
-    try:
-        return int(request.path_params["cluster"])
-    except ValueError:
-        raise HTTPException(404, "no such story") from None
+    return path_id(request, "cluster", "story")
 
 
 async def mute(request: Request) -> Response:
