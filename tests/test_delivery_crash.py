@@ -1,8 +1,7 @@
 """`watcher run` killed with SIGKILL mid-delivery, then restarted: every hit arrives, none twice.
 
-The last test kills it at random moments, WATCHER_KILLS times (default 20), on
-SQLite (it checks the file's integrity; issue 20's failover test kills watchers
-on PostgreSQL); the others run on both backends.
+The last test kills it at random moments, WATCHER_KILLS times (default 20) on
+SQLite and a quarter as many on PostgreSQL. Every test runs on both backends.
 
 The crash points are real: the receiver kills the service while it waits for
 the answer to its POST (sent, not yet marked), or the service is killed while
@@ -260,25 +259,37 @@ def busy_feed(site: Site, entries: int) -> set[str]:
 
 
 def test_killed_at_random_points_again_and_again_nothing_is_lost_or_doubled(
-    site: Site, tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    site: Site,
+    tmp_path: Path,
+    storage_at: str,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each round the feed gains three items (one a hit) and the service is killed at a random
-    moment: starting, polling, extracting, storing, building or sending the digest."""
+    moment: starting, polling, extracting, storing, building or sending the digest.
+
+    On PostgreSQL a quarter of the rounds: its claims and transactions are the server's,
+    and SQLite's file, which a kill can leave damaged, has the full count."""
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    config = write_config(tmp_path, [("Busy Desk", f"{site.base}/busy.rss")], interval="2s")
+    sqlite = "://" not in storage_at
+    kills = KILLS if sqlite else max(1, KILLS // 4)
+    feeds = [("Busy Desk", f"{site.base}/busy.rss")]
+    config = write_config(tmp_path, feeds, interval="2s", storage=storage_at)
     with config.open("a") as file:
         file.write("\n" + webhook_channel(receiver, schedule='"immediate"'))
-    db = tmp_path / "watcher.db"
+    db = storage_at
     log = tmp_path / "service.log"
     chance = random.Random(20261123)
     expected: set[str] = set()
 
-    for round_ in range(KILLS):
+    for round_ in range(kills):
         expected = busy_feed(site, 3 * (round_ + 1))
         process = start(config, log)
         time.sleep(chance.uniform(0.5, 3.5))
         kill(process)
-        assert rows(db, "PRAGMA integrity_check") in ([("ok",)], []), log.read_text()[-3000:]
+        if sqlite:
+            integrity = rows(db, "PRAGMA integrity_check")
+            assert integrity in ([("ok",)], []), log.read_text()[-3000:]
 
     process = start(config, log)
     try:
@@ -290,8 +301,8 @@ def test_killed_at_random_points_again_and_again_nothing_is_lost_or_doubled(
         code, _ = stop(process)
 
     assert running and finished and code == 0, log.read_text()[-3000:]
-    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
-    assert rows(db, "SELECT COUNT(*), COUNT(DISTINCT key) FROM articles") == [(3 * KILLS,) * 2]
+    assert not sqlite or rows(db, "PRAGMA integrity_check") == [("ok",)]
+    assert rows(db, "SELECT COUNT(*), COUNT(DISTINCT key) FROM articles") == [(3 * kills,) * 2]
     stored = rows(db, "SELECT a.url FROM hits h JOIN articles a ON a.id = h.article_id")
     assert {url for (url,) in stored} == expected
     assert delivered_hits(receiver) == Counter(
