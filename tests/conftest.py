@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import gzip
 import hashlib
@@ -378,22 +379,21 @@ def storage(storage_at: str) -> Iterator[Any]:
         store.close()
 
 
-def run_sql(where: str | Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    """Run one statement on the database at `where` (a path or a PostgreSQL URL, as
-    `polled_at` gives it) and return its rows: for a test that sets a row as no command
-    does. Written with SQLite's `?` placeholders; PostgreSQL gets psycopg's `%s`."""
+def db_rows(where: Path | str, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Run one SQL statement, committed, on the database at `where` (an SQLite file's path
+    or a PostgreSQL URL, as `polled_at` gives) and return its rows ([] when it has none).
+
+    Write parameters as `?` on both: PostgreSQL's driver is given `%s` in their place.
+    Tests use it to read what the store wrote and to set up what no command can.
+    """
     if "://" in str(where):
         import psycopg
 
-        with psycopg.connect(str(where), autocommit=True) as conn:
-            cursor = conn.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+        with psycopg.connect(str(where)) as conn:
+            cursor = conn.execute(sql.replace("?", "%s"), params)
             return cursor.fetchall() if cursor.description else []
-    conn = sqlite3.connect(where)
-    try:
-        with conn:
-            return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    with contextlib.closing(sqlite3.connect(where)) as file, file:
+        return file.execute(sql, params).fetchall()
 
 
 # --- delivery peers: a real SMTP server and a real webhook receiver ------------------------
@@ -582,11 +582,13 @@ def wait_for(condition: object, timeout: float) -> bool:
     return False
 
 
-def hit_count(db: Path) -> int:
+def hit_count(where: Path | str) -> int:
+    """The hits stored at `where` (a path or a URL); 0 before the database has its tables."""
+    import psycopg
+
     try:
-        with sqlite3.connect(db) as conn:
-            return int(conn.execute("SELECT COUNT(*) FROM hits").fetchone()[0])
-    except sqlite3.Error:
+        return int(db_rows(where, "SELECT COUNT(*) FROM hits")[0][0])
+    except (sqlite3.Error, psycopg.Error):
         return 0
 
 

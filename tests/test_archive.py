@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import run_sql, write_config
+from conftest import db_rows, write_config
 from watcher.cli import cli
 from watcher.config.load import load_config
 from watcher.store import Storage, open_storage
@@ -59,7 +59,7 @@ def opened(config: Path) -> Storage:
 
 
 def execute(config: Path, sql: str, *params: object) -> None:
-    run_sql(load_config(config).database, sql, *params)
+    db_rows(load_config(config).database, sql, *params)
 
 
 def slug(url: str) -> str:

@@ -7,11 +7,11 @@ import email
 import email.policy
 import json
 import re
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -24,6 +24,7 @@ from conftest import (
     Mailbox,
     Receiver,
     channel_config,
+    db_rows,
     email_channel,
     webhook_channel,
     write_config,
@@ -34,7 +35,7 @@ from watcher.app.triage import judge, mute_story, snooze_term
 from watcher.cli import cli
 from watcher.delivery.dispatch import retry_delay
 from watcher.models import Article, Entry, Hit, Match
-from watcher.store import Store
+from watcher.store import open_storage
 
 pytestmark = pytest.mark.slow
 
@@ -65,20 +66,17 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     return text.get_content(), html.get_content()
 
 
-def digest_rows(db: Path) -> list[tuple[str, str, int, int]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(
-            "SELECT id, status, hits, attempts FROM digests ORDER BY created_at, id"
-        ).fetchall()
+def digest_rows(where: str) -> list[tuple[Any, ...]]:
+    return db_rows(where, "SELECT id, status, hits, attempts FROM digests ORDER BY created_at, id")
 
 
 # --- email -------------------------------------------------------------------------------------
 
 
 def test_email_digest_arrives_as_multipart_text_and_html(
-    tmp_path: Path, polled: Path, mailbox: Mailbox
+    tmp_path: Path, polled_at: str, mailbox: Mailbox
 ) -> None:
-    config = channel_config(tmp_path, polled, email_channel(mailbox))
+    config = channel_config(tmp_path, polled_at, email_channel(mailbox))
 
     result = invoke(config, "digest", "send")
 
@@ -92,7 +90,7 @@ def test_email_digest_arrives_as_multipart_text_and_html(
         "watcher: 5 new hits (JWG on critical minerals 1, India–Japan AI Dialogue 1,"
         " UNICORN antenna 1, Ahmedabad–Mumbai HSR 2)"
     )
-    digest_id = digest_rows(tmp_path / "watcher.db")[0][0]
+    digest_id = digest_rows(polled_at)[0][0]
     assert message["Message-ID"] == f"<{digest_id}@newsroom.example>"
     text, html = parts(message)
     for term, count in SITE_HITS.items():
@@ -102,8 +100,8 @@ def test_email_digest_arrives_as_multipart_text_and_html(
     assert "<mark" in html and "/articles/a4.html" in html
 
 
-def test_a_sent_hit_is_not_sent_again(tmp_path: Path, polled: Path, mailbox: Mailbox) -> None:
-    config = channel_config(tmp_path, polled, email_channel(mailbox))
+def test_a_sent_hit_is_not_sent_again(tmp_path: Path, polled_at: str, mailbox: Mailbox) -> None:
+    config = channel_config(tmp_path, polled_at, email_channel(mailbox))
     assert invoke(config, "digest", "send").exit_code == 0
 
     again = invoke(config, "digest", "send")
@@ -111,16 +109,14 @@ def test_a_sent_hit_is_not_sent_again(tmp_path: Path, polled: Path, mailbox: Mai
     assert again.exit_code == 0
     assert "nothing to send" in again.output
     assert len(mailbox.messages) == 1
-    assert [(status, hits) for _, status, hits, _ in digest_rows(tmp_path / "watcher.db")] == [
-        ("sent", 5)
-    ]
+    assert [(status, hits) for _, status, hits, _ in digest_rows(polled_at)] == [("sent", 5)]
 
 
-def hostile_hit(db: Path) -> None:
+def hostile_hit(where: str) -> None:
     """An article whose feed title carries CR/LF, a header line and markup."""
     now = datetime.now(UTC)
     title = "Mast deal signed\r\nBcc: victim@elsewhere.example\r\n<script>alert(1)</script>"
-    with Store.open(db) as store:
+    with open_storage(where) as store:
         entry = Entry("k1", "https://coast.example/a", None, title, "", now, None)
         article = Article("https://coast.example/a", title, "The UNICORN mast.", "page", now)
         match = Match("UNICORN antenna", "UNICORN", "<b>UNICORN</b> mast", 1.0, 1, False)
@@ -130,12 +126,14 @@ def hostile_hit(db: Path) -> None:
 
 
 def test_a_title_with_line_breaks_and_html_injects_no_header_and_no_markup(
-    tmp_path: Path, mailbox: Mailbox
+    tmp_path: Path, storage_at: str, mailbox: Mailbox
 ) -> None:
-    config = write_config(tmp_path, [("Coastline Daily", "https://coast.example/rss")])
+    config = write_config(
+        tmp_path, [("Coastline Daily", "https://coast.example/rss")], storage=storage_at
+    )
     with config.open("a") as file:
         file.write("\n" + email_channel(mailbox))
-    hostile_hit(tmp_path / "watcher.db")
+    hostile_hit(storage_at)
 
     assert invoke(config, "digest", "send").exit_code == 0
 
@@ -160,9 +158,9 @@ NOT_RELEVANT_LINE = re.compile(
 
 
 def test_an_emailed_digest_links_each_hit_to_its_page_and_a_signed_not_relevant_action(
-    tmp_path: Path, polled: Path, mailbox: Mailbox
+    tmp_path: Path, polled_at: str, mailbox: Mailbox
 ) -> None:
-    config = channel_config(tmp_path, polled, DESK + email_channel(mailbox))
+    config = channel_config(tmp_path, polled_at, DESK + email_channel(mailbox))
 
     assert invoke(config, "digest", "send").exit_code == 0
 
@@ -175,18 +173,18 @@ def test_an_emailed_digest_links_each_hit_to_its_page_and_a_signed_not_relevant_
         assert f'<a href="https://desk.example/watch/hits/{hit_id}"' in html
     link, hit_id, signature = found[0]
     other = next(int(number) for _, number, _ in found if number != hit_id)
-    with Store.open(tmp_path / "watcher.db") as store:
+    with open_storage(polled_at) as store:
         assert verify_link(store, int(hit_id), NOT_RELEVANT, signature)
         assert not verify_link(store, other, NOT_RELEVANT, signature)  # a forwarded link, edited
 
 
 def test_a_digest_leaves_out_hits_judged_not_relevant_muted_or_snoozed_and_hits_lists_them(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver))
     now = datetime.now(UTC)
-    with Store.open(tmp_path / "watcher.db") as store:
+    with open_storage(polled_at) as store:
         by_term: dict[str, list[Hit]] = {}
         for hit in store.archive.hits():
             by_term.setdefault(hit.term, []).append(hit)
@@ -212,9 +210,9 @@ def test_a_digest_leaves_out_hits_judged_not_relevant_muted_or_snoozed_and_hits_
 
 
 def test_an_smtp_refusal_is_retried_and_the_digest_sent_once(
-    tmp_path: Path, polled: Path, mailbox: Mailbox
+    tmp_path: Path, polled_at: str, mailbox: Mailbox
 ) -> None:
-    config = channel_config(tmp_path, polled, email_channel(mailbox))
+    config = channel_config(tmp_path, polled_at, email_channel(mailbox))
     mailbox.refuse = 1
 
     first = invoke(config, "digest", "send")
@@ -225,9 +223,9 @@ def test_an_smtp_refusal_is_retried_and_the_digest_sent_once(
 
     assert second.exit_code == 0, second.output
     assert len(mailbox.messages) == 1
-    assert [
-        (status, attempts) for _, status, _, attempts in digest_rows(tmp_path / "watcher.db")
-    ] == [("sent", 2)]
+    assert [(status, attempts) for _, status, _, attempts in digest_rows(polled_at)] == [
+        ("sent", 2)
+    ]
 
 
 def test_a_password_in_the_file_is_refused(tmp_path: Path, mailbox: Mailbox) -> None:
@@ -244,10 +242,10 @@ def test_a_password_in_the_file_is_refused(tmp_path: Path, mailbox: Mailbox) -> 
 
 
 def test_a_missing_secret_stops_the_send_with_its_name(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TEST_WEBHOOK_SECRET", raising=False)
-    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver))
 
     result = invoke(config, "digest", "send")
 
@@ -258,7 +256,7 @@ def test_a_missing_secret_stops_the_send_with_its_name(
 
 def test_sending_one_channel_is_not_stopped_by_another_channels_missing_secret(
     tmp_path: Path,
-    polled: Path,
+    polled_at: str,
     receiver: Receiver,
     mailbox: Mailbox,
     monkeypatch: pytest.MonkeyPatch,
@@ -266,7 +264,7 @@ def test_sending_one_channel_is_not_stopped_by_another_channels_missing_secret(
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
     monkeypatch.delenv("TEST_SMTP_PASSWORD", raising=False)
     mail = email_channel(mailbox, username='"watcher"', password='"env:TEST_SMTP_PASSWORD"')
-    config = channel_config(tmp_path, polled, webhook_channel(receiver) + "\n" + mail)
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver) + "\n" + mail)
 
     hook = invoke(config, "digest", "send", "--channel", "hook")
     desk = invoke(config, "digest", "send", "--channel", "desk")
@@ -283,13 +281,13 @@ def test_sending_one_channel_is_not_stopped_by_another_channels_missing_secret(
 @pytest.mark.parametrize("command", [("digest", "send"), ("run",)])
 def test_a_malformed_webhook_secret_is_a_config_error_naming_the_channel(
     tmp_path: Path,
-    polled: Path,
+    polled_at: str,
     receiver: Receiver,
     monkeypatch: pytest.MonkeyPatch,
     command: tuple[str, ...],
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", "whsec_not*base64!")
-    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver))
 
     result = invoke(config, *command)
 
@@ -299,11 +297,11 @@ def test_a_malformed_webhook_secret_is_a_config_error_naming_the_channel(
         "not a base64 webhook secret (whsec_...)\n"
     )
     assert receiver.posts == []
-    assert digest_rows(tmp_path / "watcher.db") == []  # nothing queued to be retried
+    assert digest_rows(polled_at) == []  # nothing queued to be retried
 
 
 def test_a_systemd_credential_logs_in_to_the_smtp_server(
-    tmp_path: Path, polled: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "creds").mkdir()
     (tmp_path / "creds" / "smtp").write_text("s3cret\n")
@@ -311,7 +309,7 @@ def test_a_systemd_credential_logs_in_to_the_smtp_server(
     mailbox = Mailbox(password="s3cret")
     try:
         channel = email_channel(mailbox, username='"watcher"', password='"credential:smtp"')
-        config = channel_config(tmp_path, polled, channel)
+        config = channel_config(tmp_path, polled_at, channel)
         result = invoke(config, "digest", "send")
     finally:
         mailbox.close()
@@ -322,13 +320,13 @@ def test_a_systemd_credential_logs_in_to_the_smtp_server(
 
 
 def test_a_wrong_smtp_password_is_a_failed_attempt_naming_the_server(
-    tmp_path: Path, polled: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "guess")
     mailbox = Mailbox(password="s3cret")
     try:
         channel = email_channel(mailbox, username='"watcher"', password='"env:TEST_SMTP_PASSWORD"')
-        config = channel_config(tmp_path, polled, channel)
+        config = channel_config(tmp_path, polled_at, channel)
         result = invoke(config, "digest", "send")
     finally:
         mailbox.close()
@@ -343,10 +341,10 @@ def test_a_wrong_smtp_password_is_a_failed_attempt_naming_the_server(
 
 
 def test_webhook_body_is_signed_and_follows_the_schema(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver))
 
     assert invoke(config, "digest", "send").exit_code == 0
 
@@ -366,10 +364,10 @@ def test_webhook_body_is_signed_and_follows_the_schema(
 
 
 def test_webhook_retry_after_500_carries_the_same_id_and_200_is_not_resent(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver))
     receiver.statuses = [500]
 
     assert invoke(config, "digest", "send").exit_code == 1
@@ -386,11 +384,11 @@ def test_webhook_retry_after_500_carries_the_same_id_and_200_is_not_resent(
 
 
 def test_an_explicit_send_sends_a_digest_waiting_out_its_backoff_now(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
     delivery = 'retry_base = "1h"\nretry_max = "2h"'
-    config = channel_config(tmp_path, polled, webhook_channel(receiver), delivery)
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver), delivery)
     receiver.statuses = [500]
 
     first = invoke(config, "digest", "send")
@@ -398,17 +396,17 @@ def test_an_explicit_send_sends_a_digest_waiting_out_its_backoff_now(
 
     assert first.exit_code == 1 and again.exit_code == 0
     assert "nothing to send" not in again.output
-    assert [status for _, status, _, _ in digest_rows(tmp_path / "watcher.db")] == ["sent"]
+    assert [status for _, status, _, _ in digest_rows(polled_at)] == ["sent"]
     assert len({post.headers["webhook-id"] for post in receiver.posts}) == 1
     assert len(receiver.posts) == 2
 
 
 def test_a_digest_that_keeps_failing_is_left_failed_until_retried(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
     delivery = 'retry_base = "1s"\nretry_max = "1s"\nmax_attempts = 2'
-    config = channel_config(tmp_path, polled, webhook_channel(receiver), delivery)
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver), delivery)
     receiver.statuses = [503, 503]
 
     invoke(config, "digest", "send")
@@ -426,10 +424,10 @@ def test_a_digest_that_keeps_failing_is_left_failed_until_retried(
 
 
 def test_preview_shows_the_digest_and_sends_and_marks_nothing(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver))
 
     text = invoke(config, "digest", "preview").output
     body = json.loads(invoke(config, "digest", "preview", "--as", "json").output)
@@ -437,16 +435,15 @@ def test_preview_shows_the_digest_and_sends_and_marks_nothing(
     assert text.startswith("watcher: 5 new hits")
     assert body["data"]["hit_count"] == 5
     assert receiver.posts == []
-    assert digest_rows(tmp_path / "watcher.db") == []
+    assert digest_rows(polled_at) == []
 
 
 def test_preview_as_json_shows_c1_and_bidi_controls_escaped(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    config = channel_config(tmp_path, polled, webhook_channel(receiver))
-    with sqlite3.connect(tmp_path / "watcher.db") as conn:
-        conn.execute("UPDATE articles SET title = title || ?", ["\x9b2J \u202eevil"])
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver))
+    db_rows(polled_at, "UPDATE articles SET title = title || ?", "\x9b2J \u202eevil")
 
     output = invoke(config, "digest", "preview", "--as", "json").output
 
@@ -455,11 +452,11 @@ def test_preview_as_json_shows_c1_and_bidi_controls_escaped(
 
 
 def test_the_digest_names_the_outlets_and_shows_times_in_the_channels_zone(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
     delivery = 'retry_base = "1s"\ntimezone = "Asia/Tokyo"'
-    config = channel_config(tmp_path, polled, webhook_channel(receiver), delivery)
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver), delivery)
 
     text = invoke(config, "digest", "preview").output
 
@@ -468,11 +465,11 @@ def test_the_digest_names_the_outlets_and_shows_times_in_the_channels_zone(
 
 
 def test_a_channel_gets_only_its_terms_above_its_minimum_score(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
     channel = webhook_channel(receiver, terms='["Ahmedabad–Mumbai HSR", "UNICORN antenna"]')
-    config = channel_config(tmp_path, polled, channel)
+    config = channel_config(tmp_path, polled_at, channel)
 
     invoke(config, "digest", "send")
 
@@ -484,13 +481,12 @@ def test_a_channel_gets_only_its_terms_above_its_minimum_score(
 
 
 def test_a_new_channel_is_sent_only_the_recent_hits(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver))
     old = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="seconds")
-    with sqlite3.connect(tmp_path / "watcher.db") as conn:
-        conn.execute("UPDATE hits SET found_at = ? WHERE term = 'Ahmedabad–Mumbai HSR'", [old])
+    db_rows(polled_at, "UPDATE hits SET found_at = ? WHERE term = 'Ahmedabad–Mumbai HSR'", old)
 
     invoke(config, "digest", "send")
     invoke(config, "digest", "send", "--since", "7d")
@@ -501,12 +497,12 @@ def test_a_new_channel_is_sent_only_the_recent_hits(
 
 
 def test_an_empty_digest_is_sent_only_when_the_channel_asks(
-    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, storage_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
     quiet = webhook_channel(receiver)
     chatty = webhook_channel(receiver, send_empty="true").replace('"hook"', '"hook-all"')
-    config = write_config(tmp_path, [("A", "https://a.example/rss")])
+    config = write_config(tmp_path, [("A", "https://a.example/rss")], storage=storage_at)
     with config.open("a") as file:
         file.write("\n" + quiet + chatty)
 
@@ -518,16 +514,17 @@ def test_an_empty_digest_is_sent_only_when_the_channel_asks(
 
 
 def test_a_feed_failing_for_long_is_noticed_in_the_digest(
-    tmp_path: Path, polled: Path, mailbox: Mailbox
+    tmp_path: Path, polled_at: str, mailbox: Mailbox
 ) -> None:
-    config = channel_config(tmp_path, polled, email_channel(mailbox))
+    config = channel_config(tmp_path, polled_at, email_channel(mailbox))
     since = (datetime.now(UTC) - timedelta(days=2)).isoformat(timespec="seconds")
-    with sqlite3.connect(tmp_path / "watcher.db") as conn:
-        conn.execute(
-            "UPDATE feeds SET failing_since = ?, consecutive_errors = 9, last_error = ?"
-            " WHERE name = 'Coastline Daily'",
-            [since, "HTTP 503"],
-        )
+    db_rows(
+        polled_at,
+        "UPDATE feeds SET failing_since = ?, consecutive_errors = 9, last_error = ?"
+        " WHERE name = 'Coastline Daily'",
+        since,
+        "HTTP 503",
+    )
 
     invoke(config, "digest", "send")
 
@@ -537,11 +534,11 @@ def test_a_feed_failing_for_long_is_noticed_in_the_digest(
 
 
 def test_apprise_channel_posts_through_apprise(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_APPRISE_URL", receiver.url.replace("http://", "json://"))
     channel = '[[channels]]\nname = "chat"\ntype = "apprise"\nurls = ["env:TEST_APPRISE_URL"]\n'
-    config = channel_config(tmp_path, polled, channel)
+    config = channel_config(tmp_path, polled_at, channel)
 
     result = invoke(config, "digest", "send")
 
@@ -560,10 +557,10 @@ def test_retry_delay_doubles_up_to_the_cap_with_jitter() -> None:
 
 
 def test_status_counts_pending_and_failed_digests(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    config = channel_config(tmp_path, polled, webhook_channel(receiver))
+    config = channel_config(tmp_path, polled_at, webhook_channel(receiver))
     receiver.statuses = [500]
     invoke(config, "digest", "send")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -116,3 +117,25 @@ def test_two_watchers_claiming_at_once_each_get_different_digests(postgres_url: 
     finally:
         for store in stores:
             store.close()
+
+
+@pytest.mark.slow
+def test_a_digest_held_by_a_watcher_that_ended_is_claimed_at_once_by_the_next(
+    postgres_url: str,
+) -> None:
+    """On PostgreSQL a claim ends with its claimer's connection, not only with its lease:
+    a service restarted after a SIGKILL sends at once what its predecessor held."""
+    first = open_storage(postgres_url)
+    hit_articles(first, 1)
+    digest = first.outbox.create("desk", NOW, since=SINCE)
+    assert [d.id for d in first.outbox.claim_due(NOW, PID, 600.0)] == [digest]
+    first.close()  # the connection ends, as the kernel ends a killed process's
+    with open_storage(postgres_url) as second:
+        claimed: list[str] = []
+        deadline = time.monotonic() + 10  # the server ends its side within moments
+        while not claimed and time.monotonic() < deadline:
+            claimed = [d.id for d in second.outbox.claim_due(NOW, OTHER, 600.0)]
+            time.sleep(0.05 if not claimed else 0)
+
+        assert claimed == [digest]
+        assert second.outbox.claim_due(NOW, OTHER, 600.0) == []  # its own claim holds

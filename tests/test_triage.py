@@ -1,4 +1,4 @@
-"""Triage marks (issue 19) on real SQLite files: reads, verdicts, mutes, snoozes, signed links."""
+"""Triage marks (issue 19) on each backend: reads, verdicts, mutes, snoozes, signed links."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from watcher.cli import cli
 from watcher.config.load import load_config
 from watcher.errors import ArgumentError
 from watcher.models import Article, Entry, Match
-from watcher.store import ArticleToStore, Storage, Store
+from watcher.store import ArticleToStore, Storage, open_storage
 from watcher.store.records import HitQuery
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
@@ -89,9 +89,8 @@ def hit(store: Storage, hit_id: int):  # type: ignore[no-untyped-def]
     return store.archive.hits(ids=[hit_id])[0]
 
 
-def test_marks_persist_across_reopening_the_database(tmp_path: Path) -> None:
-    path = tmp_path / "watcher.db"
-    with Store.open(path) as store:
+def test_marks_persist_across_reopening_the_database(storage_at: str) -> None:
+    with open_storage(storage_at) as store:
         ids = fill(store)
         mark_read(store, [ids["a"]], NOW)
         judge(store, ids["a"], "important", NOW)
@@ -100,7 +99,7 @@ def test_marks_persist_across_reopening_the_database(tmp_path: Path) -> None:
         assert cluster is not None
         mute_story(store, cluster, NOW, NOW + timedelta(days=7))
         snooze_term(store, "Ferries", NOW + timedelta(days=2), NOW)
-    with Store.open(path) as store:
+    with open_storage(storage_at) as store:
         a, c = hit(store, ids["a"]), hit(store, ids["c"])
         assert (a.read, a.verdict) == (True, "important")
         assert (c.read, c.verdict) == (False, "not_relevant")
@@ -222,9 +221,12 @@ def test_a_hit_links_to_its_page_on_the_desk(tmp_path: Path) -> None:
     assert hit_url(config, 42) == "https://desk.example/w/hits/42"
 
 
-def test_the_not_relevant_link_is_signed_for_its_hit_and_action_only(tmp_path: Path) -> None:
-    config = load_config(write_config(tmp_path, [], extra='[web]\nurl = "https://desk.example"'))
-    with Store.open(config.db_path) as store:
+def test_the_not_relevant_link_is_signed_for_its_hit_and_action_only(
+    tmp_path: Path, storage_at: str
+) -> None:
+    web = '[web]\nurl = "https://desk.example"'
+    config = load_config(write_config(tmp_path, [], extra=web, storage=storage_at))
+    with open_storage(config.database) as store:
         link = not_relevant_url(config, store, 42)
         assert link.startswith("https://desk.example/hits/42/not-relevant?sig=")
         signature = link.partition("?sig=")[2]
@@ -238,19 +240,27 @@ def test_the_not_relevant_link_is_signed_for_its_hit_and_action_only(tmp_path: P
         assert not verify_link(store, 42, NOT_RELEVANT, "é" * 32)  # not even hex
 
 
-def test_signatures_hold_across_reopening_and_differ_between_databases(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "one.db") as store:
+def test_signatures_hold_across_reopening_and_differ_between_databases(
+    tmp_path: Path, storage_at: str, request: pytest.FixtureRequest
+) -> None:
+    if "://" in storage_at:  # a second PostgreSQL database, dropped after the test
+        server = request.getfixturevalue("postgres_server")
+        two, name = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(name))
+    else:
+        two = str(tmp_path / "two.db")
+    with open_storage(storage_at) as store:
         signature = store.marks.sign(42, NOT_RELEVANT)
-    with Store.open(tmp_path / "one.db") as store:
+    with open_storage(storage_at) as store:
         assert verify_link(store, 42, NOT_RELEVANT, signature)
-    with Store.open(tmp_path / "two.db") as other:
+    with open_storage(two) as other:
         assert not verify_link(other, 42, NOT_RELEVANT, signature)
 
 
 # -- digests leave out what the marks hold back ------------------------------------------
 
 
-def sendable(store: Store, now: datetime) -> list[int]:
+def sendable(store: Storage, now: datetime) -> list[int]:
     """The hits a channel configured before NOW would be sent in a digest at `now`."""
     return store.outbox.undelivered("desk", since=NOW - timedelta(days=1), now=now)
 
@@ -342,10 +352,10 @@ def run(config: Path, *args: str) -> Result:
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> tuple[Path, dict[str, int]]:
-    """A config whose database holds `fill`'s hits, found a minute ago."""
-    config = write_config(tmp_path, [], terms=FERRY_TERMS)
-    with Store.open(tmp_path / "watcher.db") as store:
+def desk(tmp_path: Path, storage_at: str) -> tuple[Path, dict[str, int]]:
+    """A config whose database (on each backend) holds `fill`'s hits, found a minute ago."""
+    config = write_config(tmp_path, [], terms=FERRY_TERMS, storage=storage_at)
+    with open_storage(storage_at) as store:
         ids = fill(store, datetime.now(UTC) - timedelta(minutes=1))
     return config, ids
 
@@ -434,7 +444,7 @@ def test_watcher_mark_article_judges_a_miss_for_a_term(desk: tuple[Path, dict[st
     result = run(config, "mark", "--article", "Ferries", str(ids["quiet"]), "--relevant")
 
     assert result.output == f"judged article {ids['quiet']} for 'Ferries': relevant\n"
-    with Store.open(config.parent / "watcher.db") as store:
+    with open_storage(load_config(config).database) as store:
         assert store.marks.verdict(ids["quiet"], "Ferries") == "relevant"
 
 
@@ -442,7 +452,7 @@ def test_watcher_mute_mutes_a_hits_story_for_a_while_lists_it_and_ends_it(
     desk: tuple[Path, dict[str, int]],
 ) -> None:
     config, ids = desk
-    with Store.open(config.parent / "watcher.db") as store:
+    with open_storage(load_config(config).database) as store:
         cluster = hit(store, ids["b"]).cluster
 
     muted = run(config, "mute", str(ids["b"]), "--for", "7d")

@@ -3,7 +3,8 @@
 A digest moves pending -> sent, or pending -> (retries) -> failed. A sender
 claims a pending digest for `lease` seconds (`FOR UPDATE SKIP LOCKED`) before
 sending it, so no two watchers, on any hosts, send it both; a claim by a
-process that died lapses when its lease runs out. Digests of one channel are
+process that died ends with its connection to the server (or, should the server
+not have noticed yet, when its lease runs out). Digests of one channel are
 built one at a time (an advisory lock), so no hit goes into two.
 """
 
@@ -146,16 +147,21 @@ class Outbox:
     def claim_due(
         self, now: datetime, pid: int, lease: float, channels: Sequence[str] = ()
     ) -> list[Delivery]:
-        """Pending digests due by `now` whose lease (if any) ran out, now claimed by `pid`.
+        """Pending digests due by `now` that no live sender holds, now claimed for `lease`
+        seconds by this connection.
 
-        Several watchers share the database, on several hosts, so a pid says
-        nothing about a process elsewhere: the lease alone decides (a claim
-        lasts `lease` seconds; a sender that died leaves its digest claimed
-        until then). `FOR UPDATE SKIP LOCKED` hands each digest to one claimer.
+        Several watchers share the database, on several hosts, so an OS pid says
+        nothing about a process elsewhere: a claim names the claimer's server
+        process (`pg_backend_pid()`; `pid` is not needed), which ends when the
+        watcher dies, so a restarted service sends a digest its killed
+        predecessor held at once rather than after the lease. The lease stays
+        for a claimer the server still thinks connected (a host that vanished).
+        `FOR UPDATE SKIP LOCKED` hands each digest to one claimer.
         """
         where = (
             "status = 'pending' AND next_attempt_at <= %s"
-            " AND (claimed_until IS NULL OR claimed_until <= %s)"
+            " AND (claimed_until IS NULL OR claimed_until <= %s OR NOT EXISTS"
+            " (SELECT 1 FROM pg_stat_activity a WHERE a.pid = digests.claimed_by))"
         )
         params: list[Any] = [stamp(now), stamp(now)]
         if channels:
@@ -163,13 +169,13 @@ class Outbox:
             params.extend(channels)
         rows = self.db.execute(
             f"""
-            UPDATE digests SET claimed_by = %s, claimed_until = %s
+            UPDATE digests SET claimed_by = pg_backend_pid(), claimed_until = %s
             WHERE id IN (
                 SELECT id FROM digests WHERE {where} FOR UPDATE SKIP LOCKED
             )
             RETURNING id
             """,
-            [pid, stamp(now + timedelta(seconds=lease)), *params],
+            [stamp(now + timedelta(seconds=lease)), *params],
         ).fetchall()
         claimed = [row[0] for row in rows]
         return sorted(self.deliveries(ids=claimed), key=lambda d: (d.created_at, d.id))
