@@ -16,7 +16,8 @@ from sqlite_utils import Database
 from watcher.models import Hit
 from watcher.store.marks import HIT_MARKS
 from watcher.store.records import HitQuery, StoredArticle, TermCount
-from watcher.store.schema import among, stamp
+from watcher.store.schema import stamp
+from watcher.store.sql import among
 
 _ORDER = {
     "found": "h.found_at DESC, h.id DESC",

@@ -38,6 +38,7 @@ from watcher.store.outbox import Outbox
 from watcher.store.records import FeedListing, Named
 from watcher.store.retention import Retention
 from watcher.store.schema import check_version, migrations, stamp
+from watcher.store.sql import SqliteSql
 
 if TYPE_CHECKING:
     from watcher.store.protocols import Storage
@@ -76,10 +77,11 @@ class Store:
     def __init__(self, db: Database, path: Path) -> None:
         self.db = db
         self.path = path
+        sql = SqliteSql(db)
         self.fulltext = FullText(db)
         self.feeds = Feeds(db)
         self.articles = Articles(db, self.fulltext)
-        self.heartbeat = Heartbeat(db)
+        self.heartbeat = Heartbeat(sql)
         self.outbox = Outbox(db)
         self.archive = Archive(db)
         self.retention = Retention(db, self.fulltext)

@@ -14,7 +14,8 @@ from sqlite_utils import Database
 
 from watcher.models import PollResult
 from watcher.store.records import FeedListing, FeedState, FeedStatus
-from watcher.store.schema import among, stamp, writing
+from watcher.store.schema import stamp, writing
+from watcher.store.sql import among
 
 
 class Feeds:

@@ -18,7 +18,8 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from watcher.store.records import JudgedCount, MutedStory, SnoozedTerm
-from watcher.store.schema import among, stamp, writing
+from watcher.store.schema import stamp, writing
+from watcher.store.sql import among
 
 VERDICTS = ("relevant", "not_relevant", "important")  # important implies relevant
 

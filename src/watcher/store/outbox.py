@@ -18,7 +18,8 @@ from sqlite_utils import Database
 
 from watcher.store.marks import HELD_BACK
 from watcher.store.records import Delivery
-from watcher.store.schema import among, stamp, writing
+from watcher.store.schema import stamp, writing
+from watcher.store.sql import among
 
 _DELIVERY_COLUMNS = (
     "id, channel, status, hits, attempts, created_at, next_attempt_at, sent_at, last_error"

@@ -19,7 +19,8 @@ from sqlite_utils import Database
 
 from watcher.store.fulltext import FullText
 from watcher.store.records import Pruned
-from watcher.store.schema import among, stamp, writing
+from watcher.store.schema import stamp, writing
+from watcher.store.sql import among
 
 BATCH = 1000
 

@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import psycopg
 
 from watcher.errors import DamagedError, StoreError
+from watcher.store.heartbeat import Heartbeat
 from watcher.store.postgres import schema
 from watcher.store.postgres.archive import Archive
 from watcher.store.postgres.articles import Articles
 from watcher.store.postgres.connection import connect, describe, shown
 from watcher.store.postgres.feeds import Feeds
 from watcher.store.postgres.fulltext import FullText
-from watcher.store.postgres.heartbeat import Heartbeat
 from watcher.store.postgres.marks import Marks
 from watcher.store.postgres.outbox import Outbox
 from watcher.store.postgres.retention import Retention
-from watcher.store.postgres.sql import Connection, stamp
+from watcher.store.postgres.sql import Connection, PostgresSql, stamp
 from watcher.store.records import FeedListing, Named
 
 if TYPE_CHECKING:
@@ -48,10 +48,11 @@ class PostgresStore:
     def __init__(self, conn: Connection, url: str) -> None:
         self.url = url
         self.db = conn
+        self.sql = PostgresSql(conn)  # the parts' connection (`_mend` replaces its `conn`)
         self.fulltext = FullText(conn)
         self.feeds = Feeds(conn)
         self.articles = Articles(conn, self.fulltext)
-        self.heartbeat = Heartbeat(conn)
+        self.heartbeat = Heartbeat(self.sql)
         self.outbox = Outbox(conn)
         self.archive = Archive(conn)
         self.retention = Retention(conn)
@@ -86,7 +87,8 @@ class PostgresStore:
             return
         fresh = connect(self.url, autocommit=True)
         old, self.db = self.db, fresh
-        parts = (self.fulltext, self.feeds, self.articles, self.heartbeat, self.outbox,
+        self.sql.conn = fresh
+        parts = (self.fulltext, self.feeds, self.articles, self.outbox,
                  self.archive, self.retention, self.marks)  # fmt: skip
         for part in parts:
             part.db = fresh
