@@ -85,7 +85,7 @@ class Store:
         self.outbox = Outbox(db)
         self.archive = Archive(db)
         self.retention = Retention(db, self.fulltext)
-        self.marks = Marks(db)  # triage: judgements, reads, mutes, snoozes, link keys
+        self.marks = Marks(sql)  # triage: judgements, reads, mutes, snoozes, link keys
         self._thread: ThreadPoolExecutor | None = None
 
     @classmethod

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from watcher.models import Hit
-from watcher.store.postgres.marks import HIT_MARKS
-from watcher.store.postgres.sql import Connection, among, one, stamp
+from watcher.store.marks import HIT_MARKS
+from watcher.store.postgres.sql import Connection, among, one, stamp, to_psycopg
 from watcher.store.records import HitQuery, StoredArticle, TermCount
 
 _ORDER = {
@@ -22,8 +22,7 @@ _ORDER = {
     "score": "h.score DESC, h.found_at DESC, h.id DESC",
     "oldest": "h.found_at, h.id",  # exports read in time order
 }
-_HIT_COLUMNS = (
-    """
+_HIT_COLUMNS = """
     h.id, h.term, a.url, a.title, a.published, a.feed, h.snippet, h.score, h.found_at, a.source,
     a.cluster_id,
     (SELECT COUNT(DISTINCT af.feed) FROM articles c JOIN article_feeds af ON af.article_id = c.id
@@ -31,9 +30,7 @@ _HIT_COLUMNS = (
     h.clauses, h.highlights,
     (SELECT json_agg(DISTINCT af.feed)::text FROM articles c
         JOIN article_feeds af ON af.article_id = c.id WHERE c.cluster_id = a.cluster_id),
-"""
-    + HIT_MARKS
-)
+""" + to_psycopg(HIT_MARKS)
 EXPORT_BATCH = 1000
 EVERY_HIT = HitQuery()
 

@@ -21,13 +21,13 @@ import psycopg
 
 from watcher.errors import DamagedError, StoreError
 from watcher.store.heartbeat import Heartbeat
+from watcher.store.marks import Marks
 from watcher.store.postgres import schema
 from watcher.store.postgres.archive import Archive
 from watcher.store.postgres.articles import Articles
 from watcher.store.postgres.connection import connect, describe, shown
 from watcher.store.postgres.feeds import Feeds
 from watcher.store.postgres.fulltext import FullText
-from watcher.store.postgres.marks import Marks
 from watcher.store.postgres.outbox import Outbox
 from watcher.store.postgres.retention import Retention
 from watcher.store.postgres.sql import Connection, PostgresSql, stamp
@@ -56,7 +56,7 @@ class PostgresStore:
         self.outbox = Outbox(conn)
         self.archive = Archive(conn)
         self.retention = Retention(conn)
-        self.marks = Marks(conn)
+        self.marks = Marks(self.sql)
         self._thread: ThreadPoolExecutor | None = None
 
     @classmethod
@@ -89,7 +89,7 @@ class PostgresStore:
         old, self.db = self.db, fresh
         self.sql.conn = fresh
         parts = (self.fulltext, self.feeds, self.articles, self.outbox,
-                 self.archive, self.retention, self.marks)  # fmt: skip
+                 self.archive, self.retention)  # fmt: skip
         for part in parts:
             part.db = fresh
         old.close()

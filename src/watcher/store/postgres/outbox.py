@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from watcher.store.postgres.marks import HELD_BACK
-from watcher.store.postgres.sql import Connection, among, stamp
+from watcher.store.marks import HELD_BACK
+from watcher.store.postgres.sql import Connection, among, stamp, to_psycopg
 from watcher.store.records import Delivery
 
 _DELIVERY_COLUMNS = (
@@ -82,7 +82,7 @@ class Outbox:
             "h.found_at >= %(since)s",
             "NOT EXISTS (SELECT 1 FROM digest_hits d WHERE d.channel = %(channel)s"
             " AND d.hit_id = h.id)",
-            f"NOT {HELD_BACK}",
+            f"NOT {to_psycopg(HELD_BACK)}",
         ]
         params: dict[str, Any] = {
             "min_score": min_score,
