@@ -23,7 +23,7 @@ from watcher.config.load import FeedConfig
 from watcher.errors import StoreError
 from watcher.models import Article, Entry, PollResult
 from watcher.store import Storage, open_storage
-from watcher.store.postgres.retention import HOUSEKEEPING_LOCK
+from watcher.store.retention import HOUSEKEEPING_LOCK
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 FEED = FeedConfig("Port News", "https://news.example/rss", 900.0)

@@ -84,7 +84,7 @@ class Store:
         self.heartbeat = Heartbeat(sql)
         self.outbox = Outbox(db)
         self.archive = Archive(db)
-        self.retention = Retention(db, self.fulltext)
+        self.retention = Retention(sql, self.fulltext)
         self.marks = Marks(sql)  # triage: judgements, reads, mutes, snoozes, link keys
         self._thread: ThreadPoolExecutor | None = None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlite_utils import Database
 
@@ -23,6 +24,17 @@ from watcher.store.schema import stamp, writing
 
 REBUILD_BATCH = 1000
 RANKED = 5000  # a search ranks the newest this many articles its words match
+
+
+class Indexing(Protocol):
+    """What the writers of articles need of the search index, on either backend: each
+    change to an article's title or text goes to the index in the same transaction."""
+
+    def add(self, article_id: int, title: str, text: str) -> None: ...
+
+    def replace(self, article_id: int, old: tuple[str, str], new: tuple[str, str]) -> None: ...
+
+    def remove(self, articles: Iterable[tuple[int, str, str]]) -> None: ...
 
 
 class FullText:

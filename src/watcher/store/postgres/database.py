@@ -29,9 +29,9 @@ from watcher.store.postgres.connection import connect, describe, shown
 from watcher.store.postgres.feeds import Feeds
 from watcher.store.postgres.fulltext import FullText
 from watcher.store.postgres.outbox import Outbox
-from watcher.store.postgres.retention import Retention
 from watcher.store.postgres.sql import Connection, PostgresSql, stamp
 from watcher.store.records import FeedListing, Named
+from watcher.store.retention import Retention
 
 if TYPE_CHECKING:
     from watcher.store.protocols import Storage
@@ -55,7 +55,7 @@ class PostgresStore:
         self.heartbeat = Heartbeat(self.sql)
         self.outbox = Outbox(conn)
         self.archive = Archive(conn)
-        self.retention = Retention(conn)
+        self.retention = Retention(self.sql, self.fulltext)
         self.marks = Marks(self.sql)
         self._thread: ThreadPoolExecutor | None = None
 
@@ -89,7 +89,7 @@ class PostgresStore:
         old, self.db = self.db, fresh
         self.sql.conn = fresh
         parts = (self.fulltext, self.feeds, self.articles, self.outbox,
-                 self.archive, self.retention)  # fmt: skip
+                 self.archive)  # fmt: skip
         for part in parts:
             part.db = fresh
         old.close()

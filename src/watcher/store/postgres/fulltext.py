@@ -15,7 +15,7 @@ on SQLite, so snippets and scores are the same. Candidates come newest first
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -171,6 +171,9 @@ class FullText:
             return
         self.db.execute("DELETE FROM article_words WHERE article_id = %s", [article_id])
         self.add(article_id, *new)
+
+    def remove(self, articles: Iterable[tuple[int, str, str]]) -> None:
+        """Nothing: an article's words go with its row (ON DELETE CASCADE)."""
 
     def ranked(
         self,
