@@ -79,7 +79,7 @@ class Store:
         self.path = path
         sql = SqliteSql(db)
         self.fulltext = FullText(db)
-        self.feeds = Feeds(db)
+        self.feeds = Feeds(sql)
         self.articles = Articles(db, self.fulltext)
         self.heartbeat = Heartbeat(sql)
         self.outbox = Outbox(db)

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import psycopg
 
 from watcher.errors import DamagedError, StoreError
+from watcher.store.feeds import Feeds
 from watcher.store.heartbeat import Heartbeat
 from watcher.store.marks import Marks
 from watcher.store.postgres import schema
 from watcher.store.postgres.archive import Archive
 from watcher.store.postgres.articles import Articles
 from watcher.store.postgres.connection import connect, describe, shown
-from watcher.store.postgres.feeds import Feeds
 from watcher.store.postgres.fulltext import FullText
 from watcher.store.postgres.outbox import Outbox
 from watcher.store.postgres.sql import Connection, PostgresSql, stamp
@@ -50,7 +50,7 @@ class PostgresStore:
         self.db = conn
         self.sql = PostgresSql(conn)  # the parts' connection (`_mend` replaces its `conn`)
         self.fulltext = FullText(conn)
-        self.feeds = Feeds(conn)
+        self.feeds = Feeds(self.sql)
         self.articles = Articles(conn, self.fulltext)
         self.heartbeat = Heartbeat(self.sql)
         self.outbox = Outbox(conn)
@@ -88,7 +88,7 @@ class PostgresStore:
         fresh = connect(self.url, autocommit=True)
         old, self.db = self.db, fresh
         self.sql.conn = fresh
-        parts = (self.fulltext, self.feeds, self.articles, self.outbox,
+        parts = (self.fulltext, self.articles, self.outbox,
                  self.archive)  # fmt: skip
         for part in parts:
             part.db = fresh
