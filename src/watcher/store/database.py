@@ -83,7 +83,7 @@ class Store:
         self.articles = Articles(db, self.fulltext)
         self.heartbeat = Heartbeat(sql)
         self.outbox = Outbox(db)
-        self.archive = Archive(db)
+        self.archive = Archive(sql)
         self.retention = Retention(sql, self.fulltext)
         self.marks = Marks(sql)  # triage: judgements, reads, mutes, snoozes, link keys
         self._thread: ThreadPoolExecutor | None = None

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import psycopg
 
 from watcher.errors import DamagedError, StoreError
+from watcher.store.archive import Archive
 from watcher.store.feeds import Feeds
 from watcher.store.heartbeat import Heartbeat
 from watcher.store.marks import Marks
 from watcher.store.postgres import schema
-from watcher.store.postgres.archive import Archive
 from watcher.store.postgres.articles import Articles
 from watcher.store.postgres.connection import connect, describe, shown
 from watcher.store.postgres.fulltext import FullText
@@ -54,7 +54,7 @@ class PostgresStore:
         self.articles = Articles(conn, self.fulltext)
         self.heartbeat = Heartbeat(self.sql)
         self.outbox = Outbox(conn)
-        self.archive = Archive(conn)
+        self.archive = Archive(self.sql)
         self.retention = Retention(self.sql, self.fulltext)
         self.marks = Marks(self.sql)
         self._thread: ThreadPoolExecutor | None = None
@@ -88,8 +88,7 @@ class PostgresStore:
         fresh = connect(self.url, autocommit=True)
         old, self.db = self.db, fresh
         self.sql.conn = fresh
-        parts = (self.fulltext, self.articles, self.outbox,
-                 self.archive)  # fmt: skip
+        parts = (self.fulltext, self.articles, self.outbox)
         for part in parts:
             part.db = fresh
         old.close()
