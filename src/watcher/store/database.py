@@ -82,7 +82,7 @@ class Store:
         self.feeds = Feeds(sql)
         self.articles = Articles(db, self.fulltext)
         self.heartbeat = Heartbeat(sql)
-        self.outbox = Outbox(db)
+        self.outbox = Outbox(sql)
         self.archive = Archive(sql)
         self.retention = Retention(sql, self.fulltext)
         self.marks = Marks(sql)  # triage: judgements, reads, mutes, snoozes, link keys

@@ -28,7 +28,7 @@ from watcher.store.postgres import schema
 from watcher.store.postgres.articles import Articles
 from watcher.store.postgres.connection import connect, describe, shown
 from watcher.store.postgres.fulltext import FullText
-from watcher.store.postgres.outbox import Outbox
+from watcher.store.postgres.outbox import SharedOutbox
 from watcher.store.postgres.sql import Connection, PostgresSql, stamp
 from watcher.store.records import FeedListing, Named
 from watcher.store.retention import Retention
@@ -53,7 +53,7 @@ class PostgresStore:
         self.feeds = Feeds(self.sql)
         self.articles = Articles(conn, self.fulltext)
         self.heartbeat = Heartbeat(self.sql)
-        self.outbox = Outbox(conn)
+        self.outbox = SharedOutbox(self.sql)
         self.archive = Archive(self.sql)
         self.retention = Retention(self.sql, self.fulltext)
         self.marks = Marks(self.sql)
@@ -88,7 +88,7 @@ class PostgresStore:
         fresh = connect(self.url, autocommit=True)
         old, self.db = self.db, fresh
         self.sql.conn = fresh
-        parts = (self.fulltext, self.articles, self.outbox)
+        parts = (self.fulltext, self.articles)
         for part in parts:
             part.db = fresh
         old.close()
