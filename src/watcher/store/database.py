@@ -80,7 +80,7 @@ class Store:
         sql = SqliteSql(db)
         self.fulltext = FullText(db)
         self.feeds = Feeds(sql)
-        self.articles = Articles(db, self.fulltext)
+        self.articles = Articles(sql, self.fulltext)
         self.heartbeat = Heartbeat(sql)
         self.outbox = Outbox(sql)
         self.archive = Archive(sql)

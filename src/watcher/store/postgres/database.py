@@ -21,11 +21,11 @@ import psycopg
 
 from watcher.errors import DamagedError, StoreError
 from watcher.store.archive import Archive
+from watcher.store.articles import Articles
 from watcher.store.feeds import Feeds
 from watcher.store.heartbeat import Heartbeat
 from watcher.store.marks import Marks
 from watcher.store.postgres import schema
-from watcher.store.postgres.articles import Articles
 from watcher.store.postgres.connection import connect, describe, shown
 from watcher.store.postgres.fulltext import FullText
 from watcher.store.postgres.outbox import SharedOutbox
@@ -51,7 +51,7 @@ class PostgresStore:
         self.sql = PostgresSql(conn)  # the parts' connection (`_mend` replaces its `conn`)
         self.fulltext = FullText(conn)
         self.feeds = Feeds(self.sql)
-        self.articles = Articles(conn, self.fulltext)
+        self.articles = Articles(self.sql, self.fulltext)
         self.heartbeat = Heartbeat(self.sql)
         self.outbox = SharedOutbox(self.sql)
         self.archive = Archive(self.sql)
@@ -88,7 +88,7 @@ class PostgresStore:
         fresh = connect(self.url, autocommit=True)
         old, self.db = self.db, fresh
         self.sql.conn = fresh
-        parts = (self.fulltext, self.articles)
+        parts = (self.fulltext,)
         for part in parts:
             part.db = fresh
         old.close()
