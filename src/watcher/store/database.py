@@ -77,8 +77,8 @@ class Store:
     def __init__(self, db: Database, path: Path) -> None:
         self.db = db
         self.path = path
-        sql = SqliteSql(db)
-        self.fulltext = FullText(db)
+        self.sql = sql = SqliteSql(db)  # what the parts run their SQL through
+        self.fulltext = FullText(sql)
         self.feeds = Feeds(sql)
         self.articles = Articles(sql, self.fulltext)
         self.heartbeat = Heartbeat(sql)

@@ -14,7 +14,7 @@ from watcher.store.copy import INDEX, Progress, Row, Table
 from watcher.store.postgres import schema
 from watcher.store.postgres.connection import connect, describe, shown
 from watcher.store.postgres.fulltext import FullText
-from watcher.store.postgres.sql import NUL, REPLACEMENT
+from watcher.store.postgres.sql import NUL, REPLACEMENT, PostgresSql
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,9 @@ class PostgresEnd:
                     [table, column],
                 )
         with self._translated(f"{INDEX}: "):
-            FullText(self.conn).rebuild(lambda done, total: progress(INDEX, done, total))
+            FullText(PostgresSql(self.conn)).rebuild(
+                lambda done, total: progress(INDEX, done, total)
+            )
 
     def close(self) -> None:
         self.conn.close()

@@ -29,9 +29,10 @@ from watcher.store.postgres import schema
 from watcher.store.postgres.connection import connect, describe, shown
 from watcher.store.postgres.fulltext import FullText
 from watcher.store.postgres.outbox import SharedOutbox
-from watcher.store.postgres.sql import Connection, PostgresSql, stamp
+from watcher.store.postgres.sql import Connection, PostgresSql
 from watcher.store.records import FeedListing, Named
 from watcher.store.retention import Retention
+from watcher.store.schema import stamp
 
 if TYPE_CHECKING:
     from watcher.store.protocols import Storage
@@ -49,7 +50,7 @@ class PostgresStore:
         self.url = url
         self.db = conn
         self.sql = PostgresSql(conn)  # the parts' connection (`_mend` replaces its `conn`)
-        self.fulltext = FullText(conn)
+        self.fulltext = FullText(self.sql)
         self.feeds = Feeds(self.sql)
         self.articles = Articles(self.sql, self.fulltext)
         self.heartbeat = Heartbeat(self.sql)
@@ -88,9 +89,6 @@ class PostgresStore:
         fresh = connect(self.url, autocommit=True)
         old, self.db = self.db, fresh
         self.sql.conn = fresh
-        parts = (self.fulltext,)
-        for part in parts:
-            part.db = fresh
         old.close()
 
     def _mended(self, work: Callable[[], T]) -> T:

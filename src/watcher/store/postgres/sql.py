@@ -16,13 +16,12 @@ from typing import Any
 
 import psycopg
 
-from watcher.store.schema import stamp
 from watcher.store.sql import Params
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
 
-__all__ = ["Connection", "PostgresSql", "among", "one", "stamp", "to_psycopg"]
+__all__ = ["Connection", "PostgresSql", "to_psycopg"]
 
 # PostgreSQL's text cannot hold NUL, which SQLite's can (a JSON feed's "\u0000"): it is
 # written as the replacement character, as a decoder writes what it cannot represent.
@@ -104,20 +103,3 @@ class PostgresSql:
     def clean(self, text: str | None) -> str | None:
         """Text PostgreSQL can hold: NUL as U+FFFD (the rule of `watcher db copy`)."""
         return None if text is None else text.replace(NUL, REPLACEMENT)
-
-
-# -- for the parts not yet written once for both backends ---------------------
-
-
-def among(column: str, values: Sequence[object]) -> str:
-    """ "column IN (%s, %s, %s)" with one placeholder per value (FALSE for none)."""
-    if not values:
-        return "FALSE"
-    return f"{column} IN ({', '.join('%s' for _ in values)})"
-
-
-def one(cursor: Cursor) -> tuple[Any, ...]:
-    """The one row an aggregate query gives (COUNT, MIN...)."""
-    row = cursor.fetchone()
-    assert row is not None, "an aggregate query gives a row"
-    return row
