@@ -123,17 +123,16 @@ class Articles:
         article_id = None
         if known is None:
             # Another process may insert the same article meanwhile: its row wins.
-            rows = self.db.execute(
+            article_id = self.db.insert(
                 """
                 INSERT INTO articles (title, text, source, note, author, language, published,
                                       changed_at, key, url, feed, first_seen_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT DO NOTHING RETURNING id
+                ON CONFLICT DO NOTHING
                 """,
                 [*values, entry.key, entry.url, feed, found],
-            ).fetchall()
-            if rows:
-                article_id = int(rows[0][0])
+            )
+            if article_id is not None:
                 self._cluster(article_id, article.simhash, item.bands, now, stories)
                 self.fulltext.add(article_id, *indexed)
             else:

@@ -58,6 +58,11 @@ class Sql(Protocol):
         """A transaction inside `writing`, rolled back alone when its block raises."""
         ...
 
+    def insert(self, sql: str, params: Params) -> int | None:
+        """Run `sql`, an INSERT ... ON CONFLICT DO NOTHING of one row into a table with an
+        `id`: the new row's id, or None when a row with the same unique key was there."""
+        ...
+
     def json_array(self, expression: str) -> str:
         """SQL for the aggregate of `expression` as a JSON array's text."""
         ...
@@ -104,6 +109,25 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
+class _Savepoint:
+    """`SqliteSql.savepoint`: a class, not a generator, as it is taken once an article."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("SAVEPOINT part")
+
+    def __exit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
+        if exc is not None:
+            # A fault of the file itself fails these too: `writing` rolls back the rest.
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK TO part")
+                self.conn.execute("RELEASE part")
+            return
+        self.conn.execute("RELEASE part")
+
+
 class SqliteSql:
     """An SQLite file's connection as the parts use it: their SQL goes to sqlite3 unchanged."""
 
@@ -126,18 +150,12 @@ class SqliteSql:
     def writing(self) -> AbstractContextManager[None]:
         return immediate(self.conn)
 
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        self.conn.execute("SAVEPOINT part")
-        try:
-            yield
-        except BaseException:
-            # A fault of the file itself fails these too: `writing` rolls back the rest.
-            with contextlib.suppress(sqlite3.Error):
-                self.conn.execute("ROLLBACK TO part")
-                self.conn.execute("RELEASE part")
-            raise
-        self.conn.execute("RELEASE part")
+    def savepoint(self) -> _Savepoint:
+        return _Savepoint(self.conn)
+
+    def insert(self, sql: str, params: Params) -> int | None:
+        cursor = self.conn.execute(sql, params)  # lastrowid: RETURNING costs 3 µs more
+        return cursor.lastrowid if cursor.rowcount == 1 else None
 
     def json_array(self, expression: str) -> str:
         return f"json_group_array({expression})"

@@ -76,6 +76,10 @@ class PostgresSql:
     def savepoint(self) -> AbstractContextManager[psycopg.Transaction]:
         return self.conn.transaction()  # inside another: a savepoint
 
+    def insert(self, sql: str, params: Params) -> int | None:
+        row = self.conn.execute(self._psycopg(sql + " RETURNING id"), params).fetchone()
+        return None if row is None else int(row[0])
+
     def json_array(self, expression: str) -> str:
         return f"json_agg({expression})::text"
 
