@@ -4,7 +4,7 @@ SQLite in WAL mode through sqlite-utils. Timestamps are ISO 8601 strings in
 UTC ("2026-11-23T19:00:00+00:00"), so they sort and compare as text. Each part
 (`feeds.py`, `articles.py`, `heartbeat.py`, `outbox.py`, `archive.py`,
 `fulltext.py`, `retention.py`) owns some tables and their SQL; `Store`
-composes them over one connection.
+composes them over one connection (`SqliteSql`, sql.py).
 
 Async code (the service, a poll) runs its database work through `Store.call`,
 on one thread that owns the connection: a write waiting for another process's

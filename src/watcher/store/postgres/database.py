@@ -1,8 +1,8 @@
 """The PostgreSQL store (issue 20): its connection, its one thread, its errors; its parts.
 
-Twin of store/database.py: the same parts (one module each, all SQL there)
-over one psycopg connection in autocommit mode, each part opening its own
-transactions. Timestamps are ISO 8601 text in UTC, as on SQLite (see
+store/database.py's counterpart: the same parts (store/feeds.py, ...) over
+one psycopg connection in autocommit mode (`PostgresSql`), each part opening
+its own transactions. Timestamps are ISO 8601 text in UTC, as on SQLite (see
 postgres/schema.py). Async code runs database work through `call`, on one
 thread that owns the connection.
 """
