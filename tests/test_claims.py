@@ -23,7 +23,7 @@ from watcher.config.load import FeedConfig
 from watcher.errors import StoreError
 from watcher.models import Article, Entry, PollResult
 from watcher.store import Storage, open_storage
-from watcher.store.postgres.retention import HOUSEKEEPING_LOCK
+from watcher.store.retention import HOUSEKEEPING_LOCK
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 FEED = FeedConfig("Port News", "https://news.example/rss", 900.0)
@@ -145,6 +145,8 @@ def test_housekeeping_runs_in_one_watcher_at_a_time(postgres_url: str) -> None:
             skipped = store.retention.prune(
                 articles_before=NOW + timedelta(days=1), polls_before=None
             )
+            # Now, not when the server's backend for `other` exits, a moment after the close.
+            other.execute("SELECT pg_advisory_unlock(%s)", [HOUSEKEEPING_LOCK])
         after = store.retention.prune(articles_before=NOW + timedelta(days=1), polls_before=None)
 
         assert (skipped.articles, after.articles, store.count("articles")) == (0, 1, 0)

@@ -4,9 +4,11 @@
 tables: `feeds.py` (feeds, polls, the schedule), `articles.py` (articles and
 hits), `heartbeat.py` (the running service), `outbox.py` (digests waiting for
 or done with delivery), `fulltext.py` (the search index), `archive.py`
-(reading hits and articles for people) and `retention.py` (deleting what is no
-longer kept). `records.py` has the values they take and give; `schema.py` the
-migrations that build it all.
+(reading hits and articles for people), `marks.py` (triage) and `retention.py`
+(deleting what is no longer kept). Each part's SQL is written once for both
+backends and runs through an `Sql` (`sql.py`; PostgreSQL's in `postgres/`).
+`records.py` has the values they take and give; `schema.py` the migrations
+that build it all.
 """
 
 from watcher.store.backends import open_storage

@@ -11,12 +11,11 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
 from watcher.models import Hit
 from watcher.store.marks import HIT_MARKS
 from watcher.store.records import HitQuery, StoredArticle, TermCount
-from watcher.store.schema import among, stamp
+from watcher.store.schema import stamp
+from watcher.store.sql import Sql, among
 
 _ORDER = {
     "found": "h.found_at DESC, h.id DESC",
@@ -24,18 +23,24 @@ _ORDER = {
     "score": "h.score DESC, h.found_at DESC, h.id DESC",
     "oldest": "h.found_at, h.id",  # exports read in time order
 }
-_HIT_COLUMNS = (
-    """
+
+
+def _hit_columns(db: Sql) -> str:
+    """The columns of a `Hit` (`_hit`), from hits `h` and their articles `a`."""
+    return (
+        f"""
     h.id, h.term, a.url, a.title, a.published, a.feed, h.snippet, h.score, h.found_at, a.source,
     a.cluster_id,
     (SELECT COUNT(DISTINCT af.feed) FROM articles c JOIN article_feeds af ON af.article_id = c.id
         WHERE c.cluster_id = a.cluster_id),
     h.clauses, h.highlights,
-    (SELECT json_group_array(DISTINCT af.feed) FROM articles c
+    (SELECT {db.json_array("DISTINCT af.feed")} FROM articles c
         JOIN article_feeds af ON af.article_id = c.id WHERE c.cluster_id = a.cluster_id),
 """
-    + HIT_MARKS
-)
+        + HIT_MARKS
+    )
+
+
 EXPORT_BATCH = 1000
 EVERY_HIT = HitQuery()
 
@@ -57,8 +62,9 @@ def _hit(row: Sequence[Any], text: str | None = None) -> Hit:
 class Archive:
     """The read side of articles and hits."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Sql) -> None:
         self.db = db
+        self._columns = _hit_columns(db)
 
     def hits(
         self,
@@ -90,7 +96,7 @@ class Archive:
             where.append("h.id IN (SELECT hit_id FROM digest_hits WHERE digest_id = ?)")
             params.append(digest)
         sql = f"""
-            SELECT {_HIT_COLUMNS}{", a.text" if with_text else ""}
+            SELECT {self._columns}{", a.text" if with_text else ""}
             FROM hits h JOIN articles a ON a.id = h.article_id
             {"WHERE " + " AND ".join(where) if where else ""}
             ORDER BY {_ORDER[query.sort]}
@@ -139,7 +145,7 @@ class Archive:
         hits: dict[int, list[Hit]] = {}
         for row in self.db.execute(
             f"""
-            SELECT h.article_id, {_HIT_COLUMNS} FROM hits h JOIN articles a ON a.id = h.article_id
+            SELECT h.article_id, {self._columns} FROM hits h JOIN articles a ON a.id = h.article_id
             WHERE {among("h.article_id", ids)} ORDER BY h.score DESC, h.id
             """,
             list(ids),

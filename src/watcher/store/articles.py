@@ -6,40 +6,48 @@ outlets): the store offers the recent articles sharing a band of its SimHash,
 and the rule the caller passes (`StoryRule`, from `watcher.match.cluster`)
 picks among them. The search index (`fulltext.py`) is kept in the same
 transaction.
+
+Watchers sharing a PostgreSQL database may read the same entry at the same
+moment. The article's unique `key` and `url` and the hits' unique (article,
+term) decide, with `INSERT ... ON CONFLICT`: the second insert finds the
+first's row instead of a second one, and a hit is stored once. Story clusters
+are chosen under one lock (`CLUSTER_LOCK`, held to the commit), so the copies a
+new article is compared with include every committed copy, whichever process
+stored it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from watcher.models import Entry
-from watcher.store.fulltext import FullText
+from watcher.store.fulltext import Indexing
 from watcher.store.records import ArticleToStore, StoredEntry, StoryRule
-from watcher.store.schema import stamp, writing
+from watcher.store.schema import stamp
+from watcher.store.sql import Sql, among
 
 log = logging.getLogger(__name__)
 
 # Headlines run to a few hundred characters; a feed's megabyte "title" is cut
 # here, so no reader of the database pays for it again (issue 17, item 3).
 MAX_TITLE_CHARS = 1000
+# Lock key (`Sql.hold`) serialising story clustering ("clusters" in ASCII).
+CLUSTER_LOCK = 0x636C7573746572
 
 
 def _signed(value: int) -> int:
-    """A 64-bit fingerprint as SQLite's signed INTEGER holds it."""
+    """A 64-bit fingerprint as SQLite's signed INTEGER (and PostgreSQL's BIGINT) holds it."""
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
 class Articles:
     """The `articles`, `article_feeds`, `article_bands` and `hits` tables."""
 
-    def __init__(self, db: Database, fulltext: FullText) -> None:
+    def __init__(self, db: Sql, fulltext: Indexing) -> None:
         self.db = db
         self.fulltext = fulltext
 
@@ -81,18 +89,16 @@ class Articles:
         article joins the story cluster `stories` picks among its recent copies.
         """
         saved: list[int | None] = []
-        with writing(self.db):
+        with self.db.writing():
             for item in articles:
-                self.db.execute("SAVEPOINT article")
                 try:
-                    saved.append(self._save(feed, item, now, stories))
-                except (sqlite3.IntegrityError, sqlite3.InterfaceError, ValueError) as exc:
-                    self.db.execute("ROLLBACK TO article")
+                    with self.db.savepoint():
+                        saved.append(self._save(feed, item, now, stories))
+                except self.db.refused as exc:
                     saved.append(None)
                     entry = item.entry
                     log.error("feed %r: entry %s not stored: %s: %s", feed, entry.link or entry.key,
                               type(exc).__name__, exc)  # fmt: skip
-                self.db.execute("RELEASE article")
         return saved
 
     def _save(self, feed: str, item: ArticleToStore, now: datetime, stories: StoryRule) -> int:
@@ -101,35 +107,46 @@ class Articles:
         if len(article.title) > MAX_TITLE_CHARS:
             article = replace(article, title=article.title[: MAX_TITLE_CHARS - 1] + "…")
         found = stamp(now)
-        known = self.lookup(feed, entry)
+        clean = self.db.clean
         values = [
-            article.title,
-            article.text,
+            clean(article.title),
+            clean(article.text),
             article.source,
-            article.note,
-            article.author,
-            article.language,
+            clean(article.note),
+            clean(article.author),
+            clean(article.language),
             stamp(article.published),
             found,
         ]
+        indexed = (clean(article.title) or "", clean(article.text) or "")
+        known = self.lookup(feed, entry)
+        article_id = None
         if known is None:
-            cursor = self.db.execute(
+            # Another process may insert the same article meanwhile: its row wins.
+            article_id = self.db.insert(
                 """
                 INSERT INTO articles (title, text, source, note, author, language, published,
                                       changed_at, key, url, feed, first_seen_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
                 """,
                 [*values, entry.key, entry.url, feed, found],
             )
-            article_id = int(cursor.lastrowid or 0)
-            self._cluster(article_id, article.simhash, item.bands, now, stories)
-            self.fulltext.add(article_id, article.title, article.text)
-        else:
+            if article_id is not None:
+                self._cluster(article_id, article.simhash, item.bands, now, stories)
+                self.fulltext.add(article_id, *indexed)
+            else:
+                known = self.lookup(feed, entry)
+                if known is None:  # the conflicting row is not visible: refuse this one
+                    raise ValueError(f"entry {entry.key!r} is being stored by another process")
+        if article_id is None:
+            assert known is not None
             article_id = known.article_id
             old = self.db.execute(
                 "SELECT title, text FROM articles WHERE id = ?", [article_id]
             ).fetchone()
-            self.fulltext.replace(article_id, old, (article.title, article.text))
+            if old is not None:
+                self.fulltext.replace(article_id, (old[0], old[1]), indexed)
             self.db.execute(
                 """
                 UPDATE articles SET title = ?, text = ?, source = ?, note = ?, author = ?,
@@ -143,15 +160,16 @@ class Articles:
         for match in matches:
             cursor = self.db.execute(
                 """
-                INSERT OR IGNORE INTO hits (article_id, term, phrase, snippet, score,
-                                            found_at, clauses, highlights)
+                INSERT INTO hits (article_id, term, phrase, snippet, score,
+                                  found_at, clauses, highlights)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (article_id, term) DO NOTHING
                 """,
                 [
                     article_id,
                     match.term,
-                    match.phrase,
-                    match.snippet,
+                    clean(match.phrase),
+                    clean(match.snippet),
                     match.score,
                     found,
                     json.dumps(match.clauses, ensure_ascii=False),
@@ -173,11 +191,13 @@ class Articles:
         sharing one of its band `keys`, or in one of its own."""
         cluster_id = article_id
         if fingerprint is not None and keys:
+            self.db.hold(CLUSTER_LOCK)
             rows = self.db.execute(
                 f"""
                 SELECT DISTINCT a.id, a.simhash, a.cluster_id FROM article_bands b
-                JOIN articles a INDEXED BY articles_fingerprint ON a.id = b.article_id
-                WHERE b.band IN ({", ".join("?" for _ in keys)}) AND a.first_seen_at >= ?
+                JOIN articles a {self.db.indexed_by("articles_fingerprint")}
+                    ON a.id = b.article_id
+                WHERE {among("b.band", keys)} AND a.first_seen_at >= ?
                 """,
                 [*keys, stamp(now - stories.window)],
             ).fetchall()
@@ -185,7 +205,7 @@ class Articles:
             chosen = stories.closest(fingerprint, copies)
             if chosen is not None:
                 cluster_id = chosen
-            self.db.conn.executemany(
+            self.db.executemany(
                 "INSERT INTO article_bands (band, article_id) VALUES (?, ?)",
                 [(key, article_id) for key in keys],
             )

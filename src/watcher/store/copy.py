@@ -31,6 +31,7 @@ from watcher.errors import ArgumentError, StoreError
 from watcher.store.backends import is_url
 from watcher.store.fulltext import FullText
 from watcher.store.schema import migrations, writing
+from watcher.store.sql import SqliteSql
 
 BATCH = 1000  # rows per batch: a few MB of article text, one commit each
 BUSY = 10.0  # seconds an SQLite end waits for another process's write lock
@@ -320,7 +321,7 @@ class SqliteEnd:
     def finish(self, tables: Sequence[Table], progress: Progress) -> None:
         """Rebuild the full-text index from the copied articles."""
         with self._translated(f"{INDEX}: "):
-            FullText(self.db).rebuild(lambda done, total: progress(INDEX, done, total))
+            FullText(SqliteSql(self.db)).rebuild(lambda done, total: progress(INDEX, done, total))
 
     def close(self) -> None:
         self.conn.close()

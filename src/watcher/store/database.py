@@ -4,7 +4,7 @@ SQLite in WAL mode through sqlite-utils. Timestamps are ISO 8601 strings in
 UTC ("2026-11-23T19:00:00+00:00"), so they sort and compare as text. Each part
 (`feeds.py`, `articles.py`, `heartbeat.py`, `outbox.py`, `archive.py`,
 `fulltext.py`, `retention.py`) owns some tables and their SQL; `Store`
-composes them over one connection.
+composes them over one connection (`SqliteSql`, sql.py).
 
 Async code (the service, a poll) runs its database work through `Store.call`,
 on one thread that owns the connection: a write waiting for another process's
@@ -38,6 +38,7 @@ from watcher.store.outbox import Outbox
 from watcher.store.records import FeedListing, Named
 from watcher.store.retention import Retention
 from watcher.store.schema import check_version, migrations, stamp
+from watcher.store.sql import SqliteSql
 
 if TYPE_CHECKING:
     from watcher.store.protocols import Storage
@@ -76,14 +77,15 @@ class Store:
     def __init__(self, db: Database, path: Path) -> None:
         self.db = db
         self.path = path
-        self.fulltext = FullText(db)
-        self.feeds = Feeds(db)
-        self.articles = Articles(db, self.fulltext)
-        self.heartbeat = Heartbeat(db)
-        self.outbox = Outbox(db)
-        self.archive = Archive(db)
-        self.retention = Retention(db, self.fulltext)
-        self.marks = Marks(db)  # triage: judgements, reads, mutes, snoozes, link keys
+        self.sql = sql = SqliteSql(db)  # what the parts run their SQL through
+        self.fulltext = FullText(sql)
+        self.feeds = Feeds(sql)
+        self.articles = Articles(sql, self.fulltext)
+        self.heartbeat = Heartbeat(sql)
+        self.outbox = Outbox(sql)
+        self.archive = Archive(sql)
+        self.retention = Retention(sql, self.fulltext)
+        self.marks = Marks(sql)  # triage: judgements, reads, mutes, snoozes, link keys
         self._thread: ThreadPoolExecutor | None = None
 
     @classmethod

@@ -10,29 +10,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlite_utils import Database
-
 from watcher.models import PollResult
 from watcher.store.records import FeedListing, FeedState, FeedStatus
-from watcher.store.schema import among, stamp, writing
+from watcher.store.schema import stamp
+from watcher.store.sql import Sql, among
 
 
 class Feeds:
     """The `feeds` and `polls` tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Sql) -> None:
         self.db = db
 
     def sync(self, feeds: Iterable[FeedListing]) -> None:
         """Give every configured feed a row; a changed URL forgets its cache state."""
-        with writing(self.db):
+        with self.db.writing():
             for feed in feeds:
                 self.db.execute(
                     """
                     INSERT INTO feeds (name, url) VALUES (?, ?)
                     ON CONFLICT (name) DO UPDATE SET
-                        etag = CASE WHEN url = excluded.url THEN etag END,
-                        last_modified = CASE WHEN url = excluded.url THEN last_modified END,
+                        etag = CASE WHEN feeds.url = excluded.url THEN feeds.etag END,
+                        last_modified = CASE WHEN feeds.url = excluded.url
+                            THEN feeds.last_modified END,
                         url = excluded.url
                     """,
                     [feed.name, feed.url],
@@ -51,19 +51,25 @@ class Feeds:
         """Of the feeds `names`, those due by `now` and claimed by no one else, now claimed
         by `owner` ("host:pid") until `lease` seconds from now; `record_poll` ends a claim.
 
-        A process that dies mid-poll leaves its claims to lapse with their lease,
-        and its feeds come back to whichever process looks next.
+        Several watchers sharing a PostgreSQL database claim at once: `FOR UPDATE
+        SKIP LOCKED` hands each due feed to one of them. A process that dies
+        mid-poll leaves its claims to lapse with their lease, and its feeds come
+        back to whichever process looks next.
         """
         if not names:
             return []
         at = stamp(now, "microseconds")
-        with writing(self.db):
+        with self.db.writing():
             rows = self.db.execute(
                 f"""
                 UPDATE feeds SET claimed_by = ?, claimed_until = ?
-                WHERE {among("name", names)}
-                  AND (next_due_at IS NULL OR next_due_at <= ?)
-                  AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)
+                WHERE name IN (
+                    SELECT name FROM feeds
+                    WHERE {among("name", names)}
+                      AND (next_due_at IS NULL OR next_due_at <= ?)
+                      AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)
+                    {self.db.skip_locked}
+                )
                 RETURNING name
                 """,
                 [owner, stamp(now + timedelta(seconds=lease)), *names, at, at, owner],
@@ -99,7 +105,7 @@ class Feeds:
         counts (issue 15, items 4 and E).
         """
         finished = stamp(record.finished_at)
-        with writing(self.db):
+        with self.db.writing():
             self.db.execute(
                 """
                 INSERT INTO polls (feed, started_at, finished_at, status, http_status, entries,

@@ -13,22 +13,33 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-
-from sqlite_utils import Database
+from typing import Protocol
 
 from watcher.errors import QueryError, StoreError
 from watcher.match import index_text
 from watcher.store.records import Candidate
-from watcher.store.schema import stamp, writing
+from watcher.store.schema import stamp
+from watcher.store.sql import Sql
 
 REBUILD_BATCH = 1000
 RANKED = 5000  # a search ranks the newest this many articles its words match
 
 
+class Indexing(Protocol):
+    """What the writers of articles need of the search index, on either backend: each
+    change to an article's title or text goes to the index in the same transaction."""
+
+    def add(self, article_id: int, title: str, text: str) -> None: ...
+
+    def replace(self, article_id: int, old: tuple[str, str], new: tuple[str, str]) -> None: ...
+
+    def remove(self, articles: Iterable[tuple[int, str, str]]) -> None: ...
+
+
 class FullText:
     """Keeps `articles_fts` in step with `articles` and ranks articles for a search."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Sql) -> None:
         self.db = db
 
     def add(self, article_id: int, title: str, text: str) -> None:
@@ -46,7 +57,7 @@ class FullText:
 
     def remove(self, articles: Iterable[tuple[int, str, str]]) -> None:
         """Take (id, title, text) articles out of the index, as they were indexed."""
-        self.db.conn.executemany(
+        self.db.executemany(
             "INSERT INTO articles_fts (articles_fts, rowid, title, text)"
             " VALUES ('delete', ?, ?, ?)",
             [(id_, index_text(title), index_text(text)) for id_, title, text in articles],
@@ -121,7 +132,7 @@ class FullText:
         """Index every stored article afresh; returns how many. `progress(done, total)`."""
         total = int(self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
         done = 0
-        with writing(self.db):
+        with self.db.writing():
             self.db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('delete-all')")
             rows = self.db.execute("SELECT id, title, text FROM articles")
             while batch := rows.fetchmany(REBUILD_BATCH):

@@ -1,21 +1,21 @@
 """The running service as the database remembers it: its process, heartbeat and
-housekeeping runs (for `watcher status`, and so a restart catches up). Their SQL.
+housekeeping runs (for `watcher status`, and so a restart catches up), and every
+watcher process using the database (`processes`). Their SQL, for both backends.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from watcher.store.records import ProcessBeat
 from watcher.store.schema import stamp
+from watcher.store.sql import Sql
 
 
 class Heartbeat:
     """The one-row `service` table, and `processes`: one row per watcher process."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Sql) -> None:
         self.db = db
 
     def started(self, pid: int, now: datetime) -> None:

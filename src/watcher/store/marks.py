@@ -15,10 +15,9 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlite_utils import Database
-
 from watcher.store.records import JudgedCount, MutedStory, SnoozedTerm
-from watcher.store.schema import among, stamp, writing
+from watcher.store.schema import stamp
+from watcher.store.sql import Sql, among
 
 VERDICTS = ("relevant", "not_relevant", "important")  # important implies relevant
 
@@ -49,7 +48,7 @@ HIT_MARKS = """
 class Marks:
     """The `judgements`, `hit_reads`, `story_mutes`, `term_snoozes` and `link_keys` tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Sql) -> None:
         self.db = db
         self._secret: bytes | None = None
 
@@ -100,10 +99,10 @@ class Marks:
 
     def set_read(self, hit_ids: Sequence[int], read: bool, now: datetime) -> None:
         """Mark hits read (keeping when each was first read) or unread."""
-        with writing(self.db):
+        with self.db.writing():
             if read:
-                self.db.conn.executemany(
-                    "INSERT OR IGNORE INTO hit_reads (hit_id, read_at) VALUES (?, ?)",
+                self.db.executemany(
+                    "INSERT INTO hit_reads (hit_id, read_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     [(hit_id, stamp(now)) for hit_id in hit_ids],
                 )
             elif hit_ids:
@@ -128,7 +127,7 @@ class Marks:
 
     def mute(self, cluster_id: int, now: datetime, until: datetime | None) -> None:
         """Mute a story from `now` until `until` (None: for ever), in place of a running mute."""
-        with writing(self.db):
+        with self.db.writing():
             self._end("story_mutes", "cluster_id", cluster_id, now)
             self.db.execute(
                 "INSERT INTO story_mutes (cluster_id, since, until) VALUES (?, ?, ?)",
@@ -137,12 +136,12 @@ class Marks:
 
     def unmute(self, cluster_id: int, now: datetime) -> int:
         """End the story's running mute at `now`; how many were running (0 or 1)."""
-        with writing(self.db):
+        with self.db.writing():
             return self._end("story_mutes", "cluster_id", cluster_id, now)
 
     def snooze(self, term: str, now: datetime, until: datetime) -> None:
         """Snooze a term from `now` until `until`, in place of a running snooze."""
-        with writing(self.db):
+        with self.db.writing():
             self._end("term_snoozes", "term", term, now)
             self.db.execute(
                 "INSERT INTO term_snoozes (term, since, until) VALUES (?, ?, ?)",
@@ -151,7 +150,7 @@ class Marks:
 
     def wake(self, term: str, now: datetime) -> int:
         """End the term's running snooze at `now`; how many were running (0 or 1)."""
-        with writing(self.db):
+        with self.db.writing():
             return self._end("term_snoozes", "term", term, now)
 
     def _end(self, table: str, column: str, value: object, now: datetime) -> int:
@@ -220,7 +219,7 @@ class Marks:
         key = self._key()
         if key is None:
             self.db.execute(
-                "INSERT OR IGNORE INTO link_keys (id, secret) VALUES (1, ?)",
+                "INSERT INTO link_keys (id, secret) VALUES (1, ?) ON CONFLICT DO NOTHING",
                 [secrets.token_hex(32)],
             )
             key = self._key()

@@ -2,8 +2,10 @@
 
 A digest moves pending -> sent, or pending -> (retries) -> failed. A sender
 claims a pending digest for `lease` seconds before sending it, so that two
-processes (the service and `watcher digest send`) never send it both; a claim
-by a process that died lapses at once.
+processes (the service and `watcher digest send`) never send it both; on an
+SQLite file a claim by a process that died lapses at once. Watchers sharing a
+PostgreSQL database claim as postgres/outbox.py's `SharedOutbox` does, and
+build one digest of a channel at a time (`DIGEST_LOCK`), so no hit goes into two.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
-
 from watcher.store.marks import HELD_BACK
 from watcher.store.records import Delivery
-from watcher.store.schema import among, stamp, writing
+from watcher.store.schema import stamp
+from watcher.store.sql import Sql, among
 
 _DELIVERY_COLUMNS = (
     "id, channel, status, hits, attempts, created_at, next_attempt_at, sent_at, last_error"
 )
+
+
+# Lock key (`Sql.hold`, with the channel's name): one digest build per channel at a time.
+DIGEST_LOCK = 0x6469  # "di"
 
 
 def process_alive(pid: int) -> bool:
@@ -39,15 +44,15 @@ def process_alive(pid: int) -> bool:
 class Outbox:
     """The `channels`, `digests` and `digest_hits` tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Sql) -> None:
         self.db = db
 
     # -- channels ------------------------------------------------------------
 
     def sync_channels(self, names: Sequence[str], now: datetime) -> None:
         """Note when each channel was first configured: it is sent hits found from then on."""
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO channels (name, first_seen_at) VALUES (?, ?)",
+        self.db.executemany(
+            "INSERT INTO channels (name, first_seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(name, stamp(now)) for name in names],
         )
 
@@ -125,7 +130,10 @@ class Outbox:
         Returns None when there are no such hits, unless `empty` asks for a
         digest anyway. Selecting and claiming the hits is one transaction.
         """
-        with writing(self.db):
+        with self.db.writing():
+            # One build per channel at a time, whichever watcher runs it: the next one's
+            # query sees the hits this one took (on PostgreSQL: READ COMMITTED, after the lock).
+            self.db.hold(DIGEST_LOCK, channel)
             ids = self.undelivered(channel, terms=terms, min_score=min_score, since=since, now=now)
             if not ids and not empty:
                 return None
@@ -137,7 +145,7 @@ class Outbox:
                 """,
                 [digest_id, channel, stamp(now), len(ids), stamp(now)],
             )
-            self.db.conn.executemany(
+            self.db.executemany(
                 "INSERT INTO digest_hits (channel, hit_id, digest_id) VALUES (?, ?, ?)",
                 [(channel, hit_id, digest_id) for hit_id in ids],
             )
@@ -154,6 +162,14 @@ class Outbox:
         if channels:
             where += " AND " + among("channel", channels)
             params.extend(channels)
+        claimed = self._claim(where, params, now, pid, lease)
+        return sorted(self.deliveries(ids=claimed), key=lambda d: (d.created_at, d.id))
+
+    def _claim(
+        self, where: str, params: list[Any], now: datetime, pid: int, lease: float
+    ) -> list[str]:
+        """The digests `where` picks, now claimed by `pid`: those whose claim lapsed or
+        whose claimant died (a pid names a process on this host: the file is local)."""
         rows = self.db.execute(
             f"SELECT id, claimed_by, claimed_until FROM digests WHERE {where}"
             " ORDER BY created_at, id",
@@ -174,7 +190,7 @@ class Outbox:
             )
             if cursor.rowcount == 1:
                 claimed.append(digest_id)
-        return sorted(self.deliveries(ids=claimed), key=lambda d: (d.created_at, d.id))
+        return claimed
 
     def mark_sent(self, digest_id: str, now: datetime) -> None:
         self.db.execute(
@@ -191,8 +207,8 @@ class Outbox:
         self.db.execute(
             """
             UPDATE digests SET attempts = attempts + 1, last_error = ?,
-                status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END,
-                next_attempt_at = COALESCE(?, next_attempt_at),
+                status = CASE WHEN CAST(? AS TEXT) IS NULL THEN 'failed' ELSE 'pending' END,
+                next_attempt_at = COALESCE(CAST(? AS TEXT), next_attempt_at),
                 claimed_by = NULL, claimed_until = NULL
             WHERE id = ?
             """,

@@ -7,21 +7,26 @@ of that miss). Deleting an article
 takes its feed links and cluster keys with it (ON DELETE CASCADE) and its
 words out of the search index (store/fulltext.py) in the same transaction.
 Work goes in batches, each its own short transaction, so the service keeps
-polling while a large backlog is pruned.
+polling while a large backlog is pruned. Watchers sharing a PostgreSQL
+database prune one at a time (`HOUSEKEEPING_LOCK`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlite_utils import Database
-
-from watcher.store.fulltext import FullText
+from watcher.store.fulltext import Indexing
 from watcher.store.records import Pruned
-from watcher.store.schema import among, stamp, writing
+from watcher.store.schema import stamp
+from watcher.store.sql import Sql, among
+
+log = logging.getLogger(__name__)
 
 BATCH = 1000
+# Lock key (`Sql.exclusive`): one watcher housekeeps at a time ("housekeep" in ASCII, cut).
+HOUSEKEEPING_LOCK = 0x686F7573656B65
 
 _PRUNABLE = """
     FROM articles a
@@ -38,7 +43,7 @@ _PRUNABLE = """
 class Retention:
     """Deletes what the retention settings no longer keep."""
 
-    def __init__(self, db: Database, fulltext: FullText) -> None:
+    def __init__(self, db: Sql, fulltext: Indexing) -> None:
         self.db = db
         self.fulltext = fulltext
 
@@ -65,13 +70,28 @@ class Retention:
     ) -> Pruned:
         """Delete prunable articles first seen, and polls started, before the given moments.
 
-        `progress(articles deleted so far)` is called after each batch.
+        `progress(articles deleted so far)` is called after each batch. One
+        watcher at a time prunes: another finding the lock taken deletes nothing
+        and says so in the log.
         """
+        with self.db.exclusive(HOUSEKEEPING_LOCK) as got:
+            if not got:
+                log.info("housekeeping: another watcher is running it; this one skips its turn")
+                return Pruned(0, 0)
+            return self._prune(articles_before, polls_before, progress, batch)
+
+    def _prune(
+        self,
+        articles_before: datetime | None,
+        polls_before: datetime | None,
+        progress: Callable[[int], None] | None,
+        batch: int,
+    ) -> Pruned:
         articles = polls = 0
         if articles_before is not None:
             after = ("", 0)  # keyset: (first_seen_at, id) of the last article looked at
             while True:
-                with writing(self.db):
+                with self.db.writing():
                     rows = self.db.execute(
                         f"""
                         SELECT a.id, a.title, a.text, a.first_seen_at {_PRUNABLE}

@@ -8,8 +8,7 @@ docs/schema.md describes the resulting tables.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
@@ -17,6 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 from watcher.errors import StoreError
 from watcher.store import tokenizer_m007
+from watcher.store.sql import immediate
 
 migrations = Migrations("watcher")
 
@@ -35,26 +35,9 @@ def stamp(moment: datetime | None, timespec: str = "seconds") -> str | None:
     return moment.astimezone(UTC).isoformat(timespec=timespec)
 
 
-@contextlib.contextmanager
-def writing(db: Database) -> Iterator[None]:
-    """A transaction that takes the write lock at its start.
-
-    A deferred transaction that reads and then writes fails at once ("database
-    is locked", no busy wait) when another connection committed in between;
-    the service, housekeeping and CLI commands write to one file side by side.
-    """
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
-def among(column: str, values: Sequence[object]) -> str:
-    """ "column IN (?, ?, ?)" with one placeholder per value."""
-    return f"{column} IN ({', '.join('?' for _ in values)})"
+def writing(db: Database) -> AbstractContextManager[None]:
+    """A transaction that takes the write lock at its start (see `sql.immediate`)."""
+    return immediate(db.conn)
 
 
 def check_version(db: Database, where: object) -> None:

@@ -14,12 +14,9 @@ from watcher.store.copy import INDEX, Progress, Row, Table
 from watcher.store.postgres import schema
 from watcher.store.postgres.connection import connect, describe, shown
 from watcher.store.postgres.fulltext import FullText
+from watcher.store.postgres.sql import NUL, REPLACEMENT, PostgresSql
 
 log = logging.getLogger(__name__)
-
-# PostgreSQL's text cannot hold NUL, which SQLite's can (a JSON feed's "\u0000"): it is
-# written as the replacement character, as a decoder writes what it cannot represent.
-NUL, REPLACEMENT = "\x00", "\ufffd"
 
 
 def without_nul(rows: Sequence[Row]) -> tuple[list[Row], int]:
@@ -136,7 +133,9 @@ class PostgresEnd:
                     [table, column],
                 )
         with self._translated(f"{INDEX}: "):
-            FullText(self.conn).rebuild(lambda done, total: progress(INDEX, done, total))
+            FullText(PostgresSql(self.conn)).rebuild(
+                lambda done, total: progress(INDEX, done, total)
+            )
 
     def close(self) -> None:
         self.conn.close()

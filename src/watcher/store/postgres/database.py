@@ -1,8 +1,8 @@
 """The PostgreSQL store (issue 20): its connection, its one thread, its errors; its parts.
 
-Twin of store/database.py: the same parts (one module each, all SQL there)
-over one psycopg connection in autocommit mode, each part opening its own
-transactions. Timestamps are ISO 8601 text in UTC, as on SQLite (see
+store/database.py's counterpart: the same parts (store/feeds.py, ...) over
+one psycopg connection in autocommit mode (`PostgresSql`), each part opening
+its own transactions. Timestamps are ISO 8601 text in UTC, as on SQLite (see
 postgres/schema.py). Async code runs database work through `call`, on one
 thread that owns the connection.
 """
@@ -20,18 +20,19 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import psycopg
 
 from watcher.errors import DamagedError, StoreError
+from watcher.store.archive import Archive
+from watcher.store.articles import Articles
+from watcher.store.feeds import Feeds
+from watcher.store.heartbeat import Heartbeat
+from watcher.store.marks import Marks
 from watcher.store.postgres import schema
-from watcher.store.postgres.archive import Archive
-from watcher.store.postgres.articles import Articles
 from watcher.store.postgres.connection import connect, describe, shown
-from watcher.store.postgres.feeds import Feeds
 from watcher.store.postgres.fulltext import FullText
-from watcher.store.postgres.heartbeat import Heartbeat
-from watcher.store.postgres.marks import Marks
-from watcher.store.postgres.outbox import Outbox
-from watcher.store.postgres.retention import Retention
-from watcher.store.postgres.sql import Connection, stamp
+from watcher.store.postgres.outbox import SharedOutbox
+from watcher.store.postgres.sql import Connection, PostgresSql
 from watcher.store.records import FeedListing, Named
+from watcher.store.retention import Retention
+from watcher.store.schema import stamp
 
 if TYPE_CHECKING:
     from watcher.store.protocols import Storage
@@ -48,14 +49,15 @@ class PostgresStore:
     def __init__(self, conn: Connection, url: str) -> None:
         self.url = url
         self.db = conn
-        self.fulltext = FullText(conn)
-        self.feeds = Feeds(conn)
-        self.articles = Articles(conn, self.fulltext)
-        self.heartbeat = Heartbeat(conn)
-        self.outbox = Outbox(conn)
-        self.archive = Archive(conn)
-        self.retention = Retention(conn)
-        self.marks = Marks(conn)
+        self.sql = PostgresSql(conn)  # the parts' connection (`_mend` replaces its `conn`)
+        self.fulltext = FullText(self.sql)
+        self.feeds = Feeds(self.sql)
+        self.articles = Articles(self.sql, self.fulltext)
+        self.heartbeat = Heartbeat(self.sql)
+        self.outbox = SharedOutbox(self.sql)
+        self.archive = Archive(self.sql)
+        self.retention = Retention(self.sql, self.fulltext)
+        self.marks = Marks(self.sql)
         self._thread: ThreadPoolExecutor | None = None
 
     @classmethod
@@ -86,10 +88,7 @@ class PostgresStore:
             return
         fresh = connect(self.url, autocommit=True)
         old, self.db = self.db, fresh
-        parts = (self.fulltext, self.feeds, self.articles, self.heartbeat, self.outbox,
-                 self.archive, self.retention, self.marks)  # fmt: skip
-        for part in parts:
-            part.db = fresh
+        self.sql.conn = fresh
         old.close()
 
     def _mended(self, work: Callable[[], T]) -> T:

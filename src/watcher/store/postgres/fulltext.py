@@ -1,5 +1,7 @@
-"""Search on PostgreSQL (store/fulltext.py's twin): the words of every article, and the
-candidates of a search.
+"""Search on PostgreSQL: the words of every article, and the candidates of a search.
+
+SQLite's index is FTS5 (store/fulltext.py); PostgreSQL has none that splits
+words as the matcher does, so the store keeps the words itself.
 
 `article_words` holds each article's distinct words as the matcher's tokenizer
 writes them (`match.index_text`: folded, each Han or kana character a word),
@@ -15,14 +17,15 @@ on SQLite, so snippets and scores are the same. Candidates come newest first
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from watcher.errors import QueryError
 from watcher.match import index_text
-from watcher.store.postgres.sql import Connection, one, stamp
 from watcher.store.records import Candidate
+from watcher.store.schema import stamp
+from watcher.store.sql import Sql, among
 
 REBUILD_BATCH = 1000
 _TOKEN = re.compile(r'\s*("(?:[^"]|"")*"|\{[^}]*\}|\(|\)|,|:|\*|[^\s"(),:*{}]+)')
@@ -143,10 +146,10 @@ def _condition(need: _Need, params: list[object]) -> str:
         if need.prefix:
             escaped = need.word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params.append(escaped + "%")
-            test = "w.word LIKE %s"
+            test = "w.word LIKE ?"
         else:
             params.append(need.word)
-            test = "w.word = %s"
+            test = "w.word = ?"
         return f"a.id IN (SELECT w.article_id FROM article_words w WHERE {test})"
     joiner = " AND " if isinstance(need, _All) else " OR "
     return "(" + joiner.join(_condition(part, params) for part in need.parts) + ")"
@@ -155,13 +158,13 @@ def _condition(need: _Need, params: list[object]) -> str:
 class FullText:
     """Keeps `article_words` in step with `articles` and finds a search's candidates."""
 
-    def __init__(self, db: Connection) -> None:
+    def __init__(self, db: Sql) -> None:
         self.db = db
 
     def add(self, article_id: int, title: str, text: str) -> None:
         words = sorted(set(index_text(title).split()) | set(index_text(text).split()))
-        self.db.cursor().executemany(
-            "INSERT INTO article_words (word, article_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        self.db.executemany(
+            "INSERT INTO article_words (word, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(word, article_id) for word in words],
         )
 
@@ -169,8 +172,11 @@ class FullText:
         """Re-index an article whose title or text changed from `old` to `new`."""
         if old == new:
             return
-        self.db.execute("DELETE FROM article_words WHERE article_id = %s", [article_id])
+        self.db.execute("DELETE FROM article_words WHERE article_id = ?", [article_id])
         self.add(article_id, *new)
+
+    def remove(self, articles: Iterable[tuple[int, str, str]]) -> None:
+        """Nothing: an article's words go with its row (ON DELETE CASCADE)."""
 
     def ranked(
         self,
@@ -186,33 +192,33 @@ class FullText:
         params: list[object] = []
         where = [_condition(_Reader(expression).whole(), params)]
         if since is not None:
-            where.append("a.first_seen_at >= %s")
+            where.append("a.first_seen_at >= ?")
             params.append(stamp(since))
         if until is not None:
-            where.append("a.first_seen_at < %s")
+            where.append("a.first_seen_at < ?")
             params.append(stamp(until))
         if feeds:
             where.append(
                 "EXISTS (SELECT 1 FROM article_feeds af WHERE af.article_id = a.id"
-                " AND af.feed = ANY(%s))"
+                f" AND {among('af.feed', feeds)})"
             )
-            params.append(list(feeds))
+            params.extend(feeds)
         rows = self.db.execute(
             f"SELECT a.id FROM articles a WHERE {' AND '.join(where)}"
-            " ORDER BY a.id DESC LIMIT %s OFFSET %s",
+            " ORDER BY a.id DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
         return [Candidate(article_id, 0.0) for (article_id,) in rows]
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Index every stored article afresh; returns how many. `progress(done, total)`."""
-        total = int(one(self.db.execute("SELECT COUNT(*) FROM articles"))[0])
+        total = int(self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
         done, after = 0, 0
-        with self.db.transaction():
+        with self.db.writing():
             self.db.execute("DELETE FROM article_words")
             while True:
                 batch = self.db.execute(
-                    "SELECT id, title, text FROM articles WHERE id > %s ORDER BY id LIMIT %s",
+                    "SELECT id, title, text FROM articles WHERE id > ? ORDER BY id LIMIT ?",
                     [after, REBUILD_BATCH],
                 ).fetchall()
                 if not batch:
