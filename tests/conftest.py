@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -212,12 +213,14 @@ def write_config(
     interval: str = "15m",
     terms: str | None = None,
     extra: str = "",
+    storage: str | None = None,
 ) -> Path:
-    """A config of (name, url) feeds, the shipped terms and a database in `directory`."""
+    """A config of (name, url) feeds, the shipped terms and a database: `storage` (a
+    path or a PostgreSQL URL, as `polled_at` gives) or else `directory`/watcher.db."""
     extra, terms = _join_aliases(extra, terms if terms is not None else default_terms_toml())
     lines = [
         "[storage]",
-        f'path = "{directory / "watcher.db"}"',
+        storage_line(storage or str(directory / "watcher.db")),
         "[fetch]",
         'timeout = "10s"',
         "allow_private_addresses = true",
@@ -231,6 +234,11 @@ def write_config(
     path = directory / "watcher.toml"
     path.write_text("\n".join(lines) + "\n" + terms)
     return path
+
+
+def storage_line(where: str) -> str:
+    """The `[storage]` line for a database: `url` for PostgreSQL, `path` for a file."""
+    return f'url = "{where}"' if "://" in where else f'path = "{where}"'
 
 
 def _join_aliases(extra: str, terms: str) -> tuple[str, str]:
@@ -320,6 +328,31 @@ def storage_at(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "watcher.db")
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture(scope="session")
+def polled_template(polled: Path, postgres_server: Any) -> str:
+    """`polled` copied once into a PostgreSQL database that `polled_at` clones."""
+    from watcher.store.copy import copy_database
+
+    url, name = postgres_server.create_database()
+    copy_database(str(polled), url, datetime.now(UTC))
+    return name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
+def polled_at(request: pytest.FixtureRequest, tmp_path: Path, polled: Path) -> Iterator[str]:
+    """The fixture site's polled database, the test's own copy, on each backend in turn:
+    the path of tmp_path/watcher.db, or the URL of a PostgreSQL database cloned from it
+    (the same rows and ids). Write it into a config with `storage_line`."""
+    if request.param == "sqlite":
+        shutil.copy(polled, tmp_path / "watcher.db")
+        yield str(tmp_path / "watcher.db")
+        return
+    server = request.getfixturevalue("postgres_server")
+    url, name = server.create_database(template=request.getfixturevalue("polled_template"))
+    yield url
+    server.drop_database(name)
 
 
 @pytest.fixture
@@ -465,11 +498,19 @@ def receiver() -> Iterator[Receiver]:
 SECRET = "whsec_" + base64.b64encode(b"a test key of twenty-four").decode()
 
 
-def channel_config(tmp_path: Path, polled: Path, channels: str, delivery: str = "") -> Path:
-    """A config whose database already holds the fixture site's five hits."""
-    shutil.copy(polled, tmp_path / "watcher.db")
+def channel_config(tmp_path: Path, polled: Path | str, channels: str, delivery: str = "") -> Path:
+    """A config whose database already holds the fixture site's five hits: a copy of
+    `polled` made here, or the database `polled_at` made (a path or a URL)."""
+    if isinstance(polled, Path):
+        shutil.copy(polled, tmp_path / "watcher.db")
+    storage = polled if isinstance(polled, str) else None
     extra = "[delivery]\n" + (delivery or 'retry_base = "1s"\nretry_max = "2s"') + "\n"
-    config = write_config(tmp_path, [("Coastline Daily", "https://coast.example/rss")], extra=extra)
+    config = write_config(
+        tmp_path,
+        [("Coastline Daily", "https://coast.example/rss")],
+        extra=extra,
+        storage=storage,
+    )
     with config.open("a") as file:
         file.write("\n" + channels)
     return config
@@ -571,6 +612,7 @@ SERVER_FIXTURES = frozenset(
         "receiver",
         "postgres_server",
         "postgres_url",
+        "polled_template",
     }
 )
 

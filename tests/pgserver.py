@@ -143,11 +143,11 @@ class PostgresServer:
         """A libpq URL of one database, through the socket (trust: no password)."""
         return f"postgresql://postgres@/{database}?host={self.folder}"
 
-    def create_database(self) -> tuple[str, str]:
-        """A fresh, empty database: (its URL, its name)."""
+    def create_database(self, template: str | None = None) -> tuple[str, str]:
+        """A fresh database, empty or a copy of `template`'s: (its URL, its name)."""
         self._databases += 1
         name = f"test_{self._databases}"
-        self._admin(f"CREATE DATABASE {name}")
+        self._admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         return self.url(name), name
 
     def drop_database(self, name: str) -> None:
