@@ -16,14 +16,15 @@ per run: entries per second (from the first poll's start to the last poll's
 end, as the `polls` table has them), each process's share of feeds and new
 entries (from its own log: one line per poll), CPU per entry of the
 processes (their extraction workers included; from each one's first poll
-on, leaving out start-up) and of the PostgreSQL server,
-and the duplicates found, which must all be 0: feeds polled by two
-processes, pages the farm served twice, articles stored twice, hits stored
-twice, entries counted new by two processes; and how often a process waited
-for a lock another held (pg_locks, sampled every half second). Recall is checked against the
-farm's planted articles. `--rounds 2` runs the whole list twice, in turns
-(1, 2, 3, 1, 2, 3), for the machine's drift. Exits 1 when a duplicate is
-found or an entry is missing.
+on, leaving out start-up) and of the PostgreSQL server, and the duplicates
+found, which must all be 0: feeds polled by two processes, pages the farm
+served twice, articles stored twice, hits stored twice, entries counted new
+by two processes. Also how often a process waited for an advisory lock
+another held (pg_locks, sampled every half second), and the tables' rows
+and bytes. Recall is checked against the farm's planted articles.
+`--rounds 2` runs the whole list twice, in turns (1, 2, 3, 1, 2, 3), for
+the machine's drift. Exits 1 when a duplicate is found or an entry is
+missing.
 
     .venv/bin/python bench/cluster_bench.py                        # 300 feeds x 10, 1 2 3 processes
     .venv/bin/python bench/cluster_bench.py --rounds 2
@@ -59,6 +60,8 @@ WATCHER = ROOT / ".venv" / "bin" / "watcher"
 # One line per poll in a service's log: "feed 'farm 12': ok, 10 entries, 10 new, 0 updated, 0 hits".
 POLL_LINE = re.compile(r"feed '(?P<feed>farm \d+)': (?P<status>\w+), \d+ entries, (?P<new>\d+) new")
 PROGRESS = 5.0  # seconds between progress lines
+# Processes waiting for an advisory lock another holds (story clustering's, mostly).
+WAITING = "SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory'"
 STOP_WAIT = 30.0  # seconds a process gets to stop after SIGTERM before SIGKILL
 
 
@@ -97,6 +100,7 @@ class Outcome:
     duplicates: dict[str, int] = field(default_factory=dict)
     recall: tuple[int, int] = (0, 0)
     missing: int = 0
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)  # table: rows, bytes
     waiting: list[int] = field(default_factory=list)  # per sample: processes waiting on a lock
 
     @property
@@ -185,7 +189,7 @@ def one_run(
             stored = query(conn, "SELECT COUNT(*) FROM articles")
             # Story clustering takes one advisory lock to each feed's commit: how often a
             # process waits for another's shows whether the shared writes are the limit.
-            outcome.waiting.append(query(conn, "SELECT COUNT(*) FROM pg_locks WHERE NOT granted"))
+            outcome.waiting.append(query(conn, WAITING))
             now = time.monotonic()
             polled = [len(part) for part in shares(logs)]
             for index, process in enumerate(processes):  # before they stop, workers included
@@ -209,6 +213,11 @@ def one_run(
             span = datetime.fromisoformat(last) - datetime.fromisoformat(first)
             outcome.seconds = span.total_seconds()
         outcome.missing = total - stored
+        outcome.sizes = {
+            table: (query(conn, f"SELECT COUNT(*) FROM {table}"),
+                    query(conn, f"SELECT pg_total_relation_size('{table}')"))
+            for table in ("articles", "article_words", "article_bands", "hits", "polls")
+        }  # fmt: skip
         outcome.duplicates["articles stored twice"] = query(
             conn, "SELECT COUNT(*) FROM (SELECT url FROM articles GROUP BY url"
             " HAVING COUNT(*) > 1) AS twice",
@@ -217,6 +226,11 @@ def one_run(
             conn, "SELECT COUNT(*) FROM (SELECT article_id, term FROM hits GROUP BY 1, 2"
             " HAVING COUNT(*) > 1) AS twice",
         )  # fmt: skip
+    if count > 1:  # what `watcher status` shows of the processes sharing the database
+        status = subprocess.run([str(WATCHER), "--config", str(config), "status"],
+                                capture_output=True, text=True, check=False, cwd=home)  # fmt: skip
+        lines = status.stdout.partition("processes:")[2].partition("\n\n")[0]  # not the feeds
+        print("    watcher status: processes:" + lines.replace("\n", "\n    "))
     for process in processes:
         process.send_signal(signal.SIGTERM)
     for process in processes:
@@ -263,6 +277,11 @@ def report(outcomes: list[Outcome], cores: int) -> None:
               f"{statistics.median(rates) / one:.2f}x {min(by_count)}; cores busy with watcher"
               f" and PostgreSQL {max(cpu, default=0):.0%}; a process waiting on a lock in"
               f" {waits(outcomes, count):.0%} of the samples")  # fmt: skip
+    last = outcomes[-1].sizes
+    print("tables after the last run (rows, bytes with indexes, bytes a row): " + ", ".join(
+        f"{table} {rows:,} {size / 1e6:.1f} MB {size / max(1, rows):,.0f}"
+        for table, (rows, size) in last.items()
+    ))  # fmt: skip
     for out in outcomes:
         found = {kind: n for kind, n in out.duplicates.items() if n}
         if found or out.missing:

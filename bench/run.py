@@ -480,6 +480,9 @@ def print_figures(
         if run.server_cpu:
             cold_server = run.server_cpu[0] / total * 1000
             print(f"; PostgreSQL server CPU per entry (cold): {cold_server:.2f} ms", end="")
+            if len(run.server_cpu) > 1:
+                warm_server = statistics.median(run.server_cpu[1:]) / feeds * 1000
+                print(f", per feed (warm, median): {warm_server:.2f} ms", end="")
         if run.size:
             print(f"\n{run.program}: {run.size}", end="")
         warm = run.cycles[1:]
