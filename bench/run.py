@@ -17,6 +17,14 @@ divided by the machine's cores.
     .venv/bin/python bench/run.py                        # all three scenarios
     .venv/bin/python bench/run.py --scenario cold-real   # 200 feeds x 20 real pages
     .venv/bin/python bench/run.py --scenario warm --warm-cycles 20
+    .venv/bin/python bench/run.py --scenario cold-real --program watcher --storage both
+
+`--storage postgres` keeps watcher's database in PostgreSQL (a server of its
+own in a temporary folder, started as the tests start theirs:
+tests/pgserver.py), `both` runs watcher on SQLite and then on PostgreSQL on
+the same farm (issue 20). For a PostgreSQL run the server's CPU (every
+process of the cluster) is printed beside watcher's, and for each run the
+database's size once the run is done: bytes per article, per table.
 
 Scenarios: cold-real (200 x 20, the corpus's real pages in turn),
 cold-generated (200 x 20 generated pages), warm (1000 x 5 generated, one
@@ -28,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -40,11 +49,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from feedfarm import AsyncRoute, Farm, Route
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from pgserver import PostgresServer  # noqa: E402  (tests/: a server in a temporary folder)
+
 SHIPPED_CONFIG = ROOT / "config" / "watcher.toml"
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -150,11 +163,11 @@ def child_watcher(config_path: str, port: int, cycles: int) -> None:
     from watcher.config.load import load_config  # the child's own imports
     from watcher.sources.extract import Extractor
     from watcher.sources.http import Fetcher
-    from watcher.store import Store
+    from watcher.store import open_storage
 
     async def cycles_of_polls() -> None:
         config = load_config(config_path)
-        with Store.open(config.db_path) as store, Extractor() as extractor:
+        with open_storage(config.database) as store, Extractor() as extractor:
             store.sync(config.feeds, config.channels, datetime.now(UTC))
             async with Fetcher(config.fetch, AsyncRoute(port)) as fetcher:
                 poller = Poller(config, store, fetcher, extractor)
@@ -250,10 +263,13 @@ class Run:
     refetched: int = 0  # pages the program fetched more than once
     found: set[tuple[str, str]] = field(default_factory=set)  # (article URL, term)
     farm: list[Counter[str]] = field(default_factory=list)  # the farm's requests per cycle
+    server_cpu: list[float] = field(default_factory=list)  # PostgreSQL's CPU seconds per cycle
+    size: str = ""  # the database's size after the run, for people
 
 
-def spawn(args: list[str], farm: Farm) -> Run:
-    """Run `run.py --child ...` and gather its cycle lines, sampling its memory."""
+def spawn(args: list[str], farm: Farm, server: int | None = None) -> Run:
+    """Run `run.py --child ...` and gather its cycle lines, sampling its memory (and the
+    CPU of `server`'s processes, a PostgreSQL cluster's postmaster, per cycle)."""
     command = [sys.executable, __file__, "--child", *args]
     process = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT
@@ -264,6 +280,7 @@ def spawn(args: list[str], farm: Farm) -> Run:
     farm.page_gets.clear()
     before = Counter(farm.requests)
     farm_clock = time.process_time()  # this process: the farm's thread, mostly
+    server_clock = family_cpu(server) if server else 0.0
     assert process.stdout is not None and process.stdin is not None
     for line in process.stdout:
         cycle = Cycle(**json.loads(line))
@@ -273,6 +290,9 @@ def spawn(args: list[str], farm: Farm) -> Run:
         before = Counter(farm.requests)
         run.farm_cpu.append(time.process_time() - farm_clock)
         farm_clock = time.process_time()
+        if server:  # read while the child's connection, and so its backend, is still there
+            run.server_cpu.append(family_cpu(server) - server_clock)
+            server_clock = family_cpu(server)
         process.stdin.write("\n")
         process.stdin.flush()
         print(f"  {args[0]} cycle {cycle.cycle}: {cycle.wall:.2f} s", flush=True)
@@ -283,8 +303,9 @@ def spawn(args: list[str], farm: Farm) -> Run:
     return run
 
 
-def watcher_config(directory: Path, farm: Farm) -> Path:
-    """The shipped watch-terms, the farm's feeds, and the shipped defaults for the rest."""
+def watcher_config(directory: Path, farm: Farm, url: str | None = None) -> Path:
+    """The shipped watch-terms, the farm's feeds, and the shipped defaults for the rest;
+    the database in `directory`, or PostgreSQL's at `url`."""
     shipped = SHIPPED_CONFIG.read_text(encoding="utf-8")
     terms = shipped[shipped.index("# --- watch-terms ---") :]
     feeds = "".join(
@@ -292,8 +313,9 @@ def watcher_config(directory: Path, farm: Farm) -> Path:
         for feed in range(farm.feeds)
     )
     path = directory / "watcher.toml"
+    storage = f'url = "{url}"' if url else f'path = "{directory / "watcher.db"}"'
     path.write_text(
-        f'[storage]\npath = "{directory / "watcher.db"}"\n'
+        f"[storage]\n{storage}\n"
         # The farm's host names resolve nowhere: the address check would refuse them.
         "[fetch]\nallow_private_addresses = true\n"
         f"{feeds}{terms}",
@@ -302,11 +324,50 @@ def watcher_config(directory: Path, farm: Farm) -> Path:
     return path
 
 
-def watcher_hits(db_path: Path) -> set[tuple[str, str]]:
-    from watcher.store import Store
+def watcher_hits(where: Path | str) -> set[tuple[str, str]]:
+    from watcher.store import open_storage
 
-    with Store.open(db_path) as store:
+    with open_storage(where) as store:
         return {(hit.url or "", hit.term) for hit in store.archive.iter_hits()}
+
+
+def database_size(where: Path | str) -> str:
+    """The size of watcher's database at `where` (a file or a URL) once a run is done:
+    in all, per article, and its largest tables (each with its indexes)."""
+    import sqlite3
+
+    import psycopg
+
+    conn: Any
+    if isinstance(where, str):
+        conn = psycopg.connect(where)
+        empty = scalar(conn, "SELECT pg_database_size('template1')")
+        total = scalar(conn, "SELECT pg_database_size(current_database())") - empty
+        tables = conn.execute(
+            "SELECT relname, pg_total_relation_size(oid) FROM pg_class"
+            " WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+        ).fetchall()
+        what = f"PostgreSQL {total / 1e6:.1f} MB over an empty database"
+    else:
+        total = sum(path.stat().st_size for path in where.parent.glob(where.name + "*"))
+        conn = sqlite3.connect(where)
+        try:  # dbstat: the pages of each table and index, where SQLite was built with it
+            tables = conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
+        except sqlite3.OperationalError:
+            tables = []
+        what = f"SQLite file {total / 1e6:.1f} MB"
+    with contextlib.closing(conn):
+        articles = scalar(conn, "SELECT COUNT(*) FROM articles")
+        hits = scalar(conn, "SELECT COUNT(*) FROM hits")
+    largest = sorted(tables, key=lambda row: -int(row[1]))[:6]
+    parts = ", ".join(f"{name} {int(size) / 1e6:.1f}" for name, size in largest)
+    return (f"{what}: {total / max(1, articles) / 1000:.1f} kB per article ({articles} articles,"
+            f" {hits} hits); largest, MB: {parts}")  # fmt: skip
+
+
+def scalar(conn: Any, query: str) -> int:
+    """The one number `query` selects."""
+    return int(conn.execute(query).fetchone()[0])
 
 
 def baseline_hits(db_path: Path) -> set[tuple[str, str]]:
@@ -331,13 +392,23 @@ def scenario(name: str, args: argparse.Namespace) -> None:
     # machine's speed drifts by 10-15% within minutes, and one timing carried that drift.
     bounds = [lower_bound(feeds, entries, pages, args.seed)] if name != "warm" else []
     runs = []
+    stores = {"both": ["sqlite", "postgres"]}.get(args.storage, [args.storage])
+    server = PostgresServer().start() if "postgres" in stores else None
     with tempfile.TemporaryDirectory(prefix="watcher-bench-") as tmp:
         directory = Path(tmp)
-        if args.program in ("both", "watcher"):
-            (directory / "watcher").mkdir()
-            config = watcher_config(directory / "watcher", farm)
-            run = spawn(["watcher", str(config), str(farm.port), str(cycles)], farm)
-            run.found = watcher_hits(directory / "watcher" / "watcher.db")
+        for store in stores if args.program in ("both", "watcher") else []:
+            home = directory / store
+            home.mkdir()
+            where: Path | str = home / "watcher.db"
+            postmaster = None
+            if server is not None and store == "postgres":
+                where, _ = server.create_database()
+                postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+            config = watcher_config(home, farm, where if isinstance(where, str) else None)
+            label = "watcher" if store == "sqlite" else "watcher-pg"
+            run = spawn([label, str(config), str(farm.port), str(cycles)], farm, postmaster)
+            run.found = watcher_hits(where)
+            run.size = database_size(where)
             runs.append(run)
         if args.program in ("both", "baseline"):
             db = directory / "baseline.db"
@@ -346,6 +417,8 @@ def scenario(name: str, args: argparse.Namespace) -> None:
             run.found = baseline_hits(db)
             runs.append(run)
     farm.close()
+    if server is not None:
+        server.close()
     if bounds:
         bounds.append(lower_bound(feeds, entries, pages, args.seed))
     print_figures(name, runs, total, feeds, expected, bounds)
@@ -404,6 +477,14 @@ def print_figures(
                   f"{answered} | {quality} |")  # fmt: skip
     for run in runs:
         print(f"\n{run.program}: pages fetched more than once: {run.refetched}", end="")
+        if run.server_cpu:
+            cold_server = run.server_cpu[0] / total * 1000
+            print(f"; PostgreSQL server CPU per entry (cold): {cold_server:.2f} ms", end="")
+            if len(run.server_cpu) > 1:
+                warm_server = statistics.median(run.server_cpu[1:]) / feeds * 1000
+                print(f", per feed (warm, median): {warm_server:.2f} ms", end="")
+        if run.size:
+            print(f"\n{run.program}: {run.size}", end="")
         warm = run.cycles[1:]
         if len(warm) > 1:
             walls = [cycle.wall for cycle in warm]
@@ -428,6 +509,13 @@ def print_figures(
             )
             print(f"; warm cycle wall time: {warm:.2f}x", end="")
         print()
+    if "watcher" in cold and "watcher-pg" in cold:
+        lite, pg = by_program["watcher"].cycles[0], by_program["watcher-pg"].cycles[0]
+        server = by_program["watcher-pg"].server_cpu[0]
+        speed = cold["watcher-pg"] / cold["watcher"]
+        print(f"PostgreSQL / SQLite, one process, cold: entries per second {speed:.2f}x; CPU "
+              f"per entry {pg.cpu / lite.cpu:.2f}x (main process {pg.main_cpu / lite.main_cpu:.2f}x"
+              f"), {(pg.cpu + server) / lite.cpu:.2f}x with the server's")  # fmt: skip
     if bounds:
         bound = statistics.mean(bounds)
         timed = ", ".join(f"{b:.2f}" for b in bounds)
@@ -441,7 +529,7 @@ def print_figures(
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         kind, rest = sys.argv[2], sys.argv[3:]
-        if kind == "watcher":
+        if kind in ("watcher", "watcher-pg"):
             child_watcher(rest[0], int(rest[1]), int(rest[2]))
         elif kind == "baseline":
             child_baseline(rest[0], int(rest[1]), int(rest[2]), rest[3:])
@@ -451,6 +539,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
     parser.add_argument("--program", choices=["both", "watcher", "baseline"], default="both")
+    parser.add_argument(
+        "--storage",
+        choices=["sqlite", "postgres", "both"],
+        default="sqlite",
+        help="watcher's database (both: a run on each, SQLite first)",
+    )
     parser.add_argument("--feeds", type=int, help="override the scenario's feed count")
     parser.add_argument("--entries", type=int, help="override the scenario's entries per feed")
     parser.add_argument("--latency", type=float, default=0.0, help="farm seconds per answer")
