@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import functools
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -35,7 +35,7 @@ from watcher.store.fulltext import FullText
 from watcher.store.heartbeat import Heartbeat
 from watcher.store.marks import Marks
 from watcher.store.outbox import Outbox
-from watcher.store.records import FeedListing, Named
+from watcher.store.parts import Parts
 from watcher.store.retention import Retention
 from watcher.store.schema import check_version, migrations, stamp
 from watcher.store.sql import SqliteSql
@@ -64,7 +64,7 @@ def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     return StoreError(f"{path}: database error: {text}")
 
 
-class Store:
+class Store(Parts):
     """The SQLite database of feeds, articles, hits and polls, made of one part per job.
 
     Its parts: `feeds` (feeds, polls, the schedule), `articles` (articles and
@@ -209,11 +209,6 @@ class Store:
             )
         return problems
 
-    def last_check(self) -> tuple[str, str | None] | None:
-        """(checked_at, problem or None) of the last integrity check, if one ran."""
-        row = self.db.execute("SELECT checked_at, problem FROM integrity WHERE id = 1").fetchone()
-        return (row[0], row[1]) if row else None
-
     def ensure_sound(self, now: datetime) -> None:
         """Raise `DamagedError` when `check` finds the file damaged."""
         problems = self.check(now)
@@ -238,26 +233,6 @@ class Store:
     def schema_version(self) -> list[str]:
         """Names of the applied migrations, oldest first."""
         return [applied.name for applied in migrations.applied(self.db)]
-
-    def sync(self, feeds: Iterable[FeedListing], channels: Iterable[Named], now: datetime) -> None:
-        """Give every configured feed and channel a row (a channel notes when it first appeared)."""
-        self.feeds.sync(feeds)
-        self.outbox.sync_channels([channel.name for channel in channels], now)
-
-    # -- totals ------------------------------------------------------------
-
-    def hits_since(self, moment: datetime) -> int:
-        return int(
-            self.db.execute(
-                "SELECT COUNT(*) FROM hits WHERE found_at >= ?", [stamp(moment)]
-            ).fetchone()[0]
-        )
-
-    def count(self, table: str) -> int:
-        """Rows in one of our tables (for summaries and tests)."""
-        if table not in {"feeds", "articles", "article_feeds", "hits", "polls", "digests"}:
-            raise ValueError(f"unknown table {table!r}")
-        return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
 if TYPE_CHECKING:  # mypy proves that the SQLite store is a `Storage` (store/protocols.py)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,12 +25,12 @@ from watcher.store.articles import Articles
 from watcher.store.feeds import Feeds
 from watcher.store.heartbeat import Heartbeat
 from watcher.store.marks import Marks
+from watcher.store.parts import Parts
 from watcher.store.postgres import schema
 from watcher.store.postgres.connection import connect, describe, shown
 from watcher.store.postgres.fulltext import FullText
 from watcher.store.postgres.outbox import SharedOutbox
 from watcher.store.postgres.sql import Connection, PostgresSql
-from watcher.store.records import FeedListing, Named
 from watcher.store.retention import Retention
 from watcher.store.schema import stamp
 
@@ -40,11 +40,11 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 T = TypeVar("T")
 
-TABLES = {"feeds", "articles", "article_feeds", "hits", "polls", "digests"}
 
-
-class PostgresStore:
+class PostgresStore(Parts):
     """A PostgreSQL database holding what SQLite's `Store` holds, made of the same parts."""
+
+    sql: PostgresSql
 
     def __init__(self, conn: Connection, url: str) -> None:
         self.url = url
@@ -147,10 +147,6 @@ class PostgresStore:
         )
         return []
 
-    def last_check(self) -> tuple[str, str | None] | None:
-        row = self.db.execute("SELECT checked_at, problem FROM integrity WHERE id = 1").fetchone()
-        return (row[0], row[1]) if row else None
-
     def ensure_sound(self, now: datetime) -> None:
         problems = self.check(now)
         if problems:  # pragma: no cover - kept for the protocol's contract
@@ -158,24 +154,6 @@ class PostgresStore:
 
     def schema_version(self) -> list[str]:
         return schema.applied(self.db)
-
-    def sync(self, feeds: Iterable[FeedListing], channels: Iterable[Named], now: datetime) -> None:
-        """Give every configured feed and channel a row (a channel notes when it first appeared)."""
-        self.feeds.sync(feeds)
-        self.outbox.sync_channels([channel.name for channel in channels], now)
-
-    def hits_since(self, moment: datetime) -> int:
-        row = self.db.execute(
-            "SELECT COUNT(*) FROM hits WHERE found_at >= %s", [stamp(moment)]
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-    def count(self, table: str) -> int:
-        """Rows in one of our tables (for summaries and tests)."""
-        if table not in TABLES:
-            raise ValueError(f"unknown table {table!r}")
-        row = self.db.execute(f"SELECT COUNT(*) FROM {table}".encode()).fetchone()
-        return int(row[0]) if row else 0
 
 
 if TYPE_CHECKING:  # mypy proves that the PostgreSQL store is a `Storage` too
