@@ -38,7 +38,7 @@ def test_a_due_feed_is_claimed_by_one_process_until_its_poll_is_recorded(
     first = storage.feeds.claim([FEED.name], NOW, A, 600.0)
     second = storage.feeds.claim([FEED.name], NOW, B, 600.0)
     storage.feeds.record_poll(
-        PollResult(FEED.name, NOW, NOW, "ok", 200, next_due=NOW + timedelta(minutes=15))
+        PollResult(FEED.name, NOW, NOW, "ok", 200, next_due=NOW + timedelta(minutes=15)), owner=A
     )
     early = storage.feeds.claim([FEED.name], NOW + timedelta(minutes=1), B, 600.0)
     later = storage.feeds.claim([FEED.name], NOW + timedelta(minutes=15), B, 600.0)
@@ -54,6 +54,33 @@ def test_a_dead_processes_feed_comes_back_when_its_lease_runs_out(storage: Stora
     after = storage.feeds.claim([FEED.name], NOW + timedelta(seconds=60), B, 60.0)
 
     assert (during, after) == ([], [FEED.name])
+
+
+def test_a_late_poll_record_leaves_the_claim_of_the_process_that_took_the_feed_over(
+    storage: Storage,
+) -> None:
+    """A's lease ran out mid-poll and B claimed the feed; A's record at last must not end
+    B's claim, or a third process would poll the feed beside B."""
+    storage.feeds.sync([FEED])
+    storage.feeds.claim([FEED.name], NOW, A, 60.0)
+    taken = storage.feeds.claim([FEED.name], NOW + timedelta(seconds=61), B, 60.0)
+
+    late = NOW + timedelta(seconds=62)
+    storage.feeds.record_poll(PollResult(FEED.name, NOW, late, "ok", 200, next_due=late), owner=A)
+    third = storage.feeds.claim([FEED.name], late, "gamma:303", 60.0)
+
+    assert (taken, storage.feeds.claimants(), third) == ([FEED.name], [B], [])
+
+
+def test_a_poll_record_ends_its_own_processes_claim(storage: Storage) -> None:
+    storage.feeds.sync([FEED])
+    storage.feeds.claim([FEED.name], NOW, A, 600.0)
+
+    done = NOW + timedelta(seconds=5)
+    storage.feeds.record_poll(PollResult(FEED.name, NOW, done, "ok", 200, next_due=done), owner=A)
+
+    assert storage.feeds.claimants() == []
+    assert storage.feeds.claim([FEED.name], done, B, 600.0) == [FEED.name]
 
 
 def test_a_process_beats_with_its_feeds_in_hand_and_notes_its_stop(storage: Storage) -> None:

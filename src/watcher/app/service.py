@@ -78,6 +78,11 @@ HOST = socket.gethostname()
 SENDER_PAUSE = 1.0  # the sender's shortest sleep (a due digest another process is sending)
 
 
+def claimant(pid: int) -> str:
+    """Who the process `pid` of this host is in a database several share: "host:pid"."""
+    return f"{HOST}:{pid}"
+
+
 class Service:
     """The planner and the sender, the digest schedules, and what they share."""
 
@@ -210,7 +215,7 @@ class Service:
     @property
     def owner(self) -> str:
         """Who this process is in the database: "host:pid"."""
-        return f"{HOST}:{self.pid}"
+        return claimant(self.pid)
 
     async def poll(self, feed: FeedConfig) -> None:
         """One poll of a feed; a digest for `immediate` channels if it found hits."""
@@ -462,7 +467,7 @@ async def serve(
         stack.enter_context(store)
         fetcher = await stack.enter_async_context(Fetcher(config.fetch))
         extractor = stack.enter_context(Extractor())
-        poller = Poller(config, store, fetcher, extractor)
+        poller = Poller(config, store, fetcher, extractor, owner=claimant(os.getpid()))
         service = Service(config, store, poller, Dispatcher(config, store, fetcher))
         now = datetime.now(UTC)
         loop.add_signal_handler(signal.SIGHUP, _later(service, service.reload))
