@@ -71,9 +71,6 @@ STOP_GRACE = 10.0  # seconds polls in flight get to finish after a stop signal
 START_SPREAD = 30.0  # feeds due at start are spread over this many seconds, not fired at once
 NAP = 5.0  # the planner looks at the stored schedule at least this often
 RETRY = 30.0  # seconds before the planner or sender tries again after a database fault
-# Seconds a claimed feed stays this process's (issue 20): a poll ends well within it (the
-# fetch timeout, extraction's), and a process that died gives its feeds back after it.
-FEED_LEASE = 600.0
 HOST = socket.gethostname()
 SENDER_PAUSE = 1.0  # the sender's shortest sleep (a due digest another process is sending)
 
@@ -204,9 +201,8 @@ class Service:
             self.held.pop(name, None)
             ready.append(feed)
         # Other watchers sharing the database may be polling some of them: poll those we claim.
-        claimed = await self.store.call(
-            self.store.feeds.claim, [feed.name for feed in ready], now, self.owner, FEED_LEASE
-        )
+        names, lease = [feed.name for feed in ready], self.config.lease
+        claimed = await self.store.call(self.store.feeds.claim, names, now, self.owner, lease)
         for feed in ready:
             if feed.name in claimed and not self.stopping:
                 self.polls[feed.name] = self.spawn(self.poll(feed), f"poll {feed.name}")
