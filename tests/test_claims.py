@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from watcher.app.disk import release_the_dead
 from watcher.app.poll import STORIES, to_store
+from watcher.app.startup import release_the_dead
 from watcher.app.status import service_status
 from watcher.cli.render import render_status
 from watcher.config.load import FeedConfig

@@ -50,10 +50,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.app.disk import open_when_room
 from watcher.app.housekeeping import housekeep
 from watcher.app.poll import Poller
 from watcher.app.schedule import ADAPTIVE, INTERVAL
+from watcher.app.startup import open_when_room
 from watcher.app.status import HEARTBEAT
 from watcher.config.channels import ChannelConfig
 from watcher.config.load import Config, FeedConfig, load_config

@@ -8,7 +8,6 @@ by a process that died lapses at once.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from watcher.ops.processes import process_alive
 from watcher.store.marks import HELD_BACK
 from watcher.store.records import Delivery
 from watcher.store.schema import among, stamp, writing
@@ -23,17 +23,6 @@ from watcher.store.schema import among, stamp, writing
 _DELIVERY_COLUMNS = (
     "id, channel, status, hits, attempts, created_at, next_attempt_at, sent_at, last_error"
 )
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process `pid` runs on this host (the database is a local file)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
 
 
 class Outbox:
