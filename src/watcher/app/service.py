@@ -424,6 +424,12 @@ class Service:
     async def finish(self) -> None:
         """Stop: polls in flight (and a delivery) get STOP_GRACE seconds, then are cancelled."""
         self.stopping = True
+        # APScheduler 3 runs a wakeup already queued (the start's, when the stop comes as
+        # the service starts) even after its shutdown, and the job tasks it sets off were
+        # then cancelled with the loop, each logged as an error with a traceback. Paused,
+        # the wakeup sets nothing off; a job set off before returns at once (`job`).
+        self.scheduler.pause()
+        await asyncio.sleep(0)
         self.scheduler.shutdown(wait=False)
         self.plans_changed.set()
         self.digests_waiting.set()
