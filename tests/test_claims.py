@@ -11,18 +11,24 @@ import os
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from watcher.app.poll import STORIES, to_store
+from conftest import write_config
+from watcher.app.poll import STORIES, Poller, to_store
+from watcher.app.service import Service
 from watcher.app.startup import release_the_dead
 from watcher.app.status import service_status
 from watcher.cli.render import render_status
-from watcher.config.load import FeedConfig
+from watcher.config.load import FeedConfig, load_config
+from watcher.delivery.dispatch import Dispatcher
 from watcher.errors import StoreError
 from watcher.models import Article, Entry, PollResult
-from watcher.store import Storage, open_storage
+from watcher.sources.extract import Extractor
+from watcher.sources.http import Fetcher
+from watcher.store import Storage, Store, open_storage
 from watcher.store.postgres.retention import HOUSEKEEPING_LOCK
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
@@ -243,3 +249,30 @@ def test_a_restarted_service_takes_back_at_once_the_feeds_its_dead_predecessor_h
         [f"{here}:{os.getpid()}", f"elsewhere.example:{gone}"]
     )
     assert storage.feeds.claim([f.name for f in feeds], NOW, "next:1", 600.0) == ["Feed 0"]
+
+
+def test_a_feeds_lease_runs_from_its_claim_not_from_when_the_planner_looked(
+    tmp_path: Path,
+) -> None:
+    """The planner reads the schedule, then claims the due feeds; with the store's thread busy
+    (a poll's transaction) the claim may come seconds after the look. A lease measured from
+    the look was short by as much, and another process polled the feed beside this one."""
+    config = load_config(write_config(tmp_path, [("Port News", "http://127.0.0.1:9/rss")]))
+
+    async def claim_once(looked: datetime) -> str:
+        with Store.open(config.db_path) as store, Extractor(0) as extractor:
+            store.feeds.sync(config.feeds)
+            async with Fetcher(config.fetch) as fetcher:
+                poller = Poller(config, store, fetcher, extractor)
+                service = Service(config, store, poller, Dispatcher(config, store, fetcher))
+                await service._start_due_polls(looked)
+                until = store.db.execute("SELECT claimed_until FROM feeds").fetchone()[0]
+                for poll in list(service.tasks):  # its poll of the feed: not needed here
+                    poll.cancel()
+                await asyncio.gather(*service.tasks, return_exceptions=True)
+        return str(until)
+
+    before = datetime.now(UTC)
+    until = asyncio.run(claim_once(looked=before - timedelta(seconds=60)))
+
+    assert datetime.fromisoformat(until) >= before + timedelta(seconds=config.lease - 1)

@@ -202,7 +202,13 @@ class Service:
             ready.append(feed)
         # Other watchers sharing the database may be polling some of them: poll those we claim.
         names, lease = [feed.name for feed in ready], self.config.lease
-        claimed = await self.store.call(self.store.feeds.claim, names, now, self.owner, lease)
+
+        def claim() -> list[str]:
+            # The lease runs from the claim, timed on the store's thread: `now` is when the
+            # schedule was read, which a busy store may have made seconds ago.
+            return self.store.feeds.claim(names, datetime.now(UTC), self.owner, lease)
+
+        claimed = await self.store.call(claim) if names else []
         for feed in ready:
             if feed.name in claimed and not self.stopping:
                 self.polls[feed.name] = self.spawn(self.poll(feed), f"poll {feed.name}")
