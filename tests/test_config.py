@@ -554,3 +554,21 @@ def test_a_feed_lease_shorter_than_two_fetch_timeouts_is_refused(tmp_path: Path)
         " (40s), or polls still running would lose their feeds"
     )
     assert load_config(write(tmp_path, '[fetch]\ntimeout = "5s"\n[poll]\nlease = "10s"\n'))
+
+
+def test_the_digest_lease_is_five_minutes_unless_set(tmp_path: Path) -> None:
+    default = load_config(write(tmp_path, FEED_A))
+    set_ = load_config(write(tmp_path, '[delivery]\nlease = "1m"\n' + FEED_A))
+
+    assert (default.delivery.lease, set_.delivery.lease) == (300.0, 60.0)
+
+
+def test_a_digest_lease_shorter_than_two_fetch_timeouts_is_refused(tmp_path: Path) -> None:
+    """A webhook post may take the whole fetch timeout: a shorter lease would hand a digest
+    still being posted to a second sender."""
+    message = load_error(tmp_path, '[fetch]\ntimeout = "20s"\n\n[delivery]\nlease = "30s"\n')
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:5: delivery.lease: must be at least twice [fetch] timeout"
+        " (40s)"
+    )

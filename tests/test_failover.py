@@ -10,6 +10,7 @@ The seed is printed (and named in every failure); FAILOVER_SEED=<seed> replays i
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
 import json
@@ -17,6 +18,7 @@ import os
 import random
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,7 +32,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import SECRET, Receiver, Site, wait_for, webhook_channel, write_config
+from conftest import (
+    SECRET,
+    Receiver,
+    Site,
+    channel_config,
+    wait_for,
+    webhook_channel,
+    write_config,
+)
+from watcher.config.load import load_config
+from watcher.delivery.dispatch import deliver_now
 from watcher.store import open_storage
 
 pytestmark = pytest.mark.slow
@@ -38,7 +50,7 @@ pytestmark = pytest.mark.slow
 FEEDS = 6
 FIRST_ENTRIES = 3  # each feed's entries before the processes start; more come while they run
 KILLS = 4
-LEASE = 4.0  # [poll] lease: at least twice the fetch timeout
+LEASE = 4.0  # [poll] and [delivery] lease: at least twice the fetch timeout
 TIMEOUT = 2.0
 INTERVAL = 2.0
 # On top of lease + interval for a killed process's feeds to be polled again: a survivor's
@@ -268,7 +280,8 @@ def test_three_watchers_lose_and_double_nothing_while_one_is_killed_again_and_ag
         [(f"Farm {feed}", farm.feed_url(feed)) for feed in range(FEEDS)],
         interval=f"{INTERVAL:g}s",
         extra=f'lease = "{LEASE:g}s"\nmax_backoff = "{INTERVAL:g}s"\n'
-        '[delivery]\nretry_base = "1s"\nretry_max = "2s"\n',
+        '[delivery]\nretry_base = "1s"\nretry_max = "2s"\n'
+        f'lease = "{LEASE:g}s"\n',
     )
     text = config.read_text().replace('timeout = "10s"', f'timeout = "{TIMEOUT:g}s"')
     text = text.replace(f'path = "{tmp_path / "watcher.db"}"', f'url = "{postgres_url}"')
@@ -390,3 +403,35 @@ def test_three_watchers_lose_and_double_nothing_while_one_is_killed_again_and_ag
     # The feeds a killed process held went to the others within lease + interval.
     assert len(failovers) >= KILLS, where
     assert all(late <= LEASE + INTERVAL + SLACK for _, late in failovers), (failovers, where)
+
+
+def test_a_digest_being_sent_is_held_for_the_configured_lease(
+    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a digest is posted, its claim runs `[delivery] lease` from the claim: a sender
+    killed there leaves it to the others that much later (on PostgreSQL, where the lease
+    alone decides)."""
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    config = load_config(
+        channel_config(
+            tmp_path,
+            polled,
+            webhook_channel(receiver),
+            'retry_base = "1s"\nretry_max = "2s"\nlease = "1m"',
+        )
+    )
+    held: list[str] = []
+
+    def note_claim() -> None:
+        with sqlite3.connect(tmp_path / "watcher.db") as conn:
+            held.extend(row[0] for row in conn.execute("SELECT claimed_until FROM digests"))
+
+    receiver.on_post = note_claim
+    before = datetime.now(UTC)
+    outcomes = asyncio.run(deliver_now(config, config.channels))
+    after = datetime.now(UTC)
+
+    assert [outcome.status for outcome in outcomes] == ["sent"]
+    assert len(held) == 1
+    until = datetime.fromisoformat(held[0])
+    assert before + timedelta(seconds=59) <= until <= after + timedelta(seconds=61)

@@ -173,7 +173,7 @@ class _ConfigChecker(Checker):
         lease = self._lease(poll, at, fetch.timeout)
         aliases = self._aliases(self.table(raw, "aliases"))
         terms = self._terms(raw, aliases)
-        delivery = delivery_config(self, self.table(raw, "delivery"))
+        delivery = delivery_config(self, self.table(raw, "delivery"), fetch.timeout)
         return Config(
             path=self.path,
             db_path=db_path,
