@@ -29,6 +29,7 @@ from watcher.models import Article, Entry, PollResult
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
 from watcher.store import Storage, Store, open_storage
+from watcher.store.postgres.articles import CLUSTER_LOCK
 from watcher.store.postgres.retention import HOUSEKEEPING_LOCK
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
@@ -276,3 +277,38 @@ def test_a_feeds_lease_runs_from_its_claim_not_from_when_the_planner_looked(
     until = asyncio.run(claim_once(looked=before - timedelta(seconds=60)))
 
     assert datetime.fromisoformat(until) >= before + timedelta(seconds=config.lease - 1)
+
+
+@pytest.mark.slow
+def test_two_processes_storing_one_story_at_once_do_not_deadlock(postgres_url: str) -> None:
+    """A story on two feeds, polled by two processes at once: each inserts the article, and
+    one holds the story-cluster lock. Taken after the insert, the lock closed a cycle (this
+    one waits for the lock, the other for this one's row) that PostgreSQL broke by failing
+    one of them ("deadlock detected": entries skipped, an ERROR in the log)."""
+    url = "https://news.example/one-story"
+    entry = Entry("one-story", url, url, "One story, two outlets", "", NOW, None)
+    text = " ".join(["Ferries ran late after a storm in the strait, the harbour office said."] * 5)
+    article = Article(url, entry.title, text, "page", NOW)  # long enough for a story fingerprint
+    with open_storage(postgres_url) as store, psycopg.connect(postgres_url) as other:
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [CLUSTER_LOCK])  # mid-save, clustering
+        saved: list[int | None] = []
+        saving = threading.Thread(
+            target=lambda: saved.extend(
+                store.articles.save("Port News", [to_store(entry, article, "f", ())], NOW, STORIES)
+            )
+        )
+        saving.start()
+        saving.join(timeout=1.0)  # this process is now inside its save
+        other.execute(  # the other process stores the same article, then commits
+            """
+            INSERT INTO articles (key, url, title, text, source, feed, first_seen_at, changed_at)
+            VALUES (%s, %s, %s, 'Ferries ran late.', 'page', 'Harbour Wire', %s, %s)
+            ON CONFLICT DO NOTHING
+            """,
+            [entry.key, url, entry.title, NOW.isoformat(), NOW.isoformat()],
+        )
+        other.commit()
+        saving.join(timeout=30)
+
+        assert saved == [0]  # stored (by the other process), no hits, and not refused
+        assert store.count("articles") == 1

@@ -407,6 +407,9 @@ def test_three_watchers_lose_and_double_nothing_while_one_is_killed_again_and_ag
                 (feed, start, end, next_start),
                 where,
             )
+    again = sum(len(copies) - 1 for copies in digests.values())
+    print(f"counted: {len(urls)} articles, {len(links)} feed links, {len(hits)} hits,"
+          f" {len(digests)} digests ({again} sent again), {len(polls)} polls")  # fmt: skip
     # The feeds a killed process held went to the others within lease + interval.
     assert len(failovers) >= KILLS, where
     assert all(late <= LEASE + INTERVAL + SLACK for _, late in failovers), (failovers, where)

@@ -4,9 +4,9 @@ Two watchers may read the same entry at the same moment. The article's unique
 `key` and `url` and the hits' unique (article, term) decide, with `INSERT ...
 ON CONFLICT`: the second insert finds the first's row instead of a second one,
 and a hit is stored once. The search index (`fulltext.py`) is kept in the
-same transaction. Story clusters are chosen under one advisory lock
-(`CLUSTER_LOCK`, held to the commit), so the copies a new article is compared
-with include every committed copy, whichever process stored it.
+same transaction. A save holds one advisory lock (`CLUSTER_LOCK`) from its
+start to its commit, so the copies a new article is compared with for its
+story cluster include every committed copy, whichever process stored it.
 """
 
 from __future__ import annotations
@@ -84,6 +84,11 @@ class Articles:
         """
         saved: list[int | None] = []
         with self.db.transaction():
+            if articles:
+                # The clustering lock first, before any row: taken after an insert, it closed
+                # a cycle with another process that held it and inserted the same article (a
+                # story on two feeds polled at once), which PostgreSQL broke as a deadlock.
+                self.db.execute("SELECT pg_advisory_xact_lock(%s)", [CLUSTER_LOCK])
             for item in articles:
                 try:
                     with self.db.transaction():  # a savepoint
