@@ -179,6 +179,7 @@ def test_housekeeping_runs_in_one_watcher_at_a_time(postgres_url: str) -> None:
             skipped = store.retention.prune(
                 articles_before=NOW + timedelta(days=1), polls_before=None
             )
+            other.execute("SELECT pg_advisory_unlock(%s)", [HOUSEKEEPING_LOCK])
         after = store.retention.prune(articles_before=NOW + timedelta(days=1), polls_before=None)
 
         assert (skipped.articles, after.articles, store.count("articles")) == (0, 1, 0)
