@@ -42,7 +42,8 @@ from conftest import (
     write_config,
 )
 from watcher.config.load import load_config
-from watcher.delivery.dispatch import deliver_now
+from watcher.delivery.dispatch import Dispatcher, Outcome, deliver_now
+from watcher.sources.http import Fetcher
 from watcher.store import open_storage
 
 pytestmark = pytest.mark.slow
@@ -445,3 +446,44 @@ def test_a_digest_being_sent_is_held_for_the_configured_lease(
     assert len(held) == 1
     until = datetime.fromisoformat(held[0])
     assert before + timedelta(seconds=59) <= until <= after + timedelta(seconds=61)
+
+
+def test_a_digests_lease_runs_from_its_claim_not_from_before_the_store_was_free(
+    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sender asks the store to claim the due digests; with the store's thread busy (a
+    poll's transaction) the claim runs seconds later, and a lease timed before was short
+    by as much (another process could send the digest too)."""
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    config = load_config(
+        channel_config(
+            tmp_path,
+            polled,
+            webhook_channel(receiver),
+            'retry_base = "1s"\nretry_max = "2s"\nlease = "1m"',
+        )
+    )
+    held: list[str] = []
+
+    def note_claim() -> None:
+        with sqlite3.connect(tmp_path / "watcher.db") as conn:
+            held.extend(row[0] for row in conn.execute("SELECT claimed_until FROM digests"))
+
+    receiver.on_post = note_claim
+
+    async def send_while_busy() -> list[Outcome]:
+        with open_storage(config.database) as store:
+            async with Fetcher(config.fetch) as fetcher:
+                dispatcher = Dispatcher(config, store, fetcher)
+                await store.call(dispatcher.prepare, config.channels[0])
+                busy = asyncio.ensure_future(store.call(time.sleep, 3.0))
+                await asyncio.sleep(0.1)  # the store's thread is busy for 3 s from now
+                outcomes = await dispatcher.deliver_due()
+                await busy
+                return outcomes
+
+    before = datetime.now(UTC)
+    outcomes = asyncio.run(send_while_busy())
+
+    assert [outcome.status for outcome in outcomes] == ["sent"]
+    assert datetime.fromisoformat(held[0]) >= before + timedelta(seconds=2.5 + 59)

@@ -138,7 +138,13 @@ class Dispatcher:
         """Send the pending digests that are due (of these channels, or all); mark each."""
         outbox = self.store.outbox
         lease = self.config.delivery.lease  # a claimed digest is left to its sender this long
-        due = await self.store.call(outbox.claim_due, self.clock(), self.pid, lease, channels)
+
+        def claim() -> list[Delivery]:
+            # Timed on the store's thread: the lease runs from the claim, not from before a
+            # busy store got to it.
+            return outbox.claim_due(self.clock(), self.pid, lease, channels)
+
+        due = await self.store.call(claim)
         return [await self._deliver(delivery) for delivery in due]
 
     async def _deliver(self, delivery: Delivery) -> Outcome:
