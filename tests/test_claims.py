@@ -11,18 +11,25 @@ import os
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from watcher.app.disk import release_the_dead
-from watcher.app.poll import STORIES, to_store
+from conftest import write_config
+from watcher.app.poll import STORIES, Poller, to_store
+from watcher.app.service import Service
+from watcher.app.startup import release_the_dead
 from watcher.app.status import service_status
 from watcher.cli.render import render_status
-from watcher.config.load import FeedConfig
+from watcher.config.load import FeedConfig, load_config
+from watcher.delivery.dispatch import Dispatcher
 from watcher.errors import StoreError
 from watcher.models import Article, Entry, PollResult
-from watcher.store import Storage, open_storage
+from watcher.sources.extract import Extractor
+from watcher.sources.http import Fetcher
+from watcher.store import Storage, Store, open_storage
+from watcher.store.articles import CLUSTER_LOCK
 from watcher.store.retention import HOUSEKEEPING_LOCK
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
@@ -38,7 +45,7 @@ def test_a_due_feed_is_claimed_by_one_process_until_its_poll_is_recorded(
     first = storage.feeds.claim([FEED.name], NOW, A, 600.0)
     second = storage.feeds.claim([FEED.name], NOW, B, 600.0)
     storage.feeds.record_poll(
-        PollResult(FEED.name, NOW, NOW, "ok", 200, next_due=NOW + timedelta(minutes=15))
+        PollResult(FEED.name, NOW, NOW, "ok", 200, next_due=NOW + timedelta(minutes=15)), owner=A
     )
     early = storage.feeds.claim([FEED.name], NOW + timedelta(minutes=1), B, 600.0)
     later = storage.feeds.claim([FEED.name], NOW + timedelta(minutes=15), B, 600.0)
@@ -54,6 +61,33 @@ def test_a_dead_processes_feed_comes_back_when_its_lease_runs_out(storage: Stora
     after = storage.feeds.claim([FEED.name], NOW + timedelta(seconds=60), B, 60.0)
 
     assert (during, after) == ([], [FEED.name])
+
+
+def test_a_late_poll_record_leaves_the_claim_of_the_process_that_took_the_feed_over(
+    storage: Storage,
+) -> None:
+    """A's lease ran out mid-poll and B claimed the feed; A's record at last must not end
+    B's claim, or a third process would poll the feed beside B."""
+    storage.feeds.sync([FEED])
+    storage.feeds.claim([FEED.name], NOW, A, 60.0)
+    taken = storage.feeds.claim([FEED.name], NOW + timedelta(seconds=61), B, 60.0)
+
+    late = NOW + timedelta(seconds=62)
+    storage.feeds.record_poll(PollResult(FEED.name, NOW, late, "ok", 200, next_due=late), owner=A)
+    third = storage.feeds.claim([FEED.name], late, "gamma:303", 60.0)
+
+    assert (taken, storage.feeds.claimants(), third) == ([FEED.name], [B], [])
+
+
+def test_a_poll_record_ends_its_own_processes_claim(storage: Storage) -> None:
+    storage.feeds.sync([FEED])
+    storage.feeds.claim([FEED.name], NOW, A, 600.0)
+
+    done = NOW + timedelta(seconds=5)
+    storage.feeds.record_poll(PollResult(FEED.name, NOW, done, "ok", 200, next_due=done), owner=A)
+
+    assert storage.feeds.claimants() == []
+    assert storage.feeds.claim([FEED.name], done, B, 600.0) == [FEED.name]
 
 
 def test_a_process_beats_with_its_feeds_in_hand_and_notes_its_stop(storage: Storage) -> None:
@@ -218,3 +252,65 @@ def test_a_restarted_service_takes_back_at_once_the_feeds_its_dead_predecessor_h
         [f"{here}:{os.getpid()}", f"elsewhere.example:{gone}"]
     )
     assert storage.feeds.claim([f.name for f in feeds], NOW, "next:1", 600.0) == ["Feed 0"]
+
+
+def test_a_feeds_lease_runs_from_its_claim_not_from_when_the_planner_looked(
+    tmp_path: Path,
+) -> None:
+    """The planner reads the schedule, then claims the due feeds; with the store's thread busy
+    (a poll's transaction) the claim may come seconds after the look. A lease measured from
+    the look was short by as much, and another process polled the feed beside this one."""
+    config = load_config(write_config(tmp_path, [("Port News", "http://127.0.0.1:9/rss")]))
+
+    async def claim_once(looked: datetime) -> str:
+        with Store.open(config.db_path) as store, Extractor(0) as extractor:
+            store.feeds.sync(config.feeds)
+            async with Fetcher(config.fetch) as fetcher:
+                poller = Poller(config, store, fetcher, extractor)
+                service = Service(config, store, poller, Dispatcher(config, store, fetcher))
+                await service._start_due_polls(looked)
+                until = store.db.execute("SELECT claimed_until FROM feeds").fetchone()[0]
+                for poll in list(service.tasks):  # its poll of the feed: not needed here
+                    poll.cancel()
+                await asyncio.gather(*service.tasks, return_exceptions=True)
+        return str(until)
+
+    before = datetime.now(UTC)
+    until = asyncio.run(claim_once(looked=before - timedelta(seconds=60)))
+
+    assert datetime.fromisoformat(until) >= before + timedelta(seconds=config.lease - 1)
+
+
+@pytest.mark.slow
+def test_two_processes_storing_one_story_at_once_do_not_deadlock(postgres_url: str) -> None:
+    """A story on two feeds, polled by two processes at once: each inserts the article, and
+    one holds the story-cluster lock. Taken after the insert, the lock closed a cycle (this
+    one waits for the lock, the other for this one's row) that PostgreSQL broke by failing
+    one of them ("deadlock detected": entries skipped, an ERROR in the log)."""
+    url = "https://news.example/one-story"
+    entry = Entry("one-story", url, url, "One story, two outlets", "", NOW, None)
+    text = " ".join(["Ferries ran late after a storm in the strait, the harbour office said."] * 5)
+    article = Article(url, entry.title, text, "page", NOW)  # long enough for a story fingerprint
+    with open_storage(postgres_url) as store, psycopg.connect(postgres_url) as other:
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [CLUSTER_LOCK])  # mid-save, clustering
+        saved: list[int | None] = []
+        saving = threading.Thread(
+            target=lambda: saved.extend(
+                store.articles.save("Port News", [to_store(entry, article, "f", ())], NOW, STORIES)
+            )
+        )
+        saving.start()
+        saving.join(timeout=1.0)  # this process is now inside its save
+        other.execute(  # the other process stores the same article, then commits
+            """
+            INSERT INTO articles (key, url, title, text, source, feed, first_seen_at, changed_at)
+            VALUES (%s, %s, %s, 'Ferries ran late.', 'page', 'Harbour Wire', %s, %s)
+            ON CONFLICT DO NOTHING
+            """,
+            [entry.key, url, entry.title, NOW.isoformat(), NOW.isoformat()],
+        )
+        other.commit()
+        saving.join(timeout=30)
+
+        assert saved == [0]  # stored (by the other process), no hits, and not refused
+        assert store.count("articles") == 1

@@ -523,3 +523,52 @@ def test_the_web_desk_off_loopback_needs_a_password(tmp_path: Path) -> None:
 def test_a_listen_address_that_is_not_host_and_port_is_refused(tmp_path: Path, listen: str) -> None:
     message = load_error(tmp_path, f'[web]\nlisten = "{listen}"\n')
     assert "web.listen" in message and "host:port" in message
+
+
+# --- [poll] lease: how long a claimed feed stays one process's (issue 20) ---------------------
+
+
+def test_the_feed_lease_is_ten_minutes_unless_set(tmp_path: Path) -> None:
+    default = load_config(write(tmp_path, FEED_A))
+    set_ = load_config(write(tmp_path, '[poll]\nlease = "90s"\n' + FEED_A))
+
+    assert (default.lease, set_.lease) == (600.0, 90.0)
+
+
+def test_a_feed_lease_that_is_not_a_duration_names_the_field_and_line(tmp_path: Path) -> None:
+    message = load_error(tmp_path, '[poll]\ninterval = "30m"\nlease = "ten minutes"\n')
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:3: poll.lease: 'ten minutes' is not a duration"
+        " like 90s, 15m, 6h or 7d"
+    )
+
+
+def test_a_feed_lease_shorter_than_two_fetch_timeouts_is_refused(tmp_path: Path) -> None:
+    """A poll fetches its feed and then its pages, each within the timeout: a shorter lease
+    would run out in an ordinary slow poll and hand the feed to a second process."""
+    message = load_error(tmp_path, '[fetch]\ntimeout = "20s"\n\n[poll]\nlease = "30s"\n')
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:5: poll.lease: must be at least twice [fetch] timeout"
+        " (40s), or polls still running would lose their feeds"
+    )
+    assert load_config(write(tmp_path, '[fetch]\ntimeout = "5s"\n[poll]\nlease = "10s"\n'))
+
+
+def test_the_digest_lease_is_five_minutes_unless_set(tmp_path: Path) -> None:
+    default = load_config(write(tmp_path, FEED_A))
+    set_ = load_config(write(tmp_path, '[delivery]\nlease = "1m"\n' + FEED_A))
+
+    assert (default.delivery.lease, set_.delivery.lease) == (300.0, 60.0)
+
+
+def test_a_digest_lease_shorter_than_two_fetch_timeouts_is_refused(tmp_path: Path) -> None:
+    """A webhook post may take the whole fetch timeout: a shorter lease would hand a digest
+    still being posted to a second sender."""
+    message = load_error(tmp_path, '[fetch]\ntimeout = "20s"\n\n[delivery]\nlease = "30s"\n')
+
+    assert message == (
+        f"{tmp_path / 'watcher.toml'}:5: delivery.lease: must be at least twice [fetch] timeout"
+        " (40s)"
+    )

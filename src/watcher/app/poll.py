@@ -112,8 +112,12 @@ class Poller:
         fetcher: Fetcher,
         extractor: Extractor,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        owner: str | None = None,
     ) -> None:
         self.config = config
+        # Who claims the feeds this poller polls ("host:pid", issue 20): a poll's record
+        # ends that claim only. None: one-off polls, which claim nothing.
+        self.owner = owner
         self.store = store
         self.fetcher = fetcher
         self.extractor = extractor
@@ -303,7 +307,7 @@ class Poller:
         )
         record = replace(record, next_due=plan.due, wait=plan.wait, reason=plan.reason)
         enabled = sum(1 for configured in self.config.feeds if configured.enabled)
-        self.store.feeds.record_poll(record, network_quorum(enabled))
+        self.store.feeds.record_poll(record, network_quorum(enabled), owner=self.owner)
         if record.status == "failed":
             log.warning(
                 "feed %r failed: %s", record.feed, record.error, extra={"feed": record.feed}

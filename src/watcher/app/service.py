@@ -50,10 +50,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.app.disk import open_when_room
 from watcher.app.housekeeping import housekeep
 from watcher.app.poll import Poller
 from watcher.app.schedule import ADAPTIVE, INTERVAL
+from watcher.app.startup import open_when_room
 from watcher.app.status import HEARTBEAT
 from watcher.config.channels import ChannelConfig
 from watcher.config.load import Config, FeedConfig, load_config
@@ -71,11 +71,13 @@ STOP_GRACE = 10.0  # seconds polls in flight get to finish after a stop signal
 START_SPREAD = 30.0  # feeds due at start are spread over this many seconds, not fired at once
 NAP = 5.0  # the planner looks at the stored schedule at least this often
 RETRY = 30.0  # seconds before the planner or sender tries again after a database fault
-# Seconds a claimed feed stays this process's (issue 20): a poll ends well within it (the
-# fetch timeout, extraction's), and a process that died gives its feeds back after it.
-FEED_LEASE = 600.0
 HOST = socket.gethostname()
 SENDER_PAUSE = 1.0  # the sender's shortest sleep (a due digest another process is sending)
+
+
+def claimant(pid: int) -> str:
+    """Who the process `pid` of this host is in a database several share: "host:pid"."""
+    return f"{HOST}:{pid}"
 
 
 class Service:
@@ -199,9 +201,14 @@ class Service:
             self.held.pop(name, None)
             ready.append(feed)
         # Other watchers sharing the database may be polling some of them: poll those we claim.
-        claimed = await self.store.call(
-            self.store.feeds.claim, [feed.name for feed in ready], now, self.owner, FEED_LEASE
-        )
+        names, lease = [feed.name for feed in ready], self.config.lease
+
+        def claim() -> list[str]:
+            # The lease runs from the claim, timed on the store's thread: `now` is when the
+            # schedule was read, which a busy store may have made seconds ago.
+            return self.store.feeds.claim(names, datetime.now(UTC), self.owner, lease)
+
+        claimed = await self.store.call(claim) if names else []
         for feed in ready:
             if feed.name in claimed and not self.stopping:
                 self.polls[feed.name] = self.spawn(self.poll(feed), f"poll {feed.name}")
@@ -210,7 +217,7 @@ class Service:
     @property
     def owner(self) -> str:
         """Who this process is in the database: "host:pid"."""
-        return f"{HOST}:{self.pid}"
+        return claimant(self.pid)
 
     async def poll(self, feed: FeedConfig) -> None:
         """One poll of a feed; a digest for `immediate` channels if it found hits."""
@@ -423,6 +430,12 @@ class Service:
     async def finish(self) -> None:
         """Stop: polls in flight (and a delivery) get STOP_GRACE seconds, then are cancelled."""
         self.stopping = True
+        # APScheduler 3 runs a wakeup already queued (the start's, when the stop comes as
+        # the service starts) even after its shutdown, and the job tasks it sets off were
+        # then cancelled with the loop, each logged as an error with a traceback. Paused,
+        # the wakeup sets nothing off; a job set off before returns at once (`job`).
+        self.scheduler.pause()
+        await asyncio.sleep(0)
         self.scheduler.shutdown(wait=False)
         self.plans_changed.set()
         self.digests_waiting.set()
@@ -462,7 +475,7 @@ async def serve(
         stack.enter_context(store)
         fetcher = await stack.enter_async_context(Fetcher(config.fetch))
         extractor = stack.enter_context(Extractor())
-        poller = Poller(config, store, fetcher, extractor)
+        poller = Poller(config, store, fetcher, extractor, owner=claimant(os.getpid()))
         service = Service(config, store, poller, Dispatcher(config, store, fetcher))
         now = datetime.now(UTC)
         loop.add_signal_handler(signal.SIGHUP, _later(service, service.reload))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from watcher.app.schedule import network_quorum
-from watcher.store.outbox import process_alive
+from watcher.ops.processes import process_alive
 from watcher.store.protocols import Storage
 from watcher.store.records import FeedStatus, ProcessBeat
 

@@ -24,8 +24,8 @@ from watcher.errors import QueryError, WatcherError
 from watcher.match import Matcher, Node, Term, compile_term, explain_miss
 from watcher.match.misses import Finding
 from watcher.models import Match
+from watcher.ops.processes import process_alive
 from watcher.store import Storage
-from watcher.store.outbox import process_alive
 from watcher.store.records import HitQuery
 
 CAUGHT = 500  # stored articles a preview reads for each query; beyond, counts say "500+"

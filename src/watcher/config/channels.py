@@ -153,9 +153,13 @@ class DeliveryConfig:
     timezone: str = "UTC"  # of the channels' cron schedules, unless a channel sets its own
     failing_notice: float = 86400.0  # digests list feeds failing for longer than this
     backfill: float = 86400.0  # a new channel is first sent the hits of this long before it
+    # Seconds a digest claimed for sending stays the sender's when several processes share a
+    # database (issue 20): one killed mid-send leaves it to the others after this long.
+    lease: float = 300.0
 
 
-def delivery_config(check: Checker, table: dict[str, Any]) -> DeliveryConfig:
+def delivery_config(check: Checker, table: dict[str, Any], timeout: float) -> DeliveryConfig:
+    """`[delivery]`; `timeout` is [fetch]'s, which webhook posts are sent within."""
     at = Where("delivery")
     check.known(table, {field.name for field in fields(DeliveryConfig)}, at)
     retry_base = check.duration(table, "retry_base", at, default="1m")
@@ -169,7 +173,18 @@ def delivery_config(check: Checker, table: dict[str, Any]) -> DeliveryConfig:
         timezone=check.timezone(table, "timezone", at, "UTC"),
         failing_notice=check.duration(table, "failing_notice", at, default="1d"),
         backfill=check.duration(table, "backfill", at, default="1d"),
+        lease=_lease(check, table, at, timeout),
     )
+
+
+def _lease(check: Checker, table: dict[str, Any], at: Where, timeout: float) -> float:
+    """`[delivery] lease`: no shorter than twice [fetch] timeout (a webhook post's deadline).
+    A send that outlasts it (a slow SMTP server) may be sent again by another process, with
+    the same id."""
+    lease = check.duration(table, "lease", at, default="5m")
+    if lease < 2 * timeout:
+        raise check.fail(at, "lease", f"must be at least twice [fetch] timeout ({2 * timeout:g}s)")
+    return lease
 
 
 def channel_configs(

@@ -59,6 +59,9 @@ class Config:
     adaptive: bool = True  # follow each feed's publishing rate between the bounds below
     min_interval: float = 300.0
     max_interval: float = 21600.0
+    # Seconds a feed claimed for a poll stays this process's when several share a database
+    # (issue 20): a process that died gives its feeds back when it runs out.
+    lease: float = 600.0
     channels: tuple[ChannelConfig, ...] = ()
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
@@ -156,7 +159,9 @@ class _ConfigChecker(Checker):
         db_path = self.beside(self.text(storage, "path", at, default="state/watcher.db"))
         poll, at = self.table(raw, "poll"), Where("poll")
         self.known(
-            poll, {"interval", "max_backoff", "adaptive", "min_interval", "max_interval"}, at
+            poll,
+            {"interval", "max_backoff", "adaptive", "min_interval", "max_interval", "lease"},
+            at,
         )
         default_interval = self.duration(poll, "interval", at, default="30m")
         max_backoff = self.duration(poll, "max_backoff", at, default="1d")
@@ -164,9 +169,11 @@ class _ConfigChecker(Checker):
         max_interval = self.duration(poll, "max_interval", at, default="6h")
         if min_interval > max_interval:
             raise self.fail(at, "min_interval", "must not be longer than max_interval")
+        fetch = self._fetch(self.table(raw, "fetch"))
+        lease = self._lease(poll, at, fetch.timeout)
         aliases = self._aliases(self.table(raw, "aliases"))
         terms = self._terms(raw, aliases)
-        delivery = delivery_config(self, self.table(raw, "delivery"))
+        delivery = delivery_config(self, self.table(raw, "delivery"), fetch.timeout)
         return Config(
             path=self.path,
             db_path=db_path,
@@ -178,7 +185,7 @@ class _ConfigChecker(Checker):
                 self, self.array(raw, "channels"), delivery, {term.name for term in terms}
             ),
             delivery=delivery,
-            fetch=self._fetch(self.table(raw, "fetch")),
+            fetch=fetch,
             retention=self._retention(self.table(raw, "retention")),
             web=web_config(self, self.table(raw, "web")),
             default_interval=default_interval,
@@ -186,7 +193,22 @@ class _ConfigChecker(Checker):
             adaptive=self.flag(poll, "adaptive", at, True),
             min_interval=min_interval,
             max_interval=max_interval,
+            lease=lease,
         )
+
+    def _lease(self, poll: dict[str, Any], at: Where, timeout: float) -> float:
+        """`[poll] lease`: no shorter than twice the fetch timeout, since a poll fetches its
+        feed and then its pages, each within the timeout. A lease that runs out mid-poll
+        costs work done twice (a second process polls the feed too), never a duplicate."""
+        lease = self.duration(poll, "lease", at, default="10m")
+        if lease < 2 * timeout:
+            raise self.fail(
+                at,
+                "lease",
+                f"must be at least twice [fetch] timeout ({2 * timeout:g}s),"
+                " or polls still running would lose their feeds",
+            )
+        return lease
 
     def _database_url(self, storage: dict[str, Any], at: Where) -> str | None:
         """`[storage] url`, a PostgreSQL database; exactly one of it and `path` may be given."""

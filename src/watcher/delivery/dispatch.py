@@ -31,8 +31,6 @@ from watcher.store.records import Delivery
 
 log = logging.getLogger(__name__)
 
-SEND_LEASE = 300.0  # seconds a claimed digest is left to its sender by other processes
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -139,7 +137,14 @@ class Dispatcher:
     async def deliver_due(self, channels: Sequence[str] = ()) -> list[Outcome]:
         """Send the pending digests that are due (of these channels, or all); mark each."""
         outbox = self.store.outbox
-        due = await self.store.call(outbox.claim_due, self.clock(), self.pid, SEND_LEASE, channels)
+        lease = self.config.delivery.lease  # a claimed digest is left to its sender this long
+
+        def claim() -> list[Delivery]:
+            # Timed on the store's thread: the lease runs from the claim, not from before a
+            # busy store got to it.
+            return outbox.claim_due(self.clock(), self.pid, lease, channels)
+
+        due = await self.store.call(claim)
         return [await self._deliver(delivery) for delivery in due]
 
     async def _deliver(self, delivery: Delivery) -> Outcome:

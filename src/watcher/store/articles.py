@@ -10,10 +10,10 @@ transaction.
 Watchers sharing a PostgreSQL database may read the same entry at the same
 moment. The article's unique `key` and `url` and the hits' unique (article,
 term) decide, with `INSERT ... ON CONFLICT`: the second insert finds the
-first's row instead of a second one, and a hit is stored once. Story clusters
-are chosen under one lock (`CLUSTER_LOCK`, held to the commit), so the copies a
-new article is compared with include every committed copy, whichever process
-stored it.
+first's row instead of a second one, and a hit is stored once. A save holds
+one lock (`CLUSTER_LOCK`) from its start to its commit, so the copies a new
+article is compared with for its story cluster include every committed copy,
+whichever process stored it.
 """
 
 from __future__ import annotations
@@ -90,6 +90,11 @@ class Articles:
         """
         saved: list[int | None] = []
         with self.db.writing():
+            if articles:
+                # The clustering lock first, before any row: taken after an insert, it closed
+                # a cycle with another process that held it and inserted the same article (a
+                # story on two feeds polled at once), which PostgreSQL broke as a deadlock.
+                self.db.hold(CLUSTER_LOCK)
             for item in articles:
                 try:
                     with self.db.savepoint():
@@ -190,8 +195,7 @@ class Articles:
         """Put a new article in the cluster `stories` picks among the recent articles
         sharing one of its band `keys`, or in one of its own."""
         cluster_id = article_id
-        if fingerprint is not None and keys:
-            self.db.hold(CLUSTER_LOCK)
+        if fingerprint is not None and keys:  # under `save`'s CLUSTER_LOCK
             rows = self.db.execute(
                 f"""
                 SELECT DISTINCT a.id, a.simhash, a.cluster_id FROM article_bands b

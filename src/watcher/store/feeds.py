@@ -94,7 +94,7 @@ class Feeds:
         )
         return int(cursor.rowcount)
 
-    def record_poll(self, record: PollResult, quorum: int = 1) -> None:
+    def record_poll(self, record: PollResult, quorum: int = 1, owner: str | None = None) -> None:
         """Keep a poll's outcome and update the feed's health; failures keep the cache state.
 
         A feed whose host cannot be resolved or connected to may be failing, or
@@ -102,7 +102,7 @@ class Feeds:
         until any feed answers. If fewer than `quorum` feeds were unreachable
         since the previous answer, those feeds were at fault and their failures
         count now; if `quorum` or more were, the network was down, and none
-        counts (issue 15, items 4 and E).
+        counts (issue 15, items 4 and E). The poll ends `owner`'s claim on the feed.
         """
         finished = stamp(record.finished_at)
         with self.db.writing():
@@ -126,9 +126,12 @@ class Feeds:
                 ],
             )
             plan = [stamp(record.next_due, "microseconds"), record.wait, record.reason]
+            # Only `owner`'s own claim ends: one whose lease ran out may find the feed
+            # claimed by another process by now (a poll without a claim ends none).
             self.db.execute(
-                "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL WHERE name = ?",
-                [record.feed],
+                "UPDATE feeds SET claimed_by = NULL, claimed_until = NULL"
+                " WHERE name = ? AND claimed_by = ?",
+                [record.feed, owner],
             )
             if record.unreachable:
                 self.db.execute(

@@ -10,12 +10,12 @@ build one digest of a channel at a time (`DIGEST_LOCK`), so no hit goes into two
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from watcher.ops.processes import process_alive
 from watcher.store.marks import HELD_BACK
 from watcher.store.records import Delivery
 from watcher.store.schema import stamp
@@ -28,17 +28,6 @@ _DELIVERY_COLUMNS = (
 
 # Lock key (`Sql.hold`, with the channel's name): one digest build per channel at a time.
 DIGEST_LOCK = 0x6469  # "di"
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process `pid` runs on this host (the database is a local file)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
 
 
 class Outbox:
