@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import itertools
+import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import Site, start_service, stop, wait_for, write_config
+from conftest import (
+    SECRET,
+    Receiver,
+    Site,
+    channel_config,
+    db_rows,
+    start_service,
+    stop,
+    wait_for,
+    webhook_channel,
+    write_config,
+)
 from watcher.cli import cli
 from watcher.store import open_storage
 
 pytestmark = pytest.mark.slow
+
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def test_two_services_on_one_database_store_each_hit_once_and_both_show_in_status(
@@ -63,3 +79,35 @@ def test_two_services_on_one_database_store_each_hit_once_and_both_show_in_statu
             assert after[1] >= before[2], (before, after)
     assert len({feed for feed, _, _ in polls}) == 3
     assert all("Traceback" not in output for output in outputs), outputs
+
+
+@pytest.mark.parametrize("polled_at", ["postgres"], indirect=True)  # one watcher on SQLite
+def test_a_digest_another_watcher_wrote_and_never_sent_is_sent_by_a_watcher_left_idle(
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its writer died between writing and sending it: nothing wakes this watcher's sender,
+    which still looks now and then (every [delivery] lease here)."""
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    config = channel_config(
+        tmp_path,
+        polled_at,
+        webhook_channel(receiver, schedule='"59 23 * * *"'),
+        'retry_base = "1s"\nretry_max = "2s"\nlease = "4s"',
+    )
+    config.write_text(config.read_text().replace('timeout = "10s"', 'timeout = "2s"'))
+    service = start_service(config)
+    try:
+        idle = wait_for(lambda: db_rows(polled_at, "SELECT 1 FROM processes"), timeout=30)
+        time.sleep(2)  # the sender has looked and found nothing: it sleeps
+        with open_storage(polled_at) as store:  # another watcher's digest, never sent
+            digest = store.outbox.create(
+                "hook", datetime.now(UTC), since=datetime(2000, 1, 1, tzinfo=UTC)
+            )
+        sent = wait_for(lambda: receiver.posts, timeout=20)
+    finally:
+        code, output = stop(service)
+
+    assert idle, output
+    assert sent, output
+    assert json.loads(receiver.posts[0].body)["data"]["id"] == digest
+    assert code == 0, output

@@ -73,6 +73,10 @@ NAP = 5.0  # the planner looks at the stored schedule at least this often
 RETRY = 30.0  # seconds before the planner or sender tries again after a database fault
 HOST = socket.gethostname()
 SENDER_PAUSE = 1.0  # the sender's shortest sleep (a due digest another process is sending)
+# The sender's longest sleep with nothing pending (or its [delivery] lease, if shorter): a
+# digest another watcher wrote wakes no sender here, and one whose writer died before
+# sending it goes out from whichever watcher looks next.
+SENDER_IDLE = 60.0
 
 
 def claimant(pid: int) -> str:
@@ -281,7 +285,7 @@ class Service:
             await self.dispatcher.deliver_due()
             due = await self.store.call(self.store.outbox.next_attempt)
             if due is None:
-                return None
+                return min(SENDER_IDLE, self.config.delivery.lease)
             wait = (datetime.fromisoformat(due) - datetime.now(UTC)).total_seconds()
             return max(SENDER_PAUSE, wait)
 
