@@ -18,7 +18,6 @@ import os
 import random
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -37,11 +36,12 @@ from conftest import (
     Receiver,
     Site,
     channel_config,
+    db_rows,
     wait_for,
     webhook_channel,
     write_config,
 )
-from watcher.config.load import load_config
+from watcher.config.load import Config, load_config
 from watcher.delivery.dispatch import Dispatcher, Outcome, deliver_now
 from watcher.sources.http import Fetcher
 from watcher.store import open_storage
@@ -416,17 +416,13 @@ def test_three_watchers_lose_and_double_nothing_while_one_is_killed_again_and_ag
     assert all(late <= LEASE + INTERVAL + SLACK for _, late in failovers), (failovers, where)
 
 
-def test_a_digest_being_sent_is_held_for_the_configured_lease(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """While a digest is posted, its claim runs `[delivery] lease` from the claim: a sender
-    killed there leaves it to the others that much later (on PostgreSQL, where the lease
-    alone decides)."""
-    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+def noting_claims(tmp_path: Path, polled_at: str, receiver: Receiver) -> tuple[Config, list[str]]:
+    """A config with a one-minute [delivery] lease, and the claims' ends the receiver notes
+    as each digest is posted to it."""
     config = load_config(
         channel_config(
             tmp_path,
-            polled,
+            polled_at,
             webhook_channel(receiver),
             'retry_base = "1s"\nretry_max = "2s"\nlease = "1m"',
         )
@@ -434,10 +430,20 @@ def test_a_digest_being_sent_is_held_for_the_configured_lease(
     held: list[str] = []
 
     def note_claim() -> None:
-        with sqlite3.connect(tmp_path / "watcher.db") as conn:
-            held.extend(row[0] for row in conn.execute("SELECT claimed_until FROM digests"))
+        held.extend(row[0] for row in db_rows(polled_at, "SELECT claimed_until FROM digests"))
 
     receiver.on_post = note_claim
+    return config, held
+
+
+def test_a_digest_being_sent_is_held_for_the_configured_lease(
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a digest is posted, its claim runs `[delivery] lease` from the claim: a sender
+    killed there leaves it to the others that much later (on PostgreSQL, where the lease
+    decides when the server still thinks the sender connected)."""
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    config, held = noting_claims(tmp_path, polled_at, receiver)
     before = datetime.now(UTC)
     outcomes = asyncio.run(deliver_now(config, config.channels))
     after = datetime.now(UTC)
@@ -449,27 +455,13 @@ def test_a_digest_being_sent_is_held_for_the_configured_lease(
 
 
 def test_a_digests_lease_runs_from_its_claim_not_from_before_the_store_was_free(
-    tmp_path: Path, polled: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, polled_at: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The sender asks the store to claim the due digests; with the store's thread busy (a
     poll's transaction) the claim runs seconds later, and a lease timed before was short
     by as much (another process could send the digest too)."""
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
-    config = load_config(
-        channel_config(
-            tmp_path,
-            polled,
-            webhook_channel(receiver),
-            'retry_base = "1s"\nretry_max = "2s"\nlease = "1m"',
-        )
-    )
-    held: list[str] = []
-
-    def note_claim() -> None:
-        with sqlite3.connect(tmp_path / "watcher.db") as conn:
-            held.extend(row[0] for row in conn.execute("SELECT claimed_until FROM digests"))
-
-    receiver.on_post = note_claim
+    config, held = noting_claims(tmp_path, polled_at, receiver)
 
     async def send_while_busy() -> list[Outcome]:
         with open_storage(config.database) as store:
