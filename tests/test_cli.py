@@ -640,15 +640,20 @@ def test_terms_eval_judged_counts_the_verdicts_given_on_each_backend(
     )
 
 
+def migrated_with(postgres_url: str, setting: str) -> str:
+    """The URL of the database, migrated, its sessions given `setting` (URL-encoded)."""
+    with open_storage(postgres_url) as store:
+        store.archive.hits()
+    joiner = "&" if "?" in postgres_url else "?"
+    return f"{postgres_url}{joiner}options=-c%20{setting}"
+
+
 @pytest.mark.slow
 def test_the_reading_commands_work_on_a_read_only_postgres_database(
     tmp_path: Path, postgres_url: str
 ) -> None:
     # A standby server, or a role that may only read: an up-to-date schema needs no write.
-    with open_storage(postgres_url) as store:
-        store.archive.hits()  # migrated
-    joiner = "&" if "?" in postgres_url else "?"
-    read_only = postgres_url + joiner + "options=-c%20default_transaction_read_only%3Don"
+    read_only = migrated_with(postgres_url, "default_transaction_read_only%3Don")
     config = write_config(tmp_path, [("Only Feed", "http://127.0.0.1:9/feed")], storage=read_only)
 
     status = invoke("--config", str(config), "status")
@@ -669,10 +674,7 @@ def test_a_postgres_statement_that_fails_is_a_one_line_error_for_every_command(
 ) -> None:
     import psycopg
 
-    with open_storage(postgres_url) as store:
-        store.archive.hits()  # migrated
-    joiner = "&" if "?" in postgres_url else "?"
-    impatient = postgres_url + joiner + "options=-c%20lock_timeout%3D10ms"
+    impatient = migrated_with(postgres_url, "lock_timeout%3D10ms")
     config = write_config(
         tmp_path,
         [("Only Feed", "http://127.0.0.1:9/feed")],
