@@ -111,3 +111,47 @@ def test_a_digest_another_watcher_wrote_and_never_sent_is_sent_by_a_watcher_left
     assert sent, output
     assert json.loads(receiver.posts[0].body)["data"]["id"] == digest
     assert code == 0, output
+
+
+def rss_of(title: str) -> str:
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Slow</title>'
+        f"<item><title>{title}</title><guid>{title}</guid><description>Port news."
+        "</description></item></channel></rss>"
+    )
+
+
+def test_a_watcher_claims_no_more_feeds_than_it_fetches_at_once_and_leaves_the_rest(
+    site: Site, tmp_path: Path, postgres_url: str
+) -> None:
+    """Four slow feeds, two watchers that each fetch one thing at a time: each holds one
+    feed, and neither holds feeds it cannot start while the other sits idle."""
+    for number in range(4):
+        site.put(f"/slow-{number}.rss", rss_of(f"Slow {number}"), delay=1.5)
+    config = write_config(
+        tmp_path,
+        [(f"Slow {number}", f"{site.base}/slow-{number}.rss") for number in range(4)],
+        interval="1m",
+        storage=postgres_url,
+    )
+    config.write_text(config.read_text().replace("[fetch]\n", "[fetch]\nconcurrency = 1\n", 1))
+    with open_storage(postgres_url) as store:  # migrated once, before both start
+        store.feeds.sync([])
+    holders: list[list[str]] = []
+
+    def sample() -> bool:
+        rows = db_rows(postgres_url, "SELECT claimed_by FROM feeds WHERE claimed_by IS NOT NULL")
+        holders.append([row[0] for row in rows])
+        polled = db_rows(postgres_url, "SELECT COUNT(DISTINCT feed) FROM polls")[0][0]
+        return bool(polled == 4)
+
+    processes = [start_service(config), start_service(config)]
+    try:
+        all_polled = wait_for(sample, timeout=40)
+    finally:
+        outputs = [stop(process)[1] for process in processes]
+
+    assert all_polled, outputs
+    assert max(len(held) for held in holders) <= 2, holders
+    assert all(len(set(held)) == len(held) for held in holders), holders  # one feed each
+    assert len({owner for held in holders for owner in held}) == 2, holders  # both worked

@@ -63,6 +63,7 @@ from watcher.ops.lock import service_lock
 from watcher.ops.notify import notify, watchdog_interval
 from watcher.sources.extract import Extractor
 from watcher.sources.http import Fetcher
+from watcher.store.backends import is_url
 from watcher.store.protocols import Storage
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,15 @@ class Service:
                 continue
             self.held.pop(name, None)
             ready.append(feed)
-        # Other watchers sharing the database may be polling some of them: poll those we claim.
+        if is_url(self.config.database):
+            # Other watchers share the database: claim no more than this process fetches at
+            # once, the longest due first. Claimed beyond that, a feed would wait here for a
+            # free slot while another watcher sat idle; left, it goes to the next process to
+            # look (this one too, as soon as a poll ends and wakes the planner). Alone on its
+            # file, a process takes every due feed: its host limits then never idle a slot.
+            room = max(0, self.config.fetch.concurrency - len(self.polls))
+            ready = sorted(ready, key=lambda feed: stored[feed.name] or "")[:room]
+        # Other watchers may be polling some of them: poll those we claim.
         names, lease = [feed.name for feed in ready], self.config.lease
 
         def claim() -> list[str]:
