@@ -112,18 +112,17 @@ class Articles:
         if len(article.title) > MAX_TITLE_CHARS:
             article = replace(article, title=article.title[: MAX_TITLE_CHARS - 1] + "…")
         found = stamp(now)
-        clean = self.db.clean
         values = [
-            clean(article.title),
-            clean(article.text),
+            article.title,
+            article.text,
             article.source,
-            clean(article.note),
-            clean(article.author),
-            clean(article.language),
+            article.note,
+            article.author,
+            article.language,
             stamp(article.published),
             found,
         ]
-        indexed = (clean(article.title) or "", clean(article.text) or "")
+        indexed = (article.title or "", article.text or "")
         known = self.lookup(feed, entry)
         article_id = None
         if known is None:
@@ -173,8 +172,8 @@ class Articles:
                 [
                     article_id,
                     match.term,
-                    clean(match.phrase),
-                    clean(match.snippet),
+                    match.phrase,
+                    match.snippet,
                     match.score,
                     found,
                     json.dumps(match.clauses, ensure_ascii=False),

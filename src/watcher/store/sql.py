@@ -79,10 +79,6 @@ class Sql(Protocol):
         """Whether this process got the lock `key` (held for the block) or another holds it."""
         ...
 
-    def clean(self, text: str | None) -> str | None:
-        """`text` as the database can hold it."""
-        ...
-
 
 def among(column: str, values: Sequence[object]) -> str:
     """ "column IN (?, ?, ?)" with one placeholder per value (FALSE for none:
@@ -169,6 +165,3 @@ class SqliteSql:
     @contextmanager
     def exclusive(self, key: int) -> Iterator[bool]:
         yield True  # each transaction holds the write lock: nothing is done twice at once
-
-    def clean(self, text: str | None) -> str | None:
-        return text

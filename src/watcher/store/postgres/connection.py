@@ -32,14 +32,18 @@ def describe(exc: psycopg.Error) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+# PostgreSQL's text cannot hold NUL, which SQLite's can (a JSON feed's "\u0000"): it is
+# written as the replacement character, as a decoder writes what it cannot represent.
+NUL, REPLACEMENT = "\x00", "\ufffd"
+
+
 class TextWithoutNul(StrDumperUnknown):
-    """Strings as psycopg sends them, a NUL character written as U+FFFD: PostgreSQL's
-    text holds none, SQLite's does, and one in an error message must not fail the write
-    it is part of. (The feed reader drops NULs from what it parses; `db copy` counts
-    those it replaces the same way.)"""
+    """Strings as psycopg sends them, each NUL as U+FFFD: one in an error message must not
+    fail the write it is part of. (The feed reader drops NULs from what it parses; `db
+    copy` counts those it replaces.)"""
 
     def dump(self, obj: str) -> bytes:
-        return super().dump(obj.replace("\x00", "\ufffd"))  # type: ignore[return-value]
+        return super().dump(obj.replace(NUL, REPLACEMENT))  # type: ignore[return-value]
 
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:

@@ -12,9 +12,9 @@ import psycopg
 from watcher.errors import StoreError
 from watcher.store.copy import INDEX, Progress, Row, Table
 from watcher.store.postgres import schema
-from watcher.store.postgres.connection import connect, describe, shown
+from watcher.store.postgres.connection import NUL, REPLACEMENT, connect, describe, shown
 from watcher.store.postgres.fulltext import FullText
-from watcher.store.postgres.sql import NUL, REPLACEMENT, PostgresSql
+from watcher.store.postgres.sql import PostgresSql
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,6 @@ Cursor = psycopg.Cursor[tuple[Any, ...]]
 
 __all__ = ["Connection", "PostgresSql", "to_psycopg"]
 
-# PostgreSQL's text cannot hold NUL, which SQLite's can (a JSON feed's "\u0000"): it is
-# written as the replacement character, as a decoder writes what it cannot represent.
-NUL, REPLACEMENT = "\x00", "\ufffd"
-
 # A quoted literal (kept, its % doubled), a %, a ?, or a :name (not a ::cast).
 _PLACE = re.compile(r"'(?:[^']|'')*'|%|\?|(?<!:):([A-Za-z_]\w*)")
 _KEPT = 2000  # rewritten statements kept; IN lists of every length make new ones
@@ -103,7 +99,3 @@ class PostgresSql:
         finally:
             if got:
                 self.conn.execute("SELECT pg_advisory_unlock(%s)", [key])
-
-    def clean(self, text: str | None) -> str | None:
-        """Text PostgreSQL can hold: NUL as U+FFFD (the rule of `watcher db copy`)."""
-        return None if text is None else text.replace(NUL, REPLACEMENT)
