@@ -90,6 +90,21 @@ def test_a_poll_record_ends_its_own_processes_claim(storage: Storage) -> None:
     assert storage.feeds.claim([FEED.name], done, B, 600.0) == [FEED.name]
 
 
+def test_a_limited_claim_takes_the_longest_due_feeds_and_leaves_the_rest_to_the_next(
+    storage: Storage,
+) -> None:
+    feeds = [FeedConfig(f"Feed {n}", f"https://f{n}.example/rss", 60.0) for n in range(5)]
+    storage.feeds.sync(feeds)
+    for n, feed in enumerate(feeds):  # Feed 4 has been due longest, Feed 0 the least
+        storage.feeds.set_due(feed.name, NOW - timedelta(minutes=n + 1))
+    names = [feed.name for feed in feeds]
+
+    first = storage.feeds.claim(names, NOW, "a:1", 600.0, limit=2)
+    second = storage.feeds.claim(names, NOW, "b:2", 600.0, limit=2)
+
+    assert (first, second) == (["Feed 3", "Feed 4"], ["Feed 1", "Feed 2"])
+
+
 def test_a_process_beats_with_its_feeds_in_hand_and_notes_its_stop(storage: Storage) -> None:
     storage.heartbeat.joined("alpha", 101, NOW)
     storage.heartbeat.joined("beta", 202, NOW)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from conftest import (
     write_config,
 )
 from watcher.cli import cli
+from watcher.config.load import load_config
 from watcher.store import open_storage
 
 pytestmark = pytest.mark.slow
@@ -121,37 +122,34 @@ def rss_of(title: str) -> str:
     )
 
 
-def test_a_watcher_claims_no_more_feeds_than_it_fetches_at_once_and_leaves_the_rest(
+def test_a_watcher_claims_no_more_feeds_than_it_polls_at_once_and_leaves_the_rest(
     site: Site, tmp_path: Path, postgres_url: str
 ) -> None:
-    """Four slow feeds, two watchers that each fetch one thing at a time: each holds one
-    feed, and neither holds feeds it cannot start while the other sits idle."""
-    for number in range(4):
-        site.put(f"/slow-{number}.rss", rss_of(f"Slow {number}"), delay=1.5)
-    config = write_config(
-        tmp_path,
-        [(f"Slow {number}", f"{site.base}/slow-{number}.rss") for number in range(4)],
-        interval="1m",
-        storage=postgres_url,
-    )
+    """Eight slow feeds fall due together before two watchers that each poll two at a time
+    (one connection): neither claims feeds it cannot start while the other sits idle."""
+    feeds = [(f"Slow {number}", f"{site.base}/slow-{number}.rss") for number in range(8)]
+    for name, url in feeds:
+        site.put(url.removeprefix(site.base), rss_of(name), delay=2.0)
+    config = write_config(tmp_path, feeds, interval="1h", storage=postgres_url)
     config.write_text(config.read_text().replace("[fetch]\n", "[fetch]\nconcurrency = 1\n", 1))
-    with open_storage(postgres_url) as store:  # migrated once, before both start
-        store.feeds.sync([])
+    with open_storage(postgres_url) as store:  # every feed due at one moment, soon
+        store.feeds.sync(load_config(config).feeds)
+    due = (datetime.now(UTC) + timedelta(seconds=8)).isoformat(timespec="microseconds")
+    db_rows(postgres_url, "UPDATE feeds SET next_due_at = ?", due)
     holders: list[list[str]] = []
 
     def sample() -> bool:
         rows = db_rows(postgres_url, "SELECT claimed_by FROM feeds WHERE claimed_by IS NOT NULL")
         holders.append([row[0] for row in rows])
-        polled = db_rows(postgres_url, "SELECT COUNT(DISTINCT feed) FROM polls")[0][0]
-        return bool(polled == 4)
+        return bool(db_rows(postgres_url, "SELECT COUNT(DISTINCT feed) FROM polls")[0][0] == 8)
 
     processes = [start_service(config), start_service(config)]
     try:
-        all_polled = wait_for(sample, timeout=40)
+        all_polled = wait_for(sample, timeout=60)
     finally:
         outputs = [stop(process)[1] for process in processes]
 
     assert all_polled, outputs
-    assert max(len(held) for held in holders) <= 2, holders
-    assert all(len(set(held)) == len(held) for held in holders), holders  # one feed each
-    assert len({owner for held in holders for owner in held}) == 2, holders  # both worked
+    # Each polls two feeds at once with one connection (FEEDS_PER_CONNECTION): no more.
+    assert max(held.count(owner) for held in holders for owner in held) <= 2, holders
+    assert len({owner for held in holders for owner in held}) == 2, outputs  # both worked

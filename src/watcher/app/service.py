@@ -51,7 +51,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app.housekeeping import housekeep
-from watcher.app.poll import Poller
+from watcher.app.poll import FEEDS_PER_CONNECTION, Poller
 from watcher.app.schedule import ADAPTIVE, INTERVAL
 from watcher.app.startup import open_when_room
 from watcher.app.status import HEARTBEAT
@@ -205,23 +205,23 @@ class Service:
                 continue
             self.held.pop(name, None)
             ready.append(feed)
+        # Other watchers sharing the database may be polling some of them: poll those we
+        # claim. There, claim no more than this process polls at once, the longest due
+        # first: claimed beyond that, a feed would wait here for a free slot while another
+        # watcher sat idle; left, it goes to the next process to look (this one too, once a
+        # poll ends and wakes the planner). Alone on its file, a process takes every due
+        # feed, so that its host limits never idle a slot.
+        limit = None
         if is_url(self.config.database):
-            # Other watchers share the database: claim no more than this process fetches at
-            # once, the longest due first. Claimed beyond that, a feed would wait here for a
-            # free slot while another watcher sat idle; left, it goes to the next process to
-            # look (this one too, as soon as a poll ends and wakes the planner). Alone on its
-            # file, a process takes every due feed: its host limits then never idle a slot.
-            room = max(0, self.config.fetch.concurrency - len(self.polls))
-            ready = sorted(ready, key=lambda feed: stored[feed.name] or "")[:room]
-        # Other watchers may be polling some of them: poll those we claim.
+            limit = max(0, FEEDS_PER_CONNECTION * self.config.fetch.concurrency - len(self.polls))
         names, lease = [feed.name for feed in ready], self.config.lease
 
         def claim() -> list[str]:
             # The lease runs from the claim, timed on the store's thread: `now` is when the
             # schedule was read, which a busy store may have made seconds ago.
-            return self.store.feeds.claim(names, datetime.now(UTC), self.owner, lease)
+            return self.store.feeds.claim(names, datetime.now(UTC), self.owner, lease, limit)
 
-        claimed = await self.store.call(claim) if names else []
+        claimed = await self.store.call(claim) if names and limit != 0 else []
         for feed in ready:
             if feed.name in claimed and not self.stopping:
                 self.polls[feed.name] = self.spawn(self.poll(feed), f"poll {feed.name}")

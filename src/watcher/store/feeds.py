@@ -47,9 +47,17 @@ class Feeds:
         ).fetchone()
         return FeedState(*row) if row else FeedState()
 
-    def claim(self, names: Sequence[str], now: datetime, owner: str, lease: float) -> list[str]:
-        """Of the feeds `names`, those due by `now` and claimed by no one else, now claimed
-        by `owner` ("host:pid") until `lease` seconds from now; `record_poll` ends a claim.
+    def claim(
+        self,
+        names: Sequence[str],
+        now: datetime,
+        owner: str,
+        lease: float,
+        limit: int | None = None,
+    ) -> list[str]:
+        """Of the feeds `names`, those due by `now` and claimed by no one else (at most
+        `limit`, the longest due first), now claimed by `owner` ("host:pid") until `lease`
+        seconds from now; `record_poll` ends a claim.
 
         Several watchers sharing a PostgreSQL database claim at once: `FOR UPDATE
         SKIP LOCKED` hands each due feed to one of them. A process that dies
@@ -59,6 +67,7 @@ class Feeds:
         if not names:
             return []
         at = stamp(now, "microseconds")
+        first = "" if limit is None else "ORDER BY COALESCE(next_due_at, ''), name LIMIT ?"
         with self.db.writing():
             rows = self.db.execute(
                 f"""
@@ -68,11 +77,12 @@ class Feeds:
                     WHERE {among("name", names)}
                       AND (next_due_at IS NULL OR next_due_at <= ?)
                       AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)
-                    {self.db.skip_locked}
+                    {first} {self.db.skip_locked}
                 )
                 RETURNING name
                 """,
-                [owner, stamp(now + timedelta(seconds=lease)), *names, at, at, owner],
+                [owner, stamp(now + timedelta(seconds=lease)), *names, at, at, owner]
+                + ([] if limit is None else [limit]),
             ).fetchall()
         return sorted(row[0] for row in rows)
 
