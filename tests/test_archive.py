@@ -436,7 +436,9 @@ def test_housekeeping_deletes_old_articles_without_hits_and_keeps_every_hit(
     assert done.output == "deleted 4 articles without hits and 3 polls\n"
     assert len(listed(config)) == 5
     assert search(config, '"maritime security"') == []  # a6 is gone from the index too
-    assert [slug(str(r["url"])) for r in search(config, "NHSRCL")] == ["a8", "a2"]
+    # Both kept (the order is bm25's on SQLite; on PostgreSQL, equal scores keep id order,
+    # which follows which of the feeds polled at once stored its article first).
+    assert sorted(slug(str(r["url"])) for r in search(config, "NHSRCL")) == ["a2", "a8"]
     with opened(config) as store:
         assert store.count("articles") == 5
         assert store.count("polls") == 0
