@@ -287,9 +287,9 @@ def test_three_watchers_lose_and_double_nothing_while_one_is_killed_again_and_ag
         extra=f'lease = "{LEASE:g}s"\nmax_backoff = "{INTERVAL:g}s"\n'
         '[delivery]\nretry_base = "1s"\nretry_max = "2s"\n'
         f'lease = "{LEASE:g}s"\n',
+        storage=postgres_url,
     )
     text = config.read_text().replace('timeout = "10s"', f'timeout = "{TIMEOUT:g}s"')
-    text = text.replace(f'path = "{tmp_path / "watcher.db"}"', f'url = "{postgres_url}"')
     config.write_text(text + "\n" + webhook_channel(receiver, schedule='"immediate"'))
     with open_storage(postgres_url) as store:  # migrated once, before the three start
         store.feeds.sync([])

@@ -43,10 +43,7 @@ def test_two_services_on_one_database_store_each_hit_once_and_both_show_in_statu
             ("Eastern Ledger", f"{fixture_site.base}/world.atom"),
         ],
         interval="2s",
-    )
-    text = config.read_text()
-    config.write_text(
-        text.replace(f'path = "{tmp_path / "watcher.db"}"', f'url = "{postgres_url}"')
+        storage=postgres_url,
     )
     with open_storage(postgres_url) as store:  # migrated once, before both start
         store.feeds.sync([])
