@@ -155,6 +155,18 @@ class Checker:
         except ValueError as exc:
             raise self.fail(where, key, str(exc)) from None
 
+    def lease(
+        self, table: dict[str, Any], where: Where, default: str, timeout: float, risk: str = ""
+    ) -> float:
+        """A `lease` (how long a claim stays its process's when several share a database): no
+        shorter than twice [fetch] `timeout`; `risk` says what a shorter one would cost."""
+        lease = self.duration(table, "lease", where, default=default)
+        if lease < 2 * timeout:
+            raise self.fail(
+                where, "lease", f"must be at least twice [fetch] timeout ({2 * timeout:g}s){risk}"
+            )
+        return lease
+
     def timezone(self, table: dict[str, Any], key: str, where: Where, default: str) -> str:
         name = self.text(table, key, where, default=default)
         try:

@@ -170,7 +170,12 @@ class _ConfigChecker(Checker):
         if min_interval > max_interval:
             raise self.fail(at, "min_interval", "must not be longer than max_interval")
         fetch = self._fetch(self.table(raw, "fetch"))
-        lease = self._lease(poll, at, fetch.timeout)
+        # A poll fetches its feed, then its pages, each within the timeout. A lease that runs
+        # out mid-poll costs work done twice (a second process polls the feed too), never a
+        # duplicate.
+        lease = self.lease(
+            poll, at, "10m", fetch.timeout, ", or polls still running would lose their feeds"
+        )
         aliases = self._aliases(self.table(raw, "aliases"))
         terms = self._terms(raw, aliases)
         delivery = delivery_config(self, self.table(raw, "delivery"), fetch.timeout)
@@ -195,20 +200,6 @@ class _ConfigChecker(Checker):
             max_interval=max_interval,
             lease=lease,
         )
-
-    def _lease(self, poll: dict[str, Any], at: Where, timeout: float) -> float:
-        """`[poll] lease`: no shorter than twice the fetch timeout, since a poll fetches its
-        feed and then its pages, each within the timeout. A lease that runs out mid-poll
-        costs work done twice (a second process polls the feed too), never a duplicate."""
-        lease = self.duration(poll, "lease", at, default="10m")
-        if lease < 2 * timeout:
-            raise self.fail(
-                at,
-                "lease",
-                f"must be at least twice [fetch] timeout ({2 * timeout:g}s),"
-                " or polls still running would lose their feeds",
-            )
-        return lease
 
     def _database_url(self, storage: dict[str, Any], at: Where) -> str | None:
         """`[storage] url`, a PostgreSQL database; exactly one of it and `path` may be given."""
